@@ -1,0 +1,32 @@
+# Two commands: `make demo` and `make test`. Both create the virtual environment on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: install test lint demo sandbox clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy autoheal playbooks sandbox
+
+demo: $(STAMP)
+	$(VENV)/bin/autoheal demo $(ARGS)
+
+sandbox: $(STAMP)
+	$(VENV)/bin/autoheal sandbox $(ARGS)
+
+clean:
+	rm -rf $(VENV) .autoheal *.egg-info

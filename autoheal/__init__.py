@@ -1,0 +1,5 @@
+"""autoheal: safe auto-remediation of transient ADF and Databricks failures."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,76 @@
+"""Settings: ``AUTOHEAL_*`` environment variables (and ``.env``), plus the variables each SDK reads.
+
+Nothing here is read at import time: call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LIBRARY_FALLBACKS: dict[str, list[str]] = {
+    "pandas": ["2.1.4", "2.1.0", "2.0.3", "1.5.3"],
+    "numpy": ["1.26.3", "1.24.3", "1.23.5", "1.22.4"],
+    "pyspark": ["3.5.0", "3.4.1", "3.4.0", "3.3.2"],
+    "scikit-learn": ["1.4.0", "1.3.2", "1.3.0", "1.2.2"],
+    "pyarrow": ["14.0.2", "14.0.1", "13.0.0", "12.0.1"],
+}
+
+
+def _env(name: str, *aliases: str) -> AliasChoices:
+    return AliasChoices(f"AUTOHEAL_{name.upper()}", *aliases)
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Secrets are SecretStr: masked in repr, logs and ``autoheal config``."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTOHEAL_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
+
+    mode: Literal["off", "dry-run", "on"] = Field("off", description="nothing acts unless this is 'on'")
+
+    # Databricks: host plus PAT, or the SDK's unified auth when no token is given.
+    databricks_host: str | None = Field(None, validation_alias=_env("databricks_host", "DATABRICKS_HOST"))
+    databricks_token: SecretStr | None = Field(None, validation_alias=_env("databricks_token", "DATABRICKS_TOKEN"))
+    databricks_retry_timeout_seconds: int = Field(
+        60, ge=1, description="bound on databricks-sdk's own retries of 429/503 within one call")
+
+    # Azure Data Factory
+    azure_subscription_id: str | None = Field(
+        None, validation_alias=_env("azure_subscription_id", "AZURE_SUBSCRIPTION_ID"))
+    adf_resource_group: str | None = None
+    adf_factory: str | None = None
+    adf_base_url: str = "https://management.azure.com"
+    adf_ca_bundle: str | None = Field(None, description="CA file for a sandbox or proxy endpoint")
+    adf_token: SecretStr | None = Field(
+        None, description="a static bearer token (the sandbox); unset means DefaultAzureCredential")
+    adf_retry_total: int = Field(2, ge=0, description="bound on azure-core's own retries within one call")
+
+    # Playbooks
+    max_retry_after_seconds: float = Field(
+        60, ge=0, description="longest Retry-After honoured inside one attempt; longer ones fail the attempt")
+    poll_interval_seconds: float = Field(10, gt=0)
+    cluster_timeout_seconds: float = Field(1800, gt=0)
+    run_timeout_seconds: float = Field(7200, gt=0)
+    upstream_wait_seconds: float = Field(1800, ge=0)
+    upstream_lookback_hours: float = Field(24, gt=0)
+    upstream_pipelines: dict[str, str] = Field(
+        default_factory=dict, description='JSON: {"pipeline": "its upstream pipeline"}')
+    scale_factor: float = Field(1.5, gt=1)
+    max_workers: int = Field(20, ge=1)
+    timeout_factor: float = Field(2.0, gt=1)
+    max_timeout_seconds: int = Field(4 * 3600, ge=1)
+    library_fallbacks: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_LIBRARY_FALLBACKS))
+
+    @field_validator("library_fallbacks")
+    @classmethod
+    def _lower_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {k.lower(): v for k, v in value.items()}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

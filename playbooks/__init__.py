@@ -1,0 +1,1 @@
+"""Remediation playbooks: plain functions over the real SDK clients. Each acts, then verifies."""

@@ -1,0 +1,56 @@
+"""An injectable clock, so verification polls and Retry-After waits can be tested without waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+
+class PollTimeout(Exception):
+    """Raised by :func:`poll` when ``done`` never held; the caller decides what it means."""
+
+    def __init__(self, what: str, timeout: float, last: object) -> None:
+        super().__init__(f"timed out after {timeout:g}s waiting for {what}")
+        self.last = last
+
+
+def poll(fetch: Callable[[], T], done: Callable[[T], bool], *, clock: Clock, interval: float,
+         timeout: float, what: str) -> T:
+    """Call ``fetch`` every ``interval`` seconds until ``done(value)``; raise PollTimeout past ``timeout``."""
+    deadline = clock.time() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        if clock.time() >= deadline:
+            raise PollTimeout(what, timeout, value)
+        clock.sleep(interval)
+
+
+class Limits:
+    """How often and how long playbooks poll while they verify."""
+
+    def __init__(self, *, poll_interval: float = 10, cluster_timeout: float = 1800, run_timeout: float = 7200,
+                 upstream_wait: float = 1800, upstream_lookback_hours: float = 24) -> None:
+        self.poll_interval = poll_interval
+        self.cluster_timeout = cluster_timeout
+        self.run_timeout = run_timeout
+        self.upstream_wait = upstream_wait
+        self.upstream_lookback_hours = upstream_lookback_hours

@@ -1,0 +1,1 @@
+"""Emulated Azure Data Factory management API (api-version 2018-06-01)."""

@@ -1,0 +1,1 @@
+"""Emulated Databricks workspace REST API."""

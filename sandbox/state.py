@@ -1,0 +1,45 @@
+"""Everything the sandbox holds, behind one lock, with an in-process API for tests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sandbox.adf.models import DataFactories
+from sandbox.clock import SimClock
+from sandbox.databricks.models import Workspace
+from sandbox.faults import Fault, FaultBook
+from sandbox.scenario import Scenario
+
+
+class SandboxState:
+    """The emulated workspace and factories of one scenario, plus pending faults."""
+
+    def __init__(self, scenario: Scenario | None = None) -> None:
+        self.lock = threading.Lock()
+        self.faults = FaultBook()
+        self.load(scenario or Scenario())
+
+    def load(self, scenario: Scenario) -> None:
+        """Replace everything with a fresh copy of ``scenario``."""
+        with self.lock:
+            self.scenario = scenario
+            self.clock = SimClock(scenario.time_scale)
+            spec = scenario.model_copy(deep=True)
+            self.workspace = Workspace(spec.databricks, self.clock)
+            self.adf = DataFactories(spec.adf, self.clock)
+            self.faults.clear()
+            for fault in spec.faults:
+                self.faults.add(fault)
+
+    def reset(self) -> None:
+        self.load(self.scenario)
+
+    def add_fault(self, fault: Fault | None = None, **kwargs: Any) -> None:
+        self.faults.add(fault or Fault(**kwargs))
+
+    def counts(self) -> dict[str, Any]:
+        with self.lock:
+            self.workspace.tick()
+            self.adf.tick()
+            return {**self.workspace.counts(), **self.adf.counts(), "faults_fired": len(self.faults.fired)}
