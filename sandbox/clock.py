@@ -14,9 +14,19 @@ class SimClock:
 
     def __init__(self, scale: float = 1.0) -> None:
         self.scale = scale
+        self._frozen_at: float | None = None
 
     def now(self) -> float:
-        return time.time()
+        return self._frozen_at if self._frozen_at is not None else time.time()
+
+    def freeze(self) -> None:
+        """Stop time, so a test can look at intermediate states and then :meth:`advance` it."""
+        self._frozen_at = time.time()
+
+    def advance(self, simulated_seconds: float) -> None:
+        if self._frozen_at is None:
+            raise RuntimeError("advance() needs a frozen clock: call freeze() first")
+        self._frozen_at += simulated_seconds * self.scale
 
     def after(self, simulated_seconds: float) -> float:
         return self.now() + simulated_seconds * self.scale

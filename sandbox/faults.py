@@ -121,7 +121,7 @@ async def _drop(send: Any) -> None:
     # transport: closing it ends the TCP connection with no response at all.
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is not None:
-        transport.close()
+        transport.abort()
         return
     # Fallback for servers that hide the transport: promise a body, then stop.
     await send(

@@ -32,6 +32,17 @@ class Endpoints:
     subscription_id: str
 
 
+class _Server(uvicorn.Server):
+    """Stops at once: open keep-alive (and TLS) connections are aborted, not drained."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 class _Thread:
     def __init__(self, app: Any, sock: socket.socket, ssl: tuple[str, str] | None) -> None:
         kwargs: dict[str, Any] = {}
@@ -39,7 +50,7 @@ class _Thread:
             kwargs = {"ssl_certfile": ssl[0], "ssl_keyfile": ssl[1]}
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1, **kwargs)
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.sock = sock
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
 

@@ -1,0 +1,216 @@
+"""The SDKs' own typed calls parse every sandbox answer, and its errors raise the SDKs' own classes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from azure.mgmt.datafactory.models import RunFilterParameters, RunQueryFilter
+from databricks.sdk.errors import (
+    InvalidParameterValue,
+    InvalidState,
+    PermissionDenied,
+    ResourceDoesNotExist,
+    Unauthenticated,
+)
+from databricks.sdk.service.compute import AutoScale, EventType, LibraryInstallStatus, State
+from databricks.sdk.service.jobs import RunLifeCycleState, RunResultState
+
+from autoheal.settings import Settings
+from playbooks.clients import adf_client, databricks_client
+from tests.conftest import FastClock, wait_until
+from tests.integration.test_playbook_adf import FACTORY, RG
+from tests.integration.test_playbook_adf import failed_run as adf_failed_run
+from tests.integration.test_playbook_databricks import CLUSTER
+from tests.integration.test_playbook_databricks import failed_run as dbx_failed_run
+
+
+def window() -> RunFilterParameters:
+    now = datetime.now(UTC)
+    return RunFilterParameters(last_updated_after=now - timedelta(hours=1), last_updated_before=now + timedelta(hours=1))
+
+
+def test_clusters_parse_with_known_enums(load: Any, dbx: Any) -> None:
+    sb = load("cluster-unexpected-termination")
+    sb.state.clock.freeze()
+    cluster = dbx.clusters.get(CLUSTER)
+    assert cluster.state == State.TERMINATED
+    assert cluster.termination_reason.code.value == "CLOUD_PROVIDER_SHUTDOWN"
+    assert cluster.termination_reason.type.value == "CLOUD_FAILURE"
+    assert cluster.num_workers == 2 and cluster.spark_version
+    assert [c.cluster_id for c in dbx.clusters.list()] == [CLUSTER]
+    dbx.clusters.start(CLUSTER)
+    assert dbx.clusters.get(CLUSTER).state == State.PENDING
+    sb.state.clock.advance(239)
+    assert dbx.clusters.get(CLUSTER).state == State.PENDING
+    sb.state.clock.advance(1)
+    assert dbx.clusters.get(CLUSTER).state == State.RUNNING
+    types = [e.type for e in dbx.clusters.events(CLUSTER)]
+    assert types[:3] == [EventType.DRIVER_HEALTHY, EventType.RUNNING, EventType.STARTING]
+
+
+def test_cluster_state_rules(load: Any, dbx: Any) -> None:
+    sb = load("cluster-unexpected-termination")
+    sb.state.clock.freeze()
+    with pytest.raises(InvalidState, match="unexpected state Terminated"):
+        dbx.clusters.resize(CLUSTER, num_workers=4)
+    with pytest.raises(InvalidState):
+        dbx.clusters.restart(CLUSTER)
+    dbx.clusters.start(CLUSTER)
+    with pytest.raises(InvalidState, match="unexpected state Pending"):
+        dbx.clusters.start(CLUSTER)
+    sb.state.clock.advance(240)
+    with pytest.raises(InvalidState, match="unexpected state Running"):
+        dbx.clusters.start(CLUSTER)
+    dbx.clusters.resize(CLUSTER, autoscale=AutoScale(min_workers=2, max_workers=5))
+    assert dbx.clusters.get(CLUSTER).state == State.RESIZING
+    sb.state.clock.advance(60)
+    assert dbx.clusters.get(CLUSTER).state == State.RUNNING
+    assert dbx.clusters.get(CLUSTER).autoscale.max_workers == 5
+    with pytest.raises(ResourceDoesNotExist, match="does not exist"):  # the SDK's override for this answer
+        dbx.clusters.get("0000-000000-nothere")
+
+
+def test_cluster_events_paginate(load: Any, dbx: Any) -> None:
+    sb = load("driver-not-responding")
+    for _ in range(30):
+        with sb.state.lock:
+            sb.state.workspace._event(sb.state.workspace.clusters[CLUSTER], "DRIVER_HEALTHY", 1.0)
+    assert len(list(dbx.clusters.events(CLUSTER, limit=7))) == 31
+
+
+def test_runs_tasks_output_and_repair_history(load: Any, dbx: Any) -> None:
+    sb = load("cluster-unexpected-termination")
+    run_id = dbx_failed_run(sb)
+    run = dbx.jobs.get_run(run_id, include_history=True)
+    assert run.state.life_cycle_state == RunLifeCycleState.TERMINATED
+    assert run.state.result_state == RunResultState.FAILED
+    assert {t.task_key: t.state.result_state for t in run.tasks} == {
+        "ingest": RunResultState.FAILED, "transform": RunResultState.UPSTREAM_FAILED,
+        "publish": RunResultState.UPSTREAM_FAILED}
+    assert run.tasks[0].existing_cluster_id == CLUSTER
+    assert run.status.termination_details.code.value == "RUN_EXECUTION_ERROR"
+    output = dbx.jobs.get_run_output(run.tasks[0].run_id)
+    assert "was terminated" in output.error and output.metadata.run_id == run.tasks[0].run_id
+    with pytest.raises(InvalidParameterValue, match="multiple tasks"):
+        dbx.jobs.get_run_output(run_id)
+    assert dbx.jobs.get(101).settings.tasks[1].depends_on[0].task_key == "ingest"
+    assert [j.job_id for j in dbx.jobs.list()] == [101]
+    assert [r.run_id for r in dbx.jobs.list_runs(job_id=101)] == [run_id]
+
+
+def test_repair_rules(load: Any, dbx: Any) -> None:
+    sb = load("cluster-unexpected-termination")
+    run_id = dbx_failed_run(sb)
+    sb.state.clock.freeze()
+    dbx.clusters.start(CLUSTER)
+    sb.state.clock.advance(240)
+    first = dbx.jobs.repair_run(run_id, rerun_all_failed_tasks=True).response.repair_id
+    assert dbx.jobs.get_run(run_id).state.life_cycle_state == RunLifeCycleState.PENDING
+    with pytest.raises(InvalidState, match="cannot be repaired until it terminates"):
+        dbx.jobs.repair_run(run_id, rerun_all_failed_tasks=True, latest_repair_id=first)
+    sb.state.clock.advance(5 + 120)
+    assert dbx.jobs.get_run(run_id).state.life_cycle_state == RunLifeCycleState.RUNNING
+    sb.state.clock.advance(300 + 60)
+    assert dbx.jobs.get_run(run_id).state.life_cycle_state == RunLifeCycleState.TERMINATED
+    run = dbx.jobs.get_run(run_id, include_history=True)
+    assert run.state.result_state == RunResultState.SUCCESS
+    assert run.repair_history[-1].id == first
+    assert {t.attempt_number for t in run.tasks} == {1}
+    sb.state.workspace.jobs[101].spec.tasks[2].fail_times = 1
+    with pytest.raises(InvalidParameterValue, match="no tasks to repair"):
+        dbx.jobs.repair_run(run_id, rerun_all_failed_tasks=True, latest_repair_id=first)
+    with pytest.raises(InvalidParameterValue, match="latest_repair_id"):
+        dbx.jobs.repair_run(run_id, rerun_tasks=["publish"])
+
+
+def test_libraries_install_per_version(load: Any, dbx: Any) -> None:
+    from databricks.sdk.service.compute import Library, PythonPyPiLibrary
+
+    load("library-install-failure")
+    statuses = list(dbx.libraries.cluster_status(CLUSTER))
+    assert statuses[0].status == LibraryInstallStatus.FAILED
+    assert "DRIVER_LIBRARY_INSTALLATION_FAILURE" in statuses[0].messages[0]
+    dbx.libraries.install(CLUSTER, [Library(pypi=PythonPyPiLibrary(package="pandas==2.1.0"))])
+    wait_until(lambda: any(s.status == LibraryInstallStatus.INSTALLED for s in dbx.libraries.cluster_status(CLUSTER)))
+    dbx.libraries.uninstall(CLUSTER, [Library(pypi=PythonPyPiLibrary(package="pandas==2.2.0"))])
+    assert {s.library.pypi.package: s.status for s in dbx.libraries.cluster_status(CLUSTER)} == {
+        "pandas==2.2.0": LibraryInstallStatus.UNINSTALL_ON_RESTART, "pandas==2.1.0": LibraryInstallStatus.INSTALLED}
+
+
+def test_databricks_auth_and_error_shapes(load: Any, sandbox: Any, settings: Settings) -> None:
+    load("cluster-unexpected-termination")
+    bad = databricks_client(settings.model_copy(update={"databricks_token": SecretStr("dapi-wrong")}), clock=FastClock())
+    with pytest.raises(Unauthenticated):
+        bad.clusters.get(CLUSTER)
+    sandbox.state.add_fault(path="/clusters/get$", status=403, error_code="PERMISSION_DENIED", message="no")
+    good = databricks_client(settings, clock=FastClock())
+    with pytest.raises(PermissionDenied):
+        good.clusters.get(CLUSTER)
+    for client in (bad, good):
+        client.api_client._api_client._session.close()
+
+
+def test_adf_factory_pipelines_and_runs_parse(load: Any, adf: Any) -> None:
+    sb = load("gateway-timeout")
+    run_id = adf_failed_run(sb)
+    assert adf.factories.get(RG, FACTORY).name == FACTORY
+    assert [a.name for a in adf.pipelines.get(RG, FACTORY, "CopySales").activities] == [
+        "LookupWatermark", "CopyOrders", "MergeOrders"]
+    assert [p.name for p in adf.pipelines.list_by_factory(RG, FACTORY)] == ["CopySales"]
+    run = adf.pipeline_runs.get(RG, FACTORY, run_id)
+    assert run.status == "Failed" and run.is_latest and run.run_group_id == run_id
+    assert run.run_end > run.run_start and run.duration_in_ms > 0
+    acts = adf.activity_runs.query_by_pipeline_run(RG, FACTORY, run_id, window()).value
+    assert [(a.activity_name, a.status) for a in acts] == [("LookupWatermark", "Succeeded"), ("CopyOrders", "Failed")]
+    assert acts[1].error["errorCode"] == "2108" and acts[1].error["failureType"] == "SystemError"
+
+
+def test_adf_query_filters_and_continuation(load: Any, adf: Any) -> None:
+    sb = load("gateway-timeout")
+    adf_failed_run(sb)
+    factory = next(iter(sb.state.adf.factories.values()))
+    with sb.state.lock:
+        for _ in range(150):
+            sb.state.adf.create_run(factory, "CopySales")
+    params = window()
+    params.filters = [RunQueryFilter(operand="Status", operator="Equals", values_property=["Failed"])]
+    assert len(adf.pipeline_runs.query_by_factory(RG, FACTORY, params).value) == 1
+    params = window()
+    seen = []
+    while True:
+        page = adf.pipeline_runs.query_by_factory(RG, FACTORY, params)
+        seen.extend(page.value)
+        if not page.continuation_token:
+            break
+        params.continuation_token = page.continuation_token
+    assert len(seen) == 151 and len({r.run_id for r in seen}) == 151
+
+
+def test_adf_cancel_and_error_shapes(load: Any, adf: Any, settings: Settings) -> None:
+    sb = load("gateway-timeout")
+    run_id = adf_failed_run(sb)
+    sb.state.clock.freeze()
+    created = adf.pipelines.create_run(RG, FACTORY, "CopySales")
+    sb.state.clock.advance(30)
+    assert adf.pipeline_runs.get(RG, FACTORY, created.run_id).status == "InProgress"
+    adf.pipeline_runs.cancel(RG, FACTORY, created.run_id)
+    assert adf.pipeline_runs.get(RG, FACTORY, created.run_id).status == "Cancelled"
+    with pytest.raises(ResourceNotFoundError) as info:
+        adf.factories.get(RG, "adf-missing")
+    assert info.value.error.code == "ResourceNotFound"
+    ok = adf.pipelines.create_run(RG, FACTORY, "CopySales")
+    sb.state.clock.advance(2 + 20 + 120 + 40)
+    assert adf.pipeline_runs.get(RG, FACTORY, ok.run_id).status == "Succeeded"
+    with pytest.raises(HttpResponseError) as bad:
+        adf.pipelines.create_run(RG, FACTORY, "CopySales", reference_pipeline_run_id=ok.run_id,
+                                 is_recovery=True, start_from_failure=True)
+    assert bad.value.status_code == 400 and "no failed activity" in bad.value.message
+    wrong = adf_client(settings.model_copy(update={"adf_token": SecretStr("wrong")}), clock=FastClock())
+    with pytest.raises(ClientAuthenticationError) as auth:
+        wrong.pipeline_runs.get(RG, FACTORY, run_id)
+    assert auth.value.error.code == "InvalidAuthenticationToken"
+    wrong.close()
