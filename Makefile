@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: install test lint demo sandbox clean
+.PHONY: install test lint demo rehearse sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy autoheal playbooks sandbox
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -24,6 +26,9 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/autoheal demo $(ARGS)
+
+rehearse: $(STAMP)
+	$(VENV)/bin/autoheal rehearse --all
 
 sandbox: $(STAMP)
 	$(VENV)/bin/autoheal sandbox $(ARGS)

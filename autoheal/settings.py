@@ -6,6 +6,7 @@ Nothing here is read at import time: call :func:`get_settings`.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -27,38 +28,43 @@ def _env(name: str, *aliases: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Effective configuration. Secrets are SecretStr: masked in repr, logs and ``autoheal config``."""
 
-    model_config = SettingsConfigDict(env_prefix="AUTOHEAL_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="AUTOHEAL_", env_file=".env", extra="ignore", populate_by_name=True)
 
     mode: Literal["off", "dry-run", "on"] = Field("off", description="nothing acts unless this is 'on'")
+    catalog_file: Path | None = Field(None, description="a catalog TOML that replaces the bundled one")
 
     # Databricks: host plus PAT, or the SDK's unified auth when no token is given.
     databricks_host: str | None = Field(None, validation_alias=_env("databricks_host", "DATABRICKS_HOST"))
     databricks_token: SecretStr | None = Field(None, validation_alias=_env("databricks_token", "DATABRICKS_TOKEN"))
     databricks_retry_timeout_seconds: int = Field(
-        60, ge=1, description="bound on databricks-sdk's own retries of 429/503 within one call")
+        60, ge=1, description="bound on databricks-sdk's own retries of 429/503 within one call"
+    )
 
     # Azure Data Factory
     azure_subscription_id: str | None = Field(
-        None, validation_alias=_env("azure_subscription_id", "AZURE_SUBSCRIPTION_ID"))
+        None, validation_alias=_env("azure_subscription_id", "AZURE_SUBSCRIPTION_ID")
+    )
     adf_resource_group: str | None = None
     adf_factory: str | None = None
     adf_base_url: str = "https://management.azure.com"
     adf_ca_bundle: str | None = Field(None, description="CA file for a sandbox or proxy endpoint")
     adf_token: SecretStr | None = Field(
-        None, description="a static bearer token (the sandbox); unset means DefaultAzureCredential")
+        None, description="a static bearer token (the sandbox); unset means DefaultAzureCredential"
+    )
     adf_retry_total: int = Field(2, ge=0, description="bound on azure-core's own retries within one call")
 
     # Playbooks
     max_retry_after_seconds: float = Field(
-        60, ge=0, description="longest Retry-After honoured inside one attempt; longer ones fail the attempt")
+        60, ge=0, description="longest Retry-After honoured inside one attempt; longer ones fail the attempt"
+    )
     poll_interval_seconds: float = Field(10, gt=0)
     cluster_timeout_seconds: float = Field(1800, gt=0)
     run_timeout_seconds: float = Field(7200, gt=0)
     upstream_wait_seconds: float = Field(1800, ge=0)
     upstream_lookback_hours: float = Field(24, gt=0)
     upstream_pipelines: dict[str, str] = Field(
-        default_factory=dict, description='JSON: {"pipeline": "its upstream pipeline"}')
+        default_factory=dict, description='JSON: {"pipeline": "its upstream pipeline"}'
+    )
     scale_factor: float = Field(1.5, gt=1)
     max_workers: int = Field(20, ge=1)
     timeout_factor: float = Field(2.0, gt=1)

@@ -37,8 +37,12 @@ def _query_runs(client: Any, rg: str, factory: str, params: Any) -> list[Any]:
 
 
 def _summary(run: Any) -> dict[str, Any]:
-    return {"run_id": run.run_id, "status": run.status, "pipeline": run.pipeline_name,
-            "run_end": run.run_end.isoformat() if run.run_end else None}
+    return {
+        "run_id": run.run_id,
+        "status": run.status,
+        "pipeline": run.pipeline_name,
+        "run_end": run.run_end.isoformat() if run.run_end else None,
+    }
 
 
 def failed_activity_error(client: Any, *, resource_group: str, factory: str, run: Any) -> dict[str, str]:
@@ -52,21 +56,29 @@ def failed_activity_error(client: Any, *, resource_group: str, factory: str, run
     return {}
 
 
-def _wait(client: Any, rg: str, factory: str, run_id: str, *, clock: Clock, limits: Limits,
-          timeout: float | None = None) -> Any:
+def _wait(
+    client: Any, rg: str, factory: str, run_id: str, *, clock: Clock, limits: Limits, timeout: float | None = None
+) -> Any:
     def fetch() -> Any:
         with translated(f"get pipeline run {run_id}"):
             return client.pipeline_runs.get(rg, factory, run_id)
 
     try:
-        return poll(fetch, lambda r: r.status in TERMINAL, clock=clock, interval=limits.poll_interval,
-                    timeout=timeout if timeout is not None else limits.run_timeout, what=f"pipeline run {run_id}")
+        return poll(
+            fetch,
+            lambda r: r.status in TERMINAL,
+            clock=clock,
+            interval=limits.poll_interval,
+            timeout=timeout if timeout is not None else limits.run_timeout,
+            what=f"pipeline run {run_id}",
+        )
     except PollTimeout as exc:
         raise TransientFailure(str(exc)) from exc
 
 
-def rerun_from_failure(client: Any, *, resource_group: str, factory: str, run_id: str, clock: Clock,
-                       limits: Limits) -> Outcome:
+def rerun_from_failure(
+    client: Any, *, resource_group: str, factory: str, run_id: str, clock: Clock, limits: Limits
+) -> Outcome:
     """Rerun ``run_id`` from its failed activity and verify the new run succeeds.
 
     Idempotent: if a recovery run of that run already exists, it is followed, not duplicated.
@@ -79,9 +91,12 @@ def rerun_from_failure(client: Any, *, resource_group: str, factory: str, run_id
     if failed.status not in TERMINAL:
         failed = _wait(client, resource_group, factory, run_id, clock=clock, limits=limits)
     with translated(f"query run group {failed.run_group_id}"):
-        group = _query_runs(client, resource_group, factory,
-                            _filters((failed.run_start or datetime.now(UTC)) - timedelta(minutes=5),
-                                     RunGroupId=failed.run_group_id))
+        group = _query_runs(
+            client,
+            resource_group,
+            factory,
+            _filters((failed.run_start or datetime.now(UTC)) - timedelta(minutes=5), RunGroupId=failed.run_group_id),
+        )
     latest = max(group, key=lambda r: r.run_start or datetime.min.replace(tzinfo=UTC), default=failed)
     if latest.run_id != failed.run_id:
         outcome.step(f"recovery run {latest.run_id} already exists ({latest.status}): following it")
@@ -93,12 +108,18 @@ def rerun_from_failure(client: Any, *, resource_group: str, factory: str, run_id
         outcome.detail = "the run had already succeeded; nothing to rerun"
         return _done(outcome, failed, started, action="none")
     if latest.status == "Cancelled":
-        raise PermanentFailure(f"pipeline run {latest.run_id} was cancelled; a cancellation is not healed",
-                               outcome=outcome)
+        raise PermanentFailure(
+            f"pipeline run {latest.run_id} was cancelled; a cancellation is not healed", outcome=outcome
+        )
     with translated(f"rerun {failed.pipeline_name} from the failed activity of {latest.run_id}"):
-        created = client.pipelines.create_run(resource_group, factory, failed.pipeline_name,
-                                              reference_pipeline_run_id=latest.run_id, is_recovery=True,
-                                              start_from_failure=True)
+        created = client.pipelines.create_run(
+            resource_group,
+            factory,
+            failed.pipeline_name,
+            reference_pipeline_run_id=latest.run_id,
+            is_recovery=True,
+            start_from_failure=True,
+        )
     outcome.action = "rerun_from_failure"
     outcome.created_ids["run_id"] = created.run_id
     outcome.step(f"started recovery run {created.run_id} from run {latest.run_id}")
@@ -108,8 +129,7 @@ def rerun_from_failure(client: Any, *, resource_group: str, factory: str, run_id
         outcome.duration_seconds = time.monotonic() - started
         error = failed_activity_error(client, resource_group=resource_group, factory=factory, run=final)
         outcome.detail = error.get("message", final.message or "")
-        raise TransientFailure(f"recovery run {final.run_id} ended {final.status}: {outcome.detail}",
-                               outcome=outcome)
+        raise TransientFailure(f"recovery run {final.run_id} ended {final.status}: {outcome.detail}", outcome=outcome)
     return _done(outcome, final, started, action="rerun_from_failure")
 
 
@@ -121,14 +141,24 @@ def _done(outcome: Outcome, run: Any, started: float, *, action: str) -> Outcome
     return outcome
 
 
-def rerun_after_upstream(client: Any, *, resource_group: str, factory: str, run_id: str,
-                         upstream_pipeline: str | None, clock: Clock, limits: Limits) -> Outcome:
+def rerun_after_upstream(
+    client: Any,
+    *,
+    resource_group: str,
+    factory: str,
+    run_id: str,
+    upstream_pipeline: str | None,
+    clock: Clock,
+    limits: Limits,
+) -> Outcome:
     """For a missing source blob: rerun only once the upstream pipeline has succeeded after our failure."""
     with translated(f"get pipeline run {run_id}"):
         failed = client.pipeline_runs.get(resource_group, factory, run_id)
     if not upstream_pipeline:
-        raise PermanentFailure(f"no upstream pipeline is configured for {failed.pipeline_name} "
-                               "(AUTOHEAL_UPSTREAM_PIPELINES); cannot tell whether the data will arrive")
+        raise PermanentFailure(
+            f"no upstream pipeline is configured for {failed.pipeline_name} "
+            "(AUTOHEAL_UPSTREAM_PIPELINES); cannot tell whether the data will arrive"
+        )
     failed_at = failed.run_end or failed.run_start or datetime.now(UTC)
     after = failed_at - timedelta(hours=limits.upstream_lookback_hours)
 
@@ -138,21 +168,31 @@ def rerun_after_upstream(client: Any, *, resource_group: str, factory: str, run_
         return max(runs, key=lambda r: r.run_start or after, default=None)
 
     try:
-        upstream = poll(latest_upstream, lambda r: r is None or r.status in TERMINAL, clock=clock,
-                        interval=limits.poll_interval, timeout=limits.upstream_wait,
-                        what=f"upstream pipeline {upstream_pipeline}")
+        upstream = poll(
+            latest_upstream,
+            lambda r: r is None or r.status in TERMINAL,
+            clock=clock,
+            interval=limits.poll_interval,
+            timeout=limits.upstream_wait,
+            what=f"upstream pipeline {upstream_pipeline}",
+        )
     except PollTimeout as exc:
         raise TransientFailure(f"upstream pipeline {upstream_pipeline} is still running: {exc}") from exc
     if upstream is None:
-        raise PermanentFailure(f"upstream pipeline {upstream_pipeline} has not run in the last "
-                               f"{limits.upstream_lookback_hours:g} h; the source data will not appear by itself")
+        raise PermanentFailure(
+            f"upstream pipeline {upstream_pipeline} has not run in the last "
+            f"{limits.upstream_lookback_hours:g} h; the source data will not appear by itself"
+        )
     if upstream.status != "Succeeded":
         raise PermanentFailure(f"upstream pipeline {upstream_pipeline} run {upstream.run_id} ended {upstream.status}")
     if upstream.run_end is None or upstream.run_end <= failed_at:
-        raise PermanentFailure(f"upstream pipeline {upstream_pipeline} last succeeded at {upstream.run_end}, "
-                               f"before our failure at {failed_at}: the data is missing for another reason")
-    outcome = rerun_from_failure(client, resource_group=resource_group, factory=factory, run_id=run_id,
-                                 clock=clock, limits=limits)
+        raise PermanentFailure(
+            f"upstream pipeline {upstream_pipeline} last succeeded at {upstream.run_end}, "
+            f"before our failure at {failed_at}: the data is missing for another reason"
+        )
+    outcome = rerun_from_failure(
+        client, resource_group=resource_group, factory=factory, run_id=run_id, clock=clock, limits=limits
+    )
     outcome.playbook = UPSTREAM
     outcome.steps.insert(0, f"upstream {upstream_pipeline} run {upstream.run_id} succeeded at {upstream.run_end}")
     outcome.state_before["upstream"] = _summary(upstream)

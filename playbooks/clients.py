@@ -32,7 +32,7 @@ class _SdkClock(DatabricksClock):
         self._clock.sleep(seconds)
 
 
-class ClockRetryPolicy(RetryPolicy):
+class ClockRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
     """azure-core's retry policy, on our clock; a Retry-After longer than we allow ends the call."""
 
     def __init__(self, *, clock: Clock, max_retry_after: float, **kwargs: Any) -> None:
@@ -89,9 +89,12 @@ def adf_client(settings: Settings, *, clock: Clock | None = None) -> Any:
         credential = DefaultAzureCredential()
     kwargs: dict[str, Any] = {
         "base_url": settings.adf_base_url,
-        "retry_policy": ClockRetryPolicy(clock=clock or SystemClock(),
-                                         max_retry_after=settings.max_retry_after_seconds,
-                                         retry_total=settings.adf_retry_total, retry_backoff_factor=0.8),
+        "retry_policy": ClockRetryPolicy(
+            clock=clock or SystemClock(),
+            max_retry_after=settings.max_retry_after_seconds,
+            retry_total=settings.adf_retry_total,
+            retry_backoff_factor=0.8,
+        ),
     }
     if settings.adf_ca_bundle:
         kwargs["connection_verify"] = settings.adf_ca_bundle

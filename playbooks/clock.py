@@ -31,8 +31,9 @@ class PollTimeout(Exception):
         self.last = last
 
 
-def poll(fetch: Callable[[], T], done: Callable[[T], bool], *, clock: Clock, interval: float,
-         timeout: float, what: str) -> T:
+def poll(
+    fetch: Callable[[], T], done: Callable[[T], bool], *, clock: Clock, interval: float, timeout: float, what: str
+) -> T:
     """Call ``fetch`` every ``interval`` seconds until ``done(value)``; raise PollTimeout past ``timeout``."""
     deadline = clock.time() + timeout
     while True:
@@ -47,10 +48,31 @@ def poll(fetch: Callable[[], T], done: Callable[[T], bool], *, clock: Clock, int
 class Limits:
     """How often and how long playbooks poll while they verify."""
 
-    def __init__(self, *, poll_interval: float = 10, cluster_timeout: float = 1800, run_timeout: float = 7200,
-                 upstream_wait: float = 1800, upstream_lookback_hours: float = 24) -> None:
+    def __init__(
+        self,
+        *,
+        poll_interval: float = 10,
+        cluster_timeout: float = 1800,
+        run_timeout: float = 7200,
+        upstream_wait: float = 1800,
+        upstream_lookback_hours: float = 24,
+    ) -> None:
         self.poll_interval = poll_interval
         self.cluster_timeout = cluster_timeout
         self.run_timeout = run_timeout
         self.upstream_wait = upstream_wait
         self.upstream_lookback_hours = upstream_lookback_hours
+
+
+class ScaledClock:
+    """Simulated seconds that pass ``1/scale`` times faster than real ones, matching a sandbox's time_scale."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self._origin = time.time()
+
+    def time(self) -> float:
+        return self._origin + (time.time() - self._origin) / self.scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) * self.scale)

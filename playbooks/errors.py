@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import requests
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError, ServiceResponseError
-from databricks.sdk.errors import DatabricksError
+from databricks.sdk.errors.base import DatabricksError
 
 from playbooks.outcome import PermanentFailure, PlaybookFailure, TransientFailure
 
 _TRANSIENT_DATABRICKS_CODES = {
-    "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "TOO_MANY_REQUESTS", "INTERNAL_ERROR",
-    "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "ABORTED", "UNAVAILABLE", "INVALID_STATE", "UNKNOWN",
+    "TEMPORARILY_UNAVAILABLE",
+    "REQUEST_LIMIT_EXCEEDED",
+    "TOO_MANY_REQUESTS",
+    "INTERNAL_ERROR",
+    "RESOURCE_EXHAUSTED",
+    "DEADLINE_EXCEEDED",
+    "ABORTED",
+    "UNAVAILABLE",
+    "INVALID_STATE",
+    "UNKNOWN",
 }
 _TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
 
@@ -59,8 +68,12 @@ def _from_databricks(exc: DatabricksError, what: str) -> PlaybookFailure:
     code = exc.error_code or ""
     retry_after = getattr(exc, "retry_after_secs", None)
     message = f"{what}: {code or type(exc).__name__}: {_first_line(exc)}"
-    if code in _TRANSIENT_DATABRICKS_CODES or type(exc).__name__ in ("TooManyRequests", "InternalError",
-                                                                     "TemporarilyUnavailable", "DeadlineExceeded"):
+    if code in _TRANSIENT_DATABRICKS_CODES or type(exc).__name__ in (
+        "TooManyRequests",
+        "InternalError",
+        "TemporarilyUnavailable",
+        "DeadlineExceeded",
+    ):
         return TransientFailure(message, retry_after=retry_after)
     return PermanentFailure(message)
 
@@ -71,9 +84,10 @@ def _from_azure(exc: HttpResponseError, what: str) -> PlaybookFailure:
     message = f"{what}: HTTP {status} {code or ''}: {_first_line(exc.message or exc)}".replace("  ", " ")
     if status in _TRANSIENT_HTTP:
         retry_after = None
-        if exc.response is not None and exc.response.headers.get("Retry-After"):
+        headers: Any = getattr(exc.response, "headers", None) or {}
+        if headers.get("Retry-After"):
             try:
-                retry_after = float(exc.response.headers["Retry-After"])
+                retry_after = float(headers["Retry-After"])
             except ValueError:
                 retry_after = None
         return TransientFailure(message, retry_after=retry_after)

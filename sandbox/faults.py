@@ -124,7 +124,5 @@ async def _drop(send: Any) -> None:
         transport.abort()
         return
     # Fallback for servers that hide the transport: promise a body, then stop.
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
     raise ConnectionAbortedError("sandbox fault: connection dropped")

@@ -48,8 +48,11 @@ class ClusterSpec(_Spec):
     start_failure: TerminationReason = TerminationReason(
         code="CLOUD_PROVIDER_LAUNCH_FAILURE",
         type="CLOUD_FAILURE",
-        parameters={"azure_error_code": "OperationNotAllowed",
-                    "azure_error_message": "Operation could not be completed as it results in exceeding approved Total Regional Cores quota."},
+        parameters={
+            "azure_error_code": "OperationNotAllowed",
+            "azure_error_message": "Operation could not be completed as it results in exceeding "
+            "approved Total Regional Cores quota.",
+        },
     )
     start_seconds: float = 240
     restart_seconds: float = 180
@@ -109,7 +112,8 @@ class ActivitySpec(_Spec):
     requires_upstream: str | None = None
     missing_blob_error: ActivityError = ActivityError(
         errorCode="UserErrorSourceBlobNotExist",
-        message="The required Blob is missing. ContainerName: https://stsales.blob.core.windows.net/raw, ContainerExist: True, BlobPrefix: sales/2026-11-29, BlobCount: 0.",
+        message="The required Blob is missing. ContainerName: https://stsales.blob.core.windows.net/raw, "
+        "ContainerExist: True, BlobPrefix: sales/2026-11-29, BlobCount: 0.",
         failureType="UserError",
     )
 

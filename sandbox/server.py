@@ -18,8 +18,8 @@ from sandbox.app import build_app
 from sandbox.scenario import Scenario
 from sandbox.state import SandboxState
 
-SANDBOX_TOKEN = "dapi-sandbox-token"  # noqa: S105 - a fake token the emulator accepts; never a real secret
-ADF_TOKEN = "sandbox-arm-token"  # noqa: S105
+SANDBOX_TOKEN = "dapi-sandbox-token"
+ADF_TOKEN = "sandbox-arm-token"
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class _Thread:
         kwargs: dict[str, Any] = {}
         if ssl:
             kwargs = {"ssl_certfile": ssl[0], "ssl_keyfile": ssl[1]}
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1, **kwargs)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1, **kwargs
+        )
         self.server = _Server(config)
         self.sock = sock
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -80,8 +81,15 @@ def _bind(host: str, port: int) -> socket.socket:
 class Sandbox:
     """The emulator, in-process. ``with Sandbox(scenario) as sb: ...`` or ``start()``/``stop()``."""
 
-    def __init__(self, scenario: Scenario | None = None, *, host: str = "127.0.0.1",
-                 http_port: int = 0, https_port: int = 0, workdir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        host: str = "127.0.0.1",
+        http_port: int = 0,
+        https_port: int = 0,
+        workdir: str | Path | None = None,
+    ) -> None:
         self.state = SandboxState(scenario)
         self.host = host
         self._ports = (http_port, https_port)

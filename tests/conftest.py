@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from autoheal.rehearsal import sandbox_settings
 from autoheal.settings import Settings
 from playbooks.clients import adf_client, databricks_client
 from playbooks.clock import Limits
@@ -63,15 +64,8 @@ def load(sandbox: Sandbox) -> Iterator[Callable[[str | Scenario], Sandbox]]:
 
 @pytest.fixture
 def settings(sandbox: Sandbox) -> Settings:
-    e = sandbox.endpoints
-    assert e is not None
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        databricks_host=e.databricks_host, databricks_token=e.databricks_token,
-        azure_subscription_id=e.subscription_id, adf_base_url=e.adf_base_url,
-        adf_ca_bundle=e.ca_bundle, adf_token=e.adf_token,
-        adf_resource_group="rg-data", adf_factory="adf-sales",
-        databricks_retry_timeout_seconds=30, max_retry_after_seconds=60,
+    return sandbox_settings(
+        sandbox, adf_resource_group="rg-data", adf_factory="adf-sales", databricks_retry_timeout_seconds=30
     )
 
 

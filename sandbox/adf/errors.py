@@ -15,13 +15,19 @@ class AdfApiError(Exception):
 
 
 def missing_api_version() -> AdfApiError:
-    return AdfApiError(400, "MissingApiVersionParameter",
-                       "The api-version query parameter (?api-version=) is required for all requests.")
+    return AdfApiError(
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+    )
 
 
 def unsupported_api_version(version: str) -> AdfApiError:
-    return AdfApiError(400, "InvalidApiVersionParameter",
-                       f"The api-version '{version}' is invalid. The supported versions are '2018-06-01'.")
+    return AdfApiError(
+        400,
+        "InvalidApiVersionParameter",
+        f"The api-version '{version}' is invalid. The supported versions are '2018-06-01'.",
+    )
 
 
 def auth_missing() -> AdfApiError:
@@ -37,9 +43,12 @@ def subscription_not_found(subscription_id: str) -> AdfApiError:
 
 
 def resource_not_found(kind: str, name: str, resource_group: str) -> AdfApiError:
-    return AdfApiError(404, "ResourceNotFound",
-                       f"The Resource '{kind}/{name}' under resource group '{resource_group}' was not found. "
-                       "For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+    return AdfApiError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{kind}/{name}' under resource group '{resource_group}' was not found. "
+        "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
 
 
 def entity_not_found(kind: str, name: str) -> AdfApiError:

@@ -77,8 +77,11 @@ class PipelineRun:
             "isLatest": self.is_latest,
             "pipelineName": self.pipeline.spec.name,
             "parameters": dict(self.parameters),
-            "invokedBy": {"id": uuid.uuid5(uuid.NAMESPACE_URL, self.run_id).hex, "name": "Manual",
-                          "invokedByType": "Manual"},
+            "invokedBy": {
+                "id": uuid.uuid5(uuid.NAMESPACE_URL, self.run_id).hex,
+                "name": "Manual",
+                "invokedByType": "Manual",
+            },
             "runStart": SimClock.iso(self.start),
             "runEnd": SimClock.iso(self.end),
             "durationInMs": int((self.end - self.start) * 1000) if self.end else None,
@@ -103,12 +106,23 @@ class Pipeline:
         previous: str | None = None
         for a in self.spec.activities:
             depends = [{"activity": previous, "dependencyConditions": ["Succeeded"]}] if previous else []
-            activities.append({"name": a.name, "type": a.type, "dependsOn": depends,
-                               "policy": {"timeout": "0.12:00:00", "retry": 0}, "userProperties": []})
+            activities.append(
+                {
+                    "name": a.name,
+                    "type": a.type,
+                    "dependsOn": depends,
+                    "policy": {"timeout": "0.12:00:00", "retry": 0},
+                    "userProperties": [],
+                }
+            )
             previous = a.name
-        return {"id": f"{self.factory.resource_id}/pipelines/{self.spec.name}", "name": self.spec.name,
-                "type": "Microsoft.DataFactory/factories/pipelines", "etag": "0a006cd4-0000-0000-0000-000000000000",
-                "properties": {"activities": activities, "parameters": {}, "annotations": []}}
+        return {
+            "id": f"{self.factory.resource_id}/pipelines/{self.spec.name}",
+            "name": self.spec.name,
+            "type": "Microsoft.DataFactory/factories/pipelines",
+            "etag": "0a006cd4-0000-0000-0000-000000000000",
+            "properties": {"activities": activities, "parameters": {}, "annotations": []},
+        }
 
 
 @dataclass
@@ -121,14 +135,25 @@ class Factory:
 
     @property
     def resource_id(self) -> str:
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.spec.resource_group}"
-                f"/providers/Microsoft.DataFactory/factories/{self.spec.name}")
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.spec.resource_group}"
+            f"/providers/Microsoft.DataFactory/factories/{self.spec.name}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.resource_id, "name": self.spec.name, "type": "Microsoft.DataFactory/factories",
-                "location": self.spec.location, "tags": {}, "etag": "00000000-0000-0000-0000-000000000000",
-                "properties": {"provisioningState": "Succeeded", "createTime": SimClock.iso(self.created),
-                               "version": API_VERSION}}
+        return {
+            "id": self.resource_id,
+            "name": self.spec.name,
+            "type": "Microsoft.DataFactory/factories",
+            "location": self.spec.location,
+            "tags": {},
+            "etag": "00000000-0000-0000-0000-000000000000",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "createTime": SimClock.iso(self.created),
+                "version": API_VERSION,
+            },
+        }
 
 
 class DataFactories:
@@ -174,9 +199,16 @@ class DataFactories:
 
     # ---- runs ---------------------------------------------------------------
 
-    def create_run(self, factory: Factory, pipeline_name: str, *, reference_run_id: str | None = None,
-                   is_recovery: bool = False, start_from_failure: bool = False,
-                   parameters: dict[str, Any] | None = None) -> PipelineRun:
+    def create_run(
+        self,
+        factory: Factory,
+        pipeline_name: str,
+        *,
+        reference_run_id: str | None = None,
+        is_recovery: bool = False,
+        start_from_failure: bool = False,
+        parameters: dict[str, Any] | None = None,
+    ) -> PipelineRun:
         self.tick()
         pipeline = self.pipeline(factory, pipeline_name)
         run_id = str(uuid.uuid4())
@@ -185,28 +217,41 @@ class DataFactories:
         if reference_run_id:
             reference = self.run(factory, reference_run_id)
             if reference.pipeline is not pipeline:
-                raise errors.AdfApiError(400, "BadRequest",
-                                         f"Reference pipeline run '{reference_run_id}' belongs to another pipeline.")
+                raise errors.AdfApiError(
+                    400, "BadRequest", f"Reference pipeline run '{reference_run_id}' belongs to another pipeline."
+                )
         if is_recovery and reference is not None:
             if reference.status not in TERMINAL:
-                raise errors.AdfApiError(400, "BadRequest",
-                                         f"Pipeline run '{reference_run_id}' is still {reference.status}; "
-                                         "only a completed run can be rerun.")
+                raise errors.AdfApiError(
+                    400,
+                    "BadRequest",
+                    f"Pipeline run '{reference_run_id}' is still {reference.status}; "
+                    "only a completed run can be rerun.",
+                )
             group = reference.run_group_id
             if start_from_failure:
                 failed = [a.spec.name for a in reference.activities if a.status in ("Failed", "Cancelled")]
                 if not failed:
-                    raise errors.AdfApiError(400, "BadRequest",
-                                             f"Pipeline run '{reference_run_id}' has no failed activity to start from.")
+                    raise errors.AdfApiError(
+                        400, "BadRequest", f"Pipeline run '{reference_run_id}' has no failed activity to start from."
+                    )
                 names = [a.name for a in pipeline.spec.activities]
-                queue = list(pipeline.spec.activities[names.index(failed[0]):])
+                queue = list(pipeline.spec.activities[names.index(failed[0]) :])
             for other in factory.runs.values():
                 if other.run_group_id == group:
                     other.is_latest = False
         now = self.clock.now()
-        run = PipelineRun(run_id=run_id, run_group_id=group, pipeline=pipeline, queue=queue,
-                          is_recovery=is_recovery and reference is not None, reference_run_id=reference_run_id,
-                          start=now, last_updated=now, parameters=parameters or {})
+        run = PipelineRun(
+            run_id=run_id,
+            run_group_id=group,
+            pipeline=pipeline,
+            queue=queue,
+            is_recovery=is_recovery and reference is not None,
+            reference_run_id=reference_run_id,
+            start=now,
+            last_updated=now,
+            parameters=parameters or {},
+        )
         run.due = self.clock.after(2)
         factory.runs[run_id] = run
         return run
@@ -237,8 +282,11 @@ class DataFactories:
             if current is not None:
                 self._finish_activity(factory, current, at)
                 if current.status == "Failed":
-                    self._finish(run, at, f"Operation on target {current.spec.name} failed: "
-                                 f"{(current.error or {}).get('message', '')}")
+                    self._finish(
+                        run,
+                        at,
+                        f"Operation on target {current.spec.name} failed: {(current.error or {}).get('message', '')}",
+                    )
                     return
             if not run.queue:
                 self._finish(run, at, "")
@@ -260,8 +308,10 @@ class DataFactories:
 
     @staticmethod
     def _upstream_ready(factory: Factory, pipeline_name: str, at: float) -> bool:
-        return any(r.pipeline.spec.name == pipeline_name and r.status == "Succeeded" and (r.end or 0) <= at
-                   for r in factory.runs.values())
+        return any(
+            r.pipeline.spec.name == pipeline_name and r.status == "Succeeded" and (r.end or 0) <= at
+            for r in factory.runs.values()
+        )
 
     @staticmethod
     def _finish(run: PipelineRun, at: float, message: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from sandbox.adf import errors
 from sandbox.adf.models import API_VERSION, DataFactories, Factory, PipelineRun
+from sandbox.wire import json_object
 
 PREFIX = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataFactory/factories"
 FACTORY = PREFIX + "/{factory}"
@@ -51,7 +51,7 @@ def _matches(run: PipelineRun, flt: dict[str, Any]) -> bool:
 
 def _page(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
     offset = int(token or 0)
-    out: dict[str, Any] = {"value": items[offset:offset + PAGE_SIZE]}
+    out: dict[str, Any] = {"value": items[offset : offset + PAGE_SIZE]}
     if offset + PAGE_SIZE < len(items):
         out["continuationToken"] = str(offset + PAGE_SIZE)
     return out
@@ -79,16 +79,10 @@ def build_router(get_factories: Callable[[], DataFactories]) -> APIRouter:
         return adf, adf.factory(sub, rg, factory)
 
     async def body_of(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw:
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise errors.bad_request("The request content was invalid and could not be deserialized.") from None
-        if not isinstance(data, dict):
-            raise errors.bad_request("The request content must be a JSON object.")
-        return data
+        return await json_object(
+            request,
+            lambda why: errors.bad_request(f"The request content was invalid and could not be deserialized: {why}."),
+        )
 
     @router.get(PREFIX)
     async def list_factories(request: Request, sub: str, rg: str) -> dict[str, Any]:
@@ -115,7 +109,8 @@ def build_router(get_factories: Callable[[], DataFactories]) -> APIRouter:
         adf, f = factory_of(request, sub, rg, factory)
         params = request.query_params
         run = adf.create_run(
-            f, pipeline,
+            f,
+            pipeline,
             reference_run_id=params.get("referencePipelineRunId"),
             is_recovery=params.get("isRecovery", "false").lower() == "true",
             start_from_failure=params.get("startFromFailure", "false").lower() == "true",
@@ -144,9 +139,12 @@ def build_router(get_factories: Callable[[], DataFactories]) -> APIRouter:
         for flt in body.get("filters") or []:
             runs = [r for r in runs if _matches(r, flt)]
         order = (body.get("orderBy") or [{"orderBy": "RunStart", "order": "DESC"}])[0]
-        key = {"RunStart": lambda r: r.start, "RunEnd": lambda r: r.end or 0,
-               "PipelineName": lambda r: r.pipeline.spec.name, "Status": lambda r: r.status}.get(
-            order.get("orderBy", "RunStart"), lambda r: r.start)
+        key = {
+            "RunStart": lambda r: r.start,
+            "RunEnd": lambda r: r.end or 0,
+            "PipelineName": lambda r: r.pipeline.spec.name,
+            "Status": lambda r: r.status,
+        }.get(order.get("orderBy", "RunStart"), lambda r: r.start)
         runs.sort(key=key, reverse=order.get("order", "DESC") == "DESC")
         return _page([r.as_dict() for r in runs], body.get("continuationToken"))
 
@@ -160,14 +158,23 @@ def build_router(get_factories: Callable[[], DataFactories]) -> APIRouter:
         acts = [a for a in run.activities if after <= (a.end or a.start) <= before]
         for flt in body.get("filters") or []:
             if flt.get("operand") == "Status":
-                acts = [a for a in acts if (a.status in flt.get("values", [])) == (flt.get("operator") in ("Equals", "In"))]
+                acts = [
+                    a for a in acts if (a.status in flt.get("values", [])) == (flt.get("operator") in ("Equals", "In"))
+                ]
             elif flt.get("operand") == "ActivityName":
-                acts = [a for a in acts if (a.spec.name in flt.get("values", [])) == (flt.get("operator") in ("Equals", "In"))]
+                acts = [
+                    a
+                    for a in acts
+                    if (a.spec.name in flt.get("values", [])) == (flt.get("operator") in ("Equals", "In"))
+                ]
         return _page([a.as_dict() for a in acts], body.get("continuationToken"))
 
     return router
 
 
 def error_response(exc: errors.AdfApiError) -> JSONResponse:
-    return JSONResponse(status_code=exc.status, content=exc.body(),
-                        headers={"x-ms-failure-cause": "service"} if exc.status >= 500 else None)
+    return JSONResponse(
+        status_code=exc.status,
+        content=exc.body(),
+        headers={"x-ms-failure-cause": "service"} if exc.status >= 500 else None,
+    )

@@ -31,4 +31,6 @@ def permission_denied(message: str) -> DatabricksApiError:
 
 
 def unauthenticated() -> DatabricksApiError:
-    return DatabricksApiError(401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.")
+    return DatabricksApiError(
+        401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API."
+    )

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.databricks import errors
 from sandbox.databricks.models import Workspace
+from sandbox.wire import json_object
 
 
 def _bad(message: str) -> errors.DatabricksApiError:
@@ -20,18 +21,9 @@ def build_router(get_workspace: Callable[[], Workspace]) -> APIRouter:
     router = APIRouter()
 
     async def body_of(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw:
-            return {}
-        try:
-            import json
-
-            data = json.loads(raw)
-        except ValueError:
-            raise errors.DatabricksApiError(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
-        if not isinstance(data, dict):
-            raise errors.DatabricksApiError(400, "MALFORMED_REQUEST", "Request body must be a JSON object")
-        return data
+        return await json_object(
+            request, lambda why: errors.DatabricksApiError(400, "MALFORMED_REQUEST", f"Request body is {why}.")
+        )
 
     def ws(request: Request) -> Workspace:
         workspace = get_workspace()
@@ -87,8 +79,9 @@ def build_router(get_workspace: Callable[[], Workspace]) -> APIRouter:
     @router.post("/api/2.1/clusters/resize")
     async def cluster_resize(request: Request) -> dict[str, Any]:
         data = await body_of(request)
-        ws(request).resize(need(data, "cluster_id"), num_workers=data.get("num_workers"),
-                           autoscale=data.get("autoscale"))
+        ws(request).resize(
+            need(data, "cluster_id"), num_workers=data.get("num_workers"), autoscale=data.get("autoscale")
+        )
         return {}
 
     @router.post("/api/2.1/clusters/edit")
@@ -183,7 +176,7 @@ def build_router(get_workspace: Callable[[], Workspace]) -> APIRouter:
             runs = [r for r in runs if r.start_time * 1000 <= int(params["start_time_to"])]
         offset = int(params.get("page_token") or params.get("offset") or 0)
         limit = min(int(params.get("limit") or 25), 25)
-        page = runs[offset:offset + limit]
+        page = runs[offset : offset + limit]
         out: dict[str, Any] = {"runs": [r.as_dict() for r in page], "has_more": offset + limit < len(runs)}
         if out["has_more"]:
             out["next_page_token"] = str(offset + limit)

@@ -32,12 +32,14 @@ def failed_run(sb: Sandbox, pipeline: str = "CopySales") -> str:
 
 
 def rerun(adf: Any, run_id: str, clock: FastClock, limits: Limits) -> Any:
-    return adf_playbooks.rerun_from_failure(adf, resource_group=RG, factory=FACTORY, run_id=run_id,
-                                            clock=clock, limits=limits)
+    return adf_playbooks.rerun_from_failure(
+        adf, resource_group=RG, factory=FACTORY, run_id=run_id, clock=clock, limits=limits
+    )
 
 
-def test_rerun_from_failure_heals_and_skips_the_activity_that_succeeded(load: Any, adf: Any, clock: FastClock,
-                                                                        limits: Limits) -> None:
+def test_rerun_from_failure_heals_and_skips_the_activity_that_succeeded(
+    load: Any, adf: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("gateway-timeout")
     run_id = failed_run(sb)
     outcome = rerun(adf, run_id, clock, limits)
@@ -64,7 +66,8 @@ def test_called_twice_makes_one_rerun(load: Any, adf: Any, clock: FastClock, lim
 
 
 def test_verification_catches_a_rerun_that_fails_again_and_the_retry_heals(
-        load: Any, adf: Any, clock: FastClock, limits: Limits) -> None:
+    load: Any, adf: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("gateway-timeout")
     run_id = failed_run(sb)
     sb.state.adf.factories[(RG, FACTORY)].pipelines["CopySales"].spec.activities[1].fail_times = 1
@@ -81,7 +84,8 @@ def test_verification_catches_a_rerun_that_fails_again_and_the_retry_heals(
 
 
 def test_transient_server_errors_beyond_the_sdk_retries_fail_the_attempt_then_heal(
-        load: Any, adf: Any, clock: FastClock, limits: Limits) -> None:
+    load: Any, adf: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("gateway-timeout")
     run_id = failed_run(sb)
     sb.state.add_fault(path="/createRun$", status=503, times=3)  # the client retries twice by itself
@@ -91,13 +95,20 @@ def test_transient_server_errors_beyond_the_sdk_retries_fail_the_attempt_then_he
     assert rerun(adf, run_id, clock, limits).verified
 
 
-def test_permission_denied_is_permanent_and_acts_on_nothing(load: Any, adf: Any, clock: FastClock,
-                                                            limits: Limits) -> None:
+def test_permission_denied_is_permanent_and_acts_on_nothing(
+    load: Any, adf: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("gateway-timeout")
     run_id = failed_run(sb)
-    sb.state.add_fault(Fault(path="/createRun$", status=403, error_code="AuthorizationFailed",
-                             message="The client does not have authorization to perform action "
-                                     "'Microsoft.DataFactory/factories/pipelines/createRun/action'."))
+    sb.state.add_fault(
+        Fault(
+            path="/createRun$",
+            status=403,
+            error_code="AuthorizationFailed",
+            message="The client does not have authorization to perform action "
+            "'Microsoft.DataFactory/factories/pipelines/createRun/action'.",
+        )
+    )
     with pytest.raises(PermanentFailure, match="AuthorizationFailed"):
         rerun(adf, run_id, clock, limits)
     assert sb.state.counts()["recovery_runs"] == 0
@@ -118,7 +129,8 @@ def test_retry_after_is_honoured_on_our_clock(load: Any, adf: Any, clock: FastCl
 
 
 def test_retry_after_longer_than_allowed_fails_the_attempt_with_the_wait(
-        load: Any, adf: Any, clock: FastClock, limits: Limits) -> None:
+    load: Any, adf: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("gateway-timeout")
     run_id = failed_run(sb)
     sb.state.add_fault(path="/pipelineruns/", method="GET", status=429, retry_after=600, times=1)
@@ -133,17 +145,21 @@ def test_a_dropped_connection_is_retried(load: Any, adf: Any, clock: FastClock, 
     run_id = failed_run(sb)
     sb.state.add_fault(path="/pipelineruns/", method="GET", kind="drop", times=1)
     assert rerun(adf, run_id, clock, limits).verified
-    assert ("GET", f"/subscriptions/{sb.state.adf.subscription_id}/resourceGroups/{RG}/providers/"
-            f"Microsoft.DataFactory/factories/{FACTORY}/pipelineruns/{run_id}", "drop") in sb.state.faults.fired
+    assert (
+        "GET",
+        f"/subscriptions/{sb.state.adf.subscription_id}/resourceGroups/{RG}/providers/"
+        f"Microsoft.DataFactory/factories/{FACTORY}/pipelineruns/{run_id}",
+        "drop",
+    ) in sb.state.faults.fired
 
 
 def upstream(adf: Any, run_id: str, name: str | None, clock: FastClock, limits: Limits) -> Any:
-    return adf_playbooks.rerun_after_upstream(adf, resource_group=RG, factory=FACTORY, run_id=run_id,
-                                              upstream_pipeline=name, clock=clock, limits=limits)
+    return adf_playbooks.rerun_after_upstream(
+        adf, resource_group=RG, factory=FACTORY, run_id=run_id, upstream_pipeline=name, clock=clock, limits=limits
+    )
 
 
-def test_upstream_still_running_is_waited_for_then_rerun(load: Any, adf: Any, clock: FastClock,
-                                                         limits: Limits) -> None:
+def test_upstream_still_running_is_waited_for_then_rerun(load: Any, adf: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("source-blob-missing")
     run_id = failed_run(sb)
     outcome = upstream(adf, run_id, "IngestRaw", clock, limits)
@@ -152,13 +168,12 @@ def test_upstream_still_running_is_waited_for_then_rerun(load: Any, adf: Any, cl
     assert sb.state.counts()["recovery_runs"] == 1
 
 
-def test_upstream_that_failed_stops_with_that_reason(load: Any, adf: Any, clock: FastClock,
-                                                     limits: Limits) -> None:
+def test_upstream_that_failed_stops_with_that_reason(load: Any, adf: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("source-blob-missing")
     with sb.state.lock:
         sb.state.adf.factories[(RG, FACTORY)].pipelines["IngestRaw"].spec.activities[0].fail_times = 1
     run_id = failed_run(sb)
-    with pytest.raises(PermanentFailure, match="IngestRaw run .* ended Failed"):
+    with pytest.raises(PermanentFailure, match=r"IngestRaw run .* ended Failed"):
         upstream(adf, run_id, "IngestRaw", clock, limits)
     assert sb.state.counts()["recovery_runs"] == 0
 

@@ -34,14 +34,17 @@ def counts(sb: Sandbox) -> dict[str, int]:
     return sb.state.counts()
 
 
-def heal(dbx: Any, run_id: int, clock: FastClock, limits: Limits, *, restart: bool = False,
-         since_ms: int | None = None) -> Any:
-    return pb.heal_cluster_then_repair(dbx, run_id=run_id, restart_if_running=restart, since_ms=since_ms,
-                                       clock=clock, limits=limits)
+def heal(
+    dbx: Any, run_id: int, clock: FastClock, limits: Limits, *, restart: bool = False, since_ms: int | None = None
+) -> Any:
+    return pb.heal_cluster_then_repair(
+        dbx, run_id=run_id, restart_if_running=restart, since_ms=since_ms, clock=clock, limits=limits
+    )
 
 
-def test_terminated_cluster_is_started_then_the_run_repaired(load: Any, dbx: Any, clock: FastClock,
-                                                             limits: Limits) -> None:
+def test_terminated_cluster_is_started_then_the_run_repaired(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("cluster-unexpected-termination")
     run_id = failed_run(sb)
     outcome = heal(dbx, run_id, clock, limits)
@@ -56,8 +59,9 @@ def test_terminated_cluster_is_started_then_the_run_repaired(load: Any, dbx: Any
     assert all(t.attempt_number == 1 for t in run.tasks)
 
 
-def test_failed_start_is_transient_and_the_next_attempt_heals(load: Any, dbx: Any, clock: FastClock,
-                                                              limits: Limits) -> None:
+def test_failed_start_is_transient_and_the_next_attempt_heals(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("cluster-start-failure")
     run_id = failed_run(sb)
     with pytest.raises(TransientFailure, match="did not come up: TERMINATED \\(CLOUD_PROVIDER_LAUNCH_FAILURE\\)"):
@@ -68,7 +72,8 @@ def test_failed_start_is_transient_and_the_next_attempt_heals(load: Any, dbx: An
 
 
 def test_hung_driver_is_restarted_once_and_a_second_call_does_nothing_more(
-        load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("driver-not-responding")
     run_id = failed_run(sb)
     since = sb.state.workspace.runs[run_id].start_time * 1000
@@ -79,8 +84,9 @@ def test_hung_driver_is_restarted_once_and_a_second_call_does_nothing_more(
     assert counts(sb)["cluster_restarts"] == 1 and counts(sb)["repairs"] == 1
 
 
-def test_many_failed_runs_on_one_cluster_make_one_restart(load: Any, dbx: Any, clock: FastClock,
-                                                          limits: Limits) -> None:
+def test_many_failed_runs_on_one_cluster_make_one_restart(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("driver-not-responding")
     first = failed_run(sb)
     since = int(sb.state.workspace.runs[first].start_time * 1000)
@@ -92,8 +98,7 @@ def test_many_failed_runs_on_one_cluster_make_one_restart(load: Any, dbx: Any, c
     assert counts(sb)["cluster_restarts"] == 1 and counts(sb)["repairs"] == 4
 
 
-def test_verification_catches_a_repair_that_fails_again(load: Any, dbx: Any, clock: FastClock,
-                                                        limits: Limits) -> None:
+def test_verification_catches_a_repair_that_fails_again(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("cluster-unexpected-termination")
     run_id = failed_run(sb)
     with sb.state.lock:
@@ -112,7 +117,7 @@ def test_missing_cluster_is_permanent(load: Any, dbx: Any, clock: FastClock, lim
         task.existing_cluster_id = "0101-000000-deleted"
     sb = load(scenario)
     run_id = failed_run(sb)
-    with pytest.raises(PermanentFailure, match="INVALID_PARAMETER_VALUE.*does not exist"):
+    with pytest.raises(PermanentFailure, match=r"INVALID_PARAMETER_VALUE.*does not exist"):
         heal(dbx, run_id, clock, limits)
     assert counts(sb)["repairs"] == 0
 
@@ -120,8 +125,14 @@ def test_missing_cluster_is_permanent(load: Any, dbx: Any, clock: FastClock, lim
 def test_permission_denied_is_permanent(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("cluster-unexpected-termination")
     run_id = failed_run(sb)
-    sb.state.add_fault(Fault(path="/clusters/start$", status=403, error_code="PERMISSION_DENIED",
-                             message="User does not have permission to start cluster."))
+    sb.state.add_fault(
+        Fault(
+            path="/clusters/start$",
+            status=403,
+            error_code="PERMISSION_DENIED",
+            message="User does not have permission to start cluster.",
+        )
+    )
     with pytest.raises(PermanentFailure, match="PERMISSION_DENIED"):
         heal(dbx, run_id, clock, limits)
     assert counts(sb)["cluster_starts"] == 0 and counts(sb)["repairs"] == 0
@@ -135,8 +146,7 @@ def test_retry_after_is_honoured_on_our_clock(load: Any, dbx: Any, clock: FastCl
     assert sum(1 for s in clock.sleeps if 7 <= s <= 8) == 2  # the SDK adds up to 1 s of jitter
 
 
-def test_throttling_past_the_bound_fails_the_attempt(load: Any, dbx: Any, clock: FastClock,
-                                                     limits: Limits) -> None:
+def test_throttling_past_the_bound_fails_the_attempt(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("cluster-unexpected-termination")
     run_id = failed_run(sb)
     sb.state.add_fault(path="/clusters/get$", status=429, retry_after=600, times=1)
@@ -146,8 +156,9 @@ def test_throttling_past_the_bound_fails_the_attempt(load: Any, dbx: Any, clock:
     assert counts(sb)["cluster_starts"] == 0
 
 
-def test_server_errors_until_the_sdk_gives_up_are_transient(load: Any, dbx: Any, clock: FastClock,
-                                                            limits: Limits) -> None:
+def test_server_errors_until_the_sdk_gives_up_are_transient(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("cluster-unexpected-termination")
     run_id = failed_run(sb)
     sb.state.add_fault(path="/clusters/get$", status=503, retry_after=10, times=50)
@@ -160,22 +171,25 @@ def test_server_errors_until_the_sdk_gives_up_are_transient(load: Any, dbx: Any,
 def test_scale_up_fixed_size_by_half_rounded_up(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("resource-exhausted")
     run_id = failed_run(sb)
-    outcome = pb.scale_up_then_repair(dbx, run_id=run_id, since_ms=None, factor=1.5, max_workers=20,
-                                      clock=clock, limits=limits)
+    outcome = pb.scale_up_then_repair(
+        dbx, run_id=run_id, since_ms=None, factor=1.5, max_workers=20, clock=clock, limits=limits
+    )
     assert outcome.verified and outcome.changes == {"num_workers": {"old": 2, "new": 3}}
     assert dbx.clusters.get(CLUSTER).num_workers == 3
     assert counts(sb)["cluster_resizes"] == 1
 
 
-def test_scale_up_autoscale_raises_max_workers_within_the_cap(load: Any, dbx: Any, clock: FastClock,
-                                                              limits: Limits) -> None:
+def test_scale_up_autoscale_raises_max_workers_within_the_cap(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     scenario = load_scenario("resource-exhausted")
     scenario.databricks.clusters[0].autoscale = Autoscale(min_workers=1, max_workers=2)
     scenario.databricks.jobs[0].tasks[1].min_workers = 3
     sb = load(scenario)
     run_id = failed_run(sb)
-    outcome = pb.scale_up_then_repair(dbx, run_id=run_id, since_ms=None, factor=1.5, max_workers=3,
-                                      clock=clock, limits=limits)
+    outcome = pb.scale_up_then_repair(
+        dbx, run_id=run_id, since_ms=None, factor=1.5, max_workers=3, clock=clock, limits=limits
+    )
     assert outcome.verified
     assert outcome.changes == {"autoscale.max_workers": {"old": 2, "new": 3}}
     assert dbx.clusters.get(CLUSTER).autoscale.max_workers == 3
@@ -185,22 +199,24 @@ def test_scale_up_at_the_cap_is_permanent(load: Any, dbx: Any, clock: FastClock,
     sb = load("resource-exhausted")
     run_id = failed_run(sb)
     with pytest.raises(PermanentFailure, match="at the cap of 2"):
-        pb.scale_up_then_repair(dbx, run_id=run_id, since_ms=None, factor=1.5, max_workers=2,
-                                clock=clock, limits=limits)
+        pb.scale_up_then_repair(
+            dbx, run_id=run_id, since_ms=None, factor=1.5, max_workers=2, clock=clock, limits=limits
+        )
     assert counts(sb)["cluster_resizes"] == 0 and counts(sb)["repairs"] == 0
 
 
-def test_longer_timeout_then_repair_and_no_second_raise(load: Any, dbx: Any, clock: FastClock,
-                                                        limits: Limits) -> None:
+def test_longer_timeout_then_repair_and_no_second_raise(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("timeout")
     run_id = failed_run(sb)
-    outcome = pb.longer_timeout_then_repair(dbx, run_id=run_id, factor=2, max_timeout_seconds=3600,
-                                            clock=clock, limits=limits)
+    outcome = pb.longer_timeout_then_repair(
+        dbx, run_id=run_id, factor=2, max_timeout_seconds=3600, clock=clock, limits=limits
+    )
     assert outcome.verified and outcome.changes == {"transform.timeout_seconds": {"old": 200, "new": 400}}
     job = dbx.jobs.get(101)
     assert {t.task_key: t.timeout_seconds for t in job.settings.tasks}["transform"] == 400
-    again = pb.longer_timeout_then_repair(dbx, run_id=run_id, factor=2, max_timeout_seconds=3600,
-                                          clock=clock, limits=limits)
+    again = pb.longer_timeout_then_repair(
+        dbx, run_id=run_id, factor=2, max_timeout_seconds=3600, clock=clock, limits=limits
+    )
     assert again.changes == {} and counts(sb)["repairs"] == 1
 
 
@@ -208,16 +224,13 @@ def test_longer_timeout_at_the_cap_is_permanent(load: Any, dbx: Any, clock: Fast
     sb = load("timeout")
     run_id = failed_run(sb)
     with pytest.raises(PermanentFailure, match="at the cap"):
-        pb.longer_timeout_then_repair(dbx, run_id=run_id, factor=2, max_timeout_seconds=200,
-                                      clock=clock, limits=limits)
+        pb.longer_timeout_then_repair(dbx, run_id=run_id, factor=2, max_timeout_seconds=200, clock=clock, limits=limits)
 
 
-def test_reinstall_tries_fallbacks_until_one_installs(load: Any, dbx: Any, clock: FastClock,
-                                                      limits: Limits) -> None:
+def test_reinstall_tries_fallbacks_until_one_installs(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
     sb = load("library-install-failure")
     run_id = failed_run(sb)
-    outcome = pb.reinstall_libraries_then_repair(dbx, run_id=run_id, fallbacks=FALLBACKS, clock=clock,
-                                                 limits=limits)
+    outcome = pb.reinstall_libraries_then_repair(dbx, run_id=run_id, fallbacks=FALLBACKS, clock=clock, limits=limits)
     assert outcome.verified and outcome.changes == {"pandas": {"old": "2.2.0", "new": "2.1.0"}}
     statuses = {s.library.pypi.package: s.status.value for s in dbx.libraries.cluster_status(CLUSTER)}
     assert statuses == {"pandas==2.1.0": "INSTALLED"}
@@ -232,10 +245,12 @@ def test_reinstall_without_fallbacks_is_permanent(load: Any, dbx: Any, clock: Fa
     assert counts(sb)["repairs"] == 0
 
 
-def test_reinstall_when_every_fallback_fails_is_transient(load: Any, dbx: Any, clock: FastClock,
-                                                          limits: Limits) -> None:
+def test_reinstall_when_every_fallback_fails_is_transient(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
     sb = load("library-install-failure")
     run_id = failed_run(sb)
     with pytest.raises(TransientFailure, match="none of the fallback versions of pandas installed"):
-        pb.reinstall_libraries_then_repair(dbx, run_id=run_id, fallbacks={"pandas": ["2.1.4"]}, clock=clock,
-                                           limits=limits)
+        pb.reinstall_libraries_then_repair(
+            dbx, run_id=run_id, fallbacks={"pandas": ["2.1.4"]}, clock=clock, limits=limits
+        )

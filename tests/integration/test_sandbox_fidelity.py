@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.mgmt.datafactory.models import RunFilterParameters, RunQueryFilter
 from databricks.sdk.errors import (
@@ -18,6 +17,7 @@ from databricks.sdk.errors import (
 )
 from databricks.sdk.service.compute import AutoScale, EventType, LibraryInstallStatus, State
 from databricks.sdk.service.jobs import RunLifeCycleState, RunResultState
+from pydantic import SecretStr
 
 from autoheal.settings import Settings
 from playbooks.clients import adf_client, databricks_client
@@ -30,7 +30,9 @@ from tests.integration.test_playbook_databricks import failed_run as dbx_failed_
 
 def window() -> RunFilterParameters:
     now = datetime.now(UTC)
-    return RunFilterParameters(last_updated_after=now - timedelta(hours=1), last_updated_before=now + timedelta(hours=1))
+    return RunFilterParameters(
+        last_updated_after=now - timedelta(hours=1), last_updated_before=now + timedelta(hours=1)
+    )
 
 
 def test_clusters_parse_with_known_enums(load: Any, dbx: Any) -> None:
@@ -89,8 +91,10 @@ def test_runs_tasks_output_and_repair_history(load: Any, dbx: Any) -> None:
     assert run.state.life_cycle_state == RunLifeCycleState.TERMINATED
     assert run.state.result_state == RunResultState.FAILED
     assert {t.task_key: t.state.result_state for t in run.tasks} == {
-        "ingest": RunResultState.FAILED, "transform": RunResultState.UPSTREAM_FAILED,
-        "publish": RunResultState.UPSTREAM_FAILED}
+        "ingest": RunResultState.FAILED,
+        "transform": RunResultState.UPSTREAM_FAILED,
+        "publish": RunResultState.UPSTREAM_FAILED,
+    }
     assert run.tasks[0].existing_cluster_id == CLUSTER
     assert run.status.termination_details.code.value == "RUN_EXECUTION_ERROR"
     output = dbx.jobs.get_run_output(run.tasks[0].run_id)
@@ -138,12 +142,16 @@ def test_libraries_install_per_version(load: Any, dbx: Any) -> None:
     wait_until(lambda: any(s.status == LibraryInstallStatus.INSTALLED for s in dbx.libraries.cluster_status(CLUSTER)))
     dbx.libraries.uninstall(CLUSTER, [Library(pypi=PythonPyPiLibrary(package="pandas==2.2.0"))])
     assert {s.library.pypi.package: s.status for s in dbx.libraries.cluster_status(CLUSTER)} == {
-        "pandas==2.2.0": LibraryInstallStatus.UNINSTALL_ON_RESTART, "pandas==2.1.0": LibraryInstallStatus.INSTALLED}
+        "pandas==2.2.0": LibraryInstallStatus.UNINSTALL_ON_RESTART,
+        "pandas==2.1.0": LibraryInstallStatus.INSTALLED,
+    }
 
 
 def test_databricks_auth_and_error_shapes(load: Any, sandbox: Any, settings: Settings) -> None:
     load("cluster-unexpected-termination")
-    bad = databricks_client(settings.model_copy(update={"databricks_token": SecretStr("dapi-wrong")}), clock=FastClock())
+    bad = databricks_client(
+        settings.model_copy(update={"databricks_token": SecretStr("dapi-wrong")}), clock=FastClock()
+    )
     with pytest.raises(Unauthenticated):
         bad.clusters.get(CLUSTER)
     sandbox.state.add_fault(path="/clusters/get$", status=403, error_code="PERMISSION_DENIED", message="no")
@@ -159,7 +167,10 @@ def test_adf_factory_pipelines_and_runs_parse(load: Any, adf: Any) -> None:
     run_id = adf_failed_run(sb)
     assert adf.factories.get(RG, FACTORY).name == FACTORY
     assert [a.name for a in adf.pipelines.get(RG, FACTORY, "CopySales").activities] == [
-        "LookupWatermark", "CopyOrders", "MergeOrders"]
+        "LookupWatermark",
+        "CopyOrders",
+        "MergeOrders",
+    ]
     assert [p.name for p in adf.pipelines.list_by_factory(RG, FACTORY)] == ["CopySales"]
     run = adf.pipeline_runs.get(RG, FACTORY, run_id)
     assert run.status == "Failed" and run.is_latest and run.run_group_id == run_id
@@ -206,8 +217,9 @@ def test_adf_cancel_and_error_shapes(load: Any, adf: Any, settings: Settings) ->
     sb.state.clock.advance(2 + 20 + 120 + 40)
     assert adf.pipeline_runs.get(RG, FACTORY, ok.run_id).status == "Succeeded"
     with pytest.raises(HttpResponseError) as bad:
-        adf.pipelines.create_run(RG, FACTORY, "CopySales", reference_pipeline_run_id=ok.run_id,
-                                 is_recovery=True, start_from_failure=True)
+        adf.pipelines.create_run(
+            RG, FACTORY, "CopySales", reference_pipeline_run_id=ok.run_id, is_recovery=True, start_from_failure=True
+        )
     assert bad.value.status_code == 400 and "no failed activity" in bad.value.message
     wrong = adf_client(settings.model_copy(update={"adf_token": SecretStr("wrong")}), clock=FastClock())
     with pytest.raises(ClientAuthenticationError) as auth:

@@ -1,0 +1,155 @@
+"""Playbooks by name, behind one call: ``run_playbook(name, target=..., ...)``.
+
+The catalog names a playbook for each remediable error type; this module turns the
+name and a :class:`Target` into the right call with the right settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from autoheal.settings import Settings
+from playbooks import adf, databricks
+from playbooks.clients import adf_client, databricks_client
+from playbooks.clock import Clock, Limits, SystemClock
+from playbooks.outcome import Outcome, PermanentFailure
+
+
+class Target(BaseModel):
+    """What failed: an ADF pipeline run or a Databricks job run."""
+
+    service: Literal["adf", "databricks"]
+    run_id: str
+    resource_group: str | None = None
+    factory: str | None = None
+    pipeline: str | None = None
+    failed_at_ms: int | None = None
+
+    def require_adf(self, settings: Settings) -> tuple[str, str]:
+        rg = self.resource_group or settings.adf_resource_group
+        factory = self.factory or settings.adf_factory
+        if not rg or not factory:
+            raise PermanentFailure(
+                f"ADF run {self.run_id}: resource group and factory are unknown "
+                "(not in the alert, and AUTOHEAL_ADF_RESOURCE_GROUP/AUTOHEAL_ADF_FACTORY unset)"
+            )
+        return rg, factory
+
+    def databricks_run_id(self) -> int:
+        try:
+            return int(self.run_id)
+        except ValueError:
+            raise PermanentFailure(f"Databricks run id {self.run_id!r} is not a number") from None
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        poll_interval=settings.poll_interval_seconds,
+        cluster_timeout=settings.cluster_timeout_seconds,
+        run_timeout=settings.run_timeout_seconds,
+        upstream_wait=settings.upstream_wait_seconds,
+        upstream_lookback_hours=settings.upstream_lookback_hours,
+    )
+
+
+Runner = Callable[[Target, Settings, Any, Clock, Limits], Outcome]
+
+
+def _adf_rerun(t: Target, s: Settings, client: Any, clock: Clock, limits: Limits) -> Outcome:
+    rg, factory = t.require_adf(s)
+    return adf.rerun_from_failure(
+        client, resource_group=rg, factory=factory, run_id=t.run_id, clock=clock, limits=limits
+    )
+
+
+def _adf_upstream(t: Target, s: Settings, client: Any, clock: Clock, limits: Limits) -> Outcome:
+    rg, factory = t.require_adf(s)
+    pipeline = t.pipeline
+    if pipeline is None:
+        pipeline = client.pipeline_runs.get(rg, factory, t.run_id).pipeline_name
+    return adf.rerun_after_upstream(
+        client,
+        resource_group=rg,
+        factory=factory,
+        run_id=t.run_id,
+        upstream_pipeline=s.upstream_pipelines.get(pipeline or ""),
+        clock=clock,
+        limits=limits,
+    )
+
+
+def _heal(restart_if_running: bool) -> Runner:
+    def run(t: Target, s: Settings, w: Any, clock: Clock, limits: Limits) -> Outcome:
+        return databricks.heal_cluster_then_repair(
+            w,
+            run_id=t.databricks_run_id(),
+            restart_if_running=restart_if_running,
+            since_ms=t.failed_at_ms,
+            clock=clock,
+            limits=limits,
+        )
+
+    return run
+
+
+def _scale(t: Target, s: Settings, w: Any, clock: Clock, limits: Limits) -> Outcome:
+    return databricks.scale_up_then_repair(
+        w,
+        run_id=t.databricks_run_id(),
+        since_ms=t.failed_at_ms,
+        factor=s.scale_factor,
+        max_workers=s.max_workers,
+        clock=clock,
+        limits=limits,
+    )
+
+
+def _timeout(t: Target, s: Settings, w: Any, clock: Clock, limits: Limits) -> Outcome:
+    return databricks.longer_timeout_then_repair(
+        w,
+        run_id=t.databricks_run_id(),
+        factor=s.timeout_factor,
+        max_timeout_seconds=s.max_timeout_seconds,
+        clock=clock,
+        limits=limits,
+    )
+
+
+def _libraries(t: Target, s: Settings, w: Any, clock: Clock, limits: Limits) -> Outcome:
+    return databricks.reinstall_libraries_then_repair(
+        w, run_id=t.databricks_run_id(), fallbacks=s.library_fallbacks, clock=clock, limits=limits
+    )
+
+
+def _repair(t: Target, s: Settings, w: Any, clock: Clock, limits: Limits) -> Outcome:
+    return databricks.repair_only(w, run_id=t.databricks_run_id(), clock=clock, limits=limits)
+
+
+PLAYBOOKS: dict[str, tuple[Literal["adf", "databricks"], Runner]] = {
+    adf.RERUN: ("adf", _adf_rerun),
+    adf.UPSTREAM: ("adf", _adf_upstream),
+    "databricks.start_cluster_then_repair": ("databricks", _heal(restart_if_running=False)),
+    "databricks.restart_cluster_then_repair": ("databricks", _heal(restart_if_running=True)),
+    databricks.SCALE_UP: ("databricks", _scale),
+    databricks.LONGER_TIMEOUT: ("databricks", _timeout),
+    databricks.REINSTALL: ("databricks", _libraries),
+    databricks.REPAIR: ("databricks", _repair),
+}
+
+
+def run_playbook(
+    name: str, *, target: Target, settings: Settings, clock: Clock | None = None, client: Any = None
+) -> Outcome:
+    """Run the named playbook against ``target``; raises TransientFailure or PermanentFailure."""
+    if name not in PLAYBOOKS:
+        raise PermanentFailure(f"unknown playbook {name!r}; known: {', '.join(sorted(PLAYBOOKS))}")
+    service, runner = PLAYBOOKS[name]
+    if service != target.service:
+        raise PermanentFailure(f"playbook {name} acts on {service}, but the failure is in {target.service}")
+    clock = clock or SystemClock()
+    if client is None:
+        client = adf_client(settings, clock=clock) if service == "adf" else databricks_client(settings, clock=clock)
+    return runner(target, settings, client, clock, limits_from(settings))

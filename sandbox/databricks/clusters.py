@@ -1,0 +1,318 @@
+"""Emulated Databricks clusters and their libraries: the state machine and its operations."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.clock import SimClock
+from sandbox.databricks import errors
+from sandbox.scenario import ClusterSpec
+
+
+def library_key(spec: dict[str, Any]) -> str:
+    """A library's identity, e.g. ``pandas==2.2.0`` or ``dbfs:/libs/x.jar``."""
+    if "pypi" in spec:
+        return str(spec["pypi"]["package"])
+    if "maven" in spec:
+        return str(spec["maven"]["coordinates"])
+    for kind in ("jar", "whl", "egg", "requirements"):
+        if kind in spec:
+            return str(spec[kind])
+    raise errors.invalid_parameter(f"Library {spec} has no supported type (pypi, maven, jar, whl, requirements).")
+
+
+@dataclass
+class Library:
+    spec: dict[str, Any]
+    status: str = "PENDING"
+    messages: list[str] = field(default_factory=list)
+    due: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"library": self.spec, "status": self.status, "is_library_for_all_clusters": False}
+        if self.messages:
+            out["messages"] = self.messages
+        return out
+
+
+@dataclass
+class Cluster:
+    spec: ClusterSpec
+    state: str
+    num_workers: int
+    autoscale: dict[str, int] | None
+    termination_reason: dict[str, Any] | None
+    driver_healthy: bool
+    fail_starts: int
+    state_message: str = ""
+    start_time: float = 0.0
+    terminated_time: float | None = None
+    due: float | None = None
+    on_due: Callable[[float], None] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    libraries: list[Library] = field(default_factory=list)
+    starts: int = 0
+    restarts: int = 0
+    resizes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "cluster_id": self.spec.cluster_id,
+            "cluster_name": self.spec.cluster_name,
+            "spark_version": self.spec.spark_version,
+            "node_type_id": self.spec.node_type_id,
+            "driver_node_type_id": self.spec.node_type_id,
+            "state": self.state,
+            "state_message": self.state_message,
+            "start_time": SimClock.ms(self.start_time),
+            "cluster_source": "UI",
+            "creator_user_name": "etl-owner@example.com",
+            "autotermination_minutes": 120,
+            "enable_elastic_disk": True,
+            "default_tags": {
+                "Vendor": "Databricks",
+                "Creator": "etl-owner@example.com",
+                "ClusterName": self.spec.cluster_name,
+                "ClusterId": self.spec.cluster_id,
+            },
+        }
+        if self.autoscale:
+            out["autoscale"] = dict(self.autoscale)
+        else:
+            out["num_workers"] = self.num_workers
+        if self.termination_reason:
+            out["termination_reason"] = self.termination_reason
+        if self.terminated_time is not None:
+            out["terminated_time"] = SimClock.ms(self.terminated_time)
+        return out
+
+
+class ClusterOps:
+    """Cluster and library operations of a workspace (mixed into :class:`Workspace`)."""
+
+    clock: SimClock
+    clusters: dict[str, Cluster]
+    failing_libraries: dict[str, str]
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def _new_cluster(self, spec: ClusterSpec, now: float) -> Cluster:
+        reason = spec.termination_reason.model_dump() if spec.termination_reason else None
+        cluster = Cluster(
+            spec=spec,
+            state=spec.state,
+            num_workers=spec.num_workers,
+            autoscale=spec.autoscale.model_dump() if spec.autoscale else None,
+            termination_reason=reason,
+            driver_healthy=spec.driver_healthy,
+            fail_starts=spec.fail_starts,
+            start_time=now - 3600,
+            terminated_time=now if spec.state in ("TERMINATED", "ERROR") else None,
+        )
+        if reason:
+            cluster.state_message = f"Cluster terminated. Reason: {reason['code']}"
+        if not spec.driver_healthy:
+            self._event(
+                cluster,
+                "DRIVER_NOT_RESPONDING",
+                now,
+                {"driver_state_message": "Driver is up but is not responsive, likely due to GC."},
+            )
+        for lib in spec.libraries:
+            status = "INSTALLED"
+            if library_key(lib) in self.failing_libraries:
+                status = "FAILED"
+            cluster.libraries.append(
+                Library(spec=lib, status=status, messages=self._lib_messages(lib, status, spec.cluster_id))
+            )
+        return cluster
+
+    def cluster(self, cluster_id: str) -> Cluster:
+        self.tick()
+        try:
+            return self.clusters[cluster_id]
+        except KeyError:
+            raise errors.invalid_parameter(f"Cluster {cluster_id} does not exist") from None
+
+    def _event(self, cluster: Cluster, kind: str, ts: float, details: dict[str, Any] | None = None) -> None:
+        cluster.events.append(
+            {
+                "cluster_id": cluster.spec.cluster_id,
+                "timestamp": SimClock.ms(ts),
+                "type": kind,
+                "details": details or {},
+            }
+        )
+
+    def _schedule(self, cluster: Cluster, seconds: float, action: Callable[[float], None]) -> None:
+        cluster.due = self.clock.after(seconds)
+        cluster.on_due = action
+
+    def _come_up(self, cluster: Cluster, at: float, *, event: str) -> None:
+        if cluster.fail_starts > 0:
+            cluster.fail_starts -= 1
+            reason = cluster.spec.start_failure.model_dump()
+            cluster.state, cluster.termination_reason = "TERMINATED", reason
+            cluster.state_message = f"Cluster terminated. Reason: {reason['code']}"
+            cluster.terminated_time = at
+            self._event(cluster, "TERMINATING", at, {"reason": reason})
+            return
+        cluster.state, cluster.state_message = "RUNNING", ""
+        cluster.termination_reason, cluster.terminated_time = None, None
+        cluster.driver_healthy = True
+        cluster.start_time = at
+        cluster.libraries = [lib for lib in cluster.libraries if lib.status != "UNINSTALL_ON_RESTART"]
+        for lib in cluster.libraries:
+            lib.status, lib.messages, lib.due = "INSTALLING", [], at + cluster.spec.install_seconds * self.clock.scale
+        self._event(cluster, event, at, {"current_num_workers": cluster.num_workers})
+        self._event(cluster, "DRIVER_HEALTHY", at)
+
+    def start(self, cluster_id: str) -> None:
+        cluster = self.cluster(cluster_id)
+        if cluster.state not in ("TERMINATED", "ERROR"):
+            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
+        cluster.starts += 1
+        cluster.state, cluster.state_message = (
+            "PENDING",
+            "Finding instances for new nodes, acquiring more instances if necessary",
+        )
+        self._event(cluster, "STARTING", self.clock.now(), {"user": "autoheal"})
+        self._schedule(cluster, cluster.spec.start_seconds, lambda at: self._come_up(cluster, at, event="RUNNING"))
+
+    def restart(self, cluster_id: str) -> None:
+        cluster = self.cluster(cluster_id)
+        if cluster.state != "RUNNING":
+            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
+        cluster.restarts += 1
+        cluster.state, cluster.state_message = "RESTARTING", "Restarting Spark"
+        self._event(cluster, "RESTARTING", self.clock.now(), {"user": "autoheal"})
+        self._schedule(cluster, cluster.spec.restart_seconds, lambda at: self._come_up(cluster, at, event="RUNNING"))
+
+    def terminate(self, cluster_id: str) -> None:
+        cluster = self.cluster(cluster_id)
+        if cluster.state in ("TERMINATED", "TERMINATING"):
+            return
+        cluster.state = "TERMINATING"
+        reason = {"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": "autoheal"}}
+        self._event(cluster, "TERMINATING", self.clock.now(), {"reason": reason})
+
+        def done(at: float) -> None:
+            cluster.state, cluster.termination_reason, cluster.terminated_time = "TERMINATED", reason, at
+
+        self._schedule(cluster, 10, done)
+
+    def resize(self, cluster_id: str, *, num_workers: int | None, autoscale: dict[str, int] | None) -> None:
+        cluster = self.cluster(cluster_id)
+        if cluster.state != "RUNNING":
+            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
+        if num_workers is None and autoscale is None:
+            raise errors.invalid_parameter("Either num_workers or autoscale must be specified.")
+        cluster.resizes += 1
+        cluster.state = "RESIZING"
+        previous = cluster.num_workers
+        self._event(
+            cluster,
+            "RESIZING",
+            self.clock.now(),
+            {"current_num_workers": previous, "target_num_workers": num_workers or 0},
+        )
+
+        def done(at: float) -> None:
+            if autoscale is not None:
+                cluster.autoscale = dict(autoscale)
+                cluster.num_workers = max(cluster.num_workers, autoscale["min_workers"])
+            else:
+                cluster.autoscale, cluster.num_workers = None, int(num_workers or 0)
+            cluster.state = "RUNNING"
+            self._event(cluster, "UPSIZE_COMPLETED", at, {"current_num_workers": cluster.num_workers})
+
+        self._schedule(cluster, cluster.spec.resize_seconds, done)
+
+    def edit(self, cluster_id: str, body: dict[str, Any]) -> None:
+        cluster = self.cluster(cluster_id)
+        if cluster.state not in ("RUNNING", "TERMINATED"):
+            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
+        if body.get("autoscale"):
+            cluster.autoscale = dict(body["autoscale"])
+        elif "num_workers" in body:
+            cluster.autoscale, cluster.num_workers = None, int(body["num_workers"])
+        self._event(cluster, "EDITED", self.clock.now(), {"user": "autoheal"})
+        if cluster.state == "RUNNING":  # an edit of a running cluster restarts it
+            cluster.state = "RESTARTING"
+            self._schedule(
+                cluster, cluster.spec.restart_seconds, lambda at: self._come_up(cluster, at, event="RUNNING")
+            )
+
+    def events(self, cluster_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        cluster = self.cluster(cluster_id)
+        events = cluster.events
+        if body.get("start_time"):
+            events = [e for e in events if e["timestamp"] >= int(body["start_time"])]
+        if body.get("end_time"):
+            events = [e for e in events if e["timestamp"] <= int(body["end_time"])]
+        if body.get("event_types"):
+            events = [e for e in events if e["type"] in body["event_types"]]
+        if body.get("order", "DESC") == "DESC":
+            events = list(reversed(events))
+        offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 50)
+        page = events[offset : offset + limit]
+        out: dict[str, Any] = {"events": copy.deepcopy(page), "total_count": len(events)}
+        if offset + limit < len(events):
+            out["next_page"] = {
+                **{k: v for k, v in body.items() if k not in ("page_token", "page_size")},
+                "offset": offset + limit,
+                "limit": limit,
+            }
+        return out
+
+    # ---- libraries ----------------------------------------------------------
+
+    def _lib_messages(self, spec: dict[str, Any], status: str, cluster_id: str) -> list[str]:
+        if status != "FAILED":
+            return []
+        key = library_key(spec)
+        detail = self.failing_libraries.get(key, "")
+        return [
+            f"Library installation attempted on the driver node of cluster {cluster_id} and failed. "
+            f"Please refer to the following error message to fix the library or contact Databricks support. "
+            f"Error Code: DRIVER_LIBRARY_INSTALLATION_FAILURE. Error Message: {detail}"
+        ]
+
+    def _tick_libraries(self, cluster: Cluster, now: float) -> None:
+        for lib in cluster.libraries:
+            if lib.status == "INSTALLING" and lib.due is not None and lib.due <= now:
+                failed = library_key(lib.spec) in self.failing_libraries
+                lib.status = "FAILED" if failed else "INSTALLED"
+                lib.messages = self._lib_messages(lib.spec, lib.status, cluster.spec.cluster_id)
+                lib.due = None
+
+    def install(self, cluster_id: str, libraries: list[dict[str, Any]]) -> None:
+        cluster = self.cluster(cluster_id)
+        for spec in libraries:
+            key = library_key(spec)
+            existing = [lib for lib in cluster.libraries if library_key(lib.spec) == key]
+            if existing and existing[0].status != "UNINSTALL_ON_RESTART":
+                continue
+            lib = existing[0] if existing else Library(spec=spec)
+            if not existing:
+                cluster.libraries.append(lib)
+            if cluster.state == "RUNNING":
+                lib.status = "INSTALLING"
+                lib.due = self.clock.now() + cluster.spec.install_seconds * self.clock.scale
+            else:
+                lib.status = "PENDING"
+
+    def uninstall(self, cluster_id: str, libraries: list[dict[str, Any]]) -> None:
+        cluster = self.cluster(cluster_id)
+        keys = {library_key(spec) for spec in libraries}
+        for lib in cluster.libraries:
+            if library_key(lib.spec) in keys:
+                lib.status, lib.messages = "UNINSTALL_ON_RESTART", []
+
+    def library_status(self, cluster_id: str) -> dict[str, Any]:
+        cluster = self.cluster(cluster_id)
+        return {"cluster_id": cluster_id, "library_statuses": [lib.as_dict() for lib in cluster.libraries]}

@@ -1,0 +1,91 @@
+"""The sandbox on the wire: faults as clients see them, raw error bodies, the control API, the CLI."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from autoheal.cli import app
+from sandbox import Sandbox
+
+
+def client(sb: Sandbox, service: str) -> httpx.Client:
+    e = sb.endpoints
+    assert e is not None
+    if service == "adf":
+        return httpx.Client(
+            base_url=e.adf_base_url,
+            verify=ssl.create_default_context(cafile=e.ca_bundle),
+            headers={"Authorization": f"Bearer {e.adf_token}"},
+        )
+    return httpx.Client(base_url=e.databricks_host, headers={"Authorization": f"Bearer {e.databricks_token}"})
+
+
+def test_error_bodies_have_each_service_shape(load: Any) -> None:
+    sb = load("gateway-timeout")
+    with client(sb, "databricks") as dbx:
+        r = dbx.get("/api/2.1/clusters/get", params={"cluster_id": "nope"})
+        assert r.status_code == 400 and r.json() == {
+            "error_code": "INVALID_PARAMETER_VALUE",
+            "message": "Cluster nope does not exist",
+        }
+        assert (
+            dbx.get("/api/2.1/clusters/get", params={"cluster_id": "x"}, headers={"Authorization": ""}).status_code
+            == 401
+        )
+    sub = sb.state.adf.subscription_id
+    with client(sb, "adf") as adf:
+        r = adf.get(f"/subscriptions/{sub}/resourceGroups/rg-data/providers/Microsoft.DataFactory/factories/adf-sales")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "MissingApiVersionParameter"
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_injected_status_faults(load: Any, status: int) -> None:
+    sb = load("gateway-timeout")
+    sb.state.add_fault(path="/clusters/list$", status=status, retry_after=3 if status == 429 else None)
+    with client(sb, "databricks") as dbx:
+        r = dbx.get("/api/2.1/clusters/list")
+        assert r.status_code == status and "error_code" in r.json()
+        assert (r.headers.get("retry-after") == "3") == (status == 429)
+        assert dbx.get("/api/2.1/clusters/list").status_code == 200
+
+
+def test_slow_and_dropped_responses(load: Any) -> None:
+    sb = load("gateway-timeout")
+    sb.state.add_fault(path="/clusters/list$", kind="slow", delay_seconds=0.3)
+    with client(sb, "databricks") as dbx:
+        started = time.monotonic()
+        assert dbx.get("/api/2.1/clusters/list").status_code == 200
+        assert time.monotonic() - started >= 0.3
+        sb.state.add_fault(path="/clusters/list$", kind="drop")
+        with pytest.raises(httpx.RemoteProtocolError):
+            dbx.get("/api/2.1/clusters/list")
+
+
+def test_control_api_loads_scenarios_and_reports_counts(load: Any) -> None:
+    sb = load("gateway-timeout")
+    with client(sb, "databricks") as http:
+        assert http.post("/_sandbox/scenario", json={"name": "timeout"}).json() == {"scenario": "timeout"}
+        assert http.get("/_sandbox/state").json()["scenario"] == "timeout"
+        bad = http.post("/_sandbox/scenario", json={"name": "nope"})
+        assert bad.status_code == 400 and "no bundled scenario" in bad.json()["error"]
+
+
+def test_rehearse_cli_heals_a_scenario_on_the_second_attempt() -> None:
+    result = CliRunner().invoke(app, ["rehearse", "cluster-start-failure", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.output)
+    assert report["healed"] is True and [a["ok"] for a in report["attempts"]] == [False, True]
+    assert report["counts"]["cluster_starts"] == 2 and report["counts"]["repairs"] == 1
+
+
+def test_rehearse_cli_names_a_bad_scenario() -> None:
+    result = CliRunner().invoke(app, ["rehearse", "no-such-scenario"])
+    assert result.exit_code == 2 and "no bundled scenario" in result.output
