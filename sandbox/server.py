@@ -94,7 +94,7 @@ class Sandbox:
         self.host = host
         self._ports = (http_port, https_port)
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="autoheal-sandbox-")
-        self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
+        self.workdir = Path(workdir or self._tmp.name).resolve()  # type: ignore[union-attr]
         self._threads: list[_Thread] = []
         self.endpoints: Endpoints | None = None
 

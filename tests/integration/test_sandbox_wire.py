@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -89,3 +90,49 @@ def test_rehearse_cli_heals_a_scenario_on_the_second_attempt() -> None:
 def test_rehearse_cli_names_a_bad_scenario() -> None:
     result = CliRunner().invoke(app, ["rehearse", "no-such-scenario"])
     assert result.exit_code == 2 and "no bundled scenario" in result.output
+
+
+def test_sandbox_command_prints_exports_and_serves_until_terminated(tmp_path: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "AZURE_", "AUTOHEAL_"))}
+    command = [sys.executable, "-m", "autoheal.cli", "sandbox", "--scenario", "timeout"]
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    ) as proc:
+        try:
+            exports: dict[str, str] = {}
+            assert proc.stdout is not None
+            while len(exports) < 6:  # a Databricks-only scenario: no ADF factory to name
+                line = proc.stdout.readline()
+                assert line.startswith("export "), line
+                key, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[key] = value
+            headers = {"Authorization": f"Bearer {exports['DATABRICKS_TOKEN']}"}
+            r = httpx.get(f"{exports['DATABRICKS_HOST']}/api/2.2/jobs/get", params={"job_id": 101}, headers=headers)
+            assert r.json()["settings"]["name"] == "nightly-orders"
+            assert exports["AUTOHEAL_ADF_CA_BUNDLE"] == str(tmp_path.resolve() / ".autoheal/sandbox/ca.pem")
+            assert Path(exports["AUTOHEAL_ADF_CA_BUNDLE"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+
+
+def test_config_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoheal.settings import get_settings
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi0123456789abcdef")
+    monkeypatch.setenv("AUTOHEAL_ADF_TOKEN", "eyJ0eXAiOiJKV1QiLCJhbGciOi")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["config", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0
+    assert "dapi0123456789abcdef" not in result.output and "eyJ0eXAi" not in result.output
+    import json
+
+    assert json.loads(result.output)["databricks_token"] == "**********"
