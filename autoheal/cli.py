@@ -118,6 +118,71 @@ def demo(args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None) 
 
 
 @app.command()
+def classify(
+    message: Annotated[str | None, typer.Argument(help="the error message (or use --file / --jsonl)")] = None,
+    service: Annotated[str | None, typer.Option(help="adf or databricks")] = None,
+    code: Annotated[str | None, typer.Option(help="the service's error code")] = None,
+    file: Annotated[Path | None, typer.Option(help="read the message from a file")] = None,
+    jsonl: Annotated[Path | None, typer.Option(help="lines of {id, service, error_code, message}")] = None,
+    report: Annotated[bool, typer.Option(help="with --jsonl of labeled lines: print the scores only")] = False,
+) -> None:
+    """Classify an error message with the rules; --jsonl classifies a file, one JSON object per line."""
+    from autoheal.catalog import CatalogError, load_catalog
+    from autoheal.classifier import RuleClassifier
+    from autoheal.evaluation import score
+    from autoheal.settings import get_settings
+
+    try:
+        classifier = RuleClassifier(load_catalog(get_settings().catalog_file))
+    except CatalogError as exc:
+        raise _fail(str(exc)) from exc
+    if jsonl is None:
+        if file is not None:
+            message = file.read_text(encoding="utf-8")
+        if not message:
+            raise _fail("give a message, --file FILE or --jsonl FILE")
+        print(classifier.classify(message, service=service, error_code=code).model_dump_json())
+        return
+    scored = []
+    for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text = str(item["message"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _fail(f"{jsonl}, line {number}: expected a JSON object with a 'message': {exc}") from exc
+        result = classifier.classify(text, service=item.get("service"), error_code=item.get("error_code"))
+        if report:
+            if "label" not in item or "remediable" not in item:
+                raise _fail(f"{jsonl}, line {number}: --report needs 'label' and 'remediable' on every line")
+            scored.append((item["label"], bool(item["remediable"]), result.error_type, result.remediable))
+            continue
+        out = {
+            "id": item.get("id"),
+            "error_type": result.error_type,
+            "remediable": result.remediable,
+            "confidence": result.confidence,
+            "classifier": result.classifier,
+            "rule": result.rule,
+        }
+        print(json.dumps(out))
+    if report:
+        scores = score(scored)
+        table = Table(title=f"Rule classifier on {jsonl.name}")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        table.add_row("messages", str(scores.n))
+        table.add_row("exact-label accuracy", f"{scores.accuracy:.3f}")
+        table.add_row("macro-F1", f"{scores.macro_f1:.3f}")
+        table.add_row("remediable precision", f"{scores.remediable_precision:.3f}")
+        table.add_row("remediable recall", f"{scores.remediable_recall:.3f}")
+        table.add_row("false 'remediable'", str(scores.false_remediable))
+        table.add_row("missed remediable", str(scores.missed_remediable))
+        console.print(table)
+
+
+@app.command()
 def config(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print the effective configuration, secrets masked."""
     from autoheal.settings import get_settings

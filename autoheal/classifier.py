@@ -1,0 +1,66 @@
+"""Rule classifier: error codes first, then wording. Its error_type is always a catalog name or a
+never-remediated class, and it says which rule decided."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from autoheal.catalog import Catalog
+from autoheal.rules import RULES, Rule
+
+_INNER_CODE = re.compile(r"ErrorCode=([A-Za-z][\w-]*)")
+
+
+class Classification(BaseModel):
+    error_type: str
+    remediable: bool
+    confidence: float
+    rule: str
+    classifier: str = "rules"
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule: Rule
+    regex: re.Pattern[str] | None
+    codes: frozenset[str]
+
+
+class RuleClassifier:
+    """Tries the rules in order; the first that matches decides."""
+
+    def __init__(self, catalog: Catalog, rules: Iterable[Rule] = RULES) -> None:
+        self.catalog = catalog
+        self._rules: list[_Compiled] = []
+        known = set(catalog.names)
+        for rule in rules:
+            if rule.error_type not in known:
+                raise ValueError(f"rule {rule.name}: {rule.error_type} is not in the catalog ({catalog.source})")
+            regex = re.compile(rule.pattern, re.IGNORECASE | re.MULTILINE) if rule.pattern else None
+            self._rules.append(_Compiled(rule, regex, frozenset(c.lower() for c in rule.codes)))
+
+    def classify(self, message: str, *, service: str | None = None, error_code: str | None = None) -> Classification:
+        code = (error_code or "").strip()
+        text = f"{code} {message or ''}"
+        # ADF nests the connector's own code in the message: "ErrorCode=SqlFailedToConnect,'Type=...".
+        codes = {c.lower() for c in [code, *_INNER_CODE.findall(message or "")] if c}
+        for compiled in self._rules:
+            rule = compiled.rule
+            if rule.service and service and rule.service != service:
+                continue
+            if (codes & compiled.codes) or (compiled.regex and compiled.regex.search(text)):
+                return self._result(rule, service)
+        return Classification(error_type="Unknown", remediable=False, confidence=0.3, rule="no-rule-matched")
+
+    def _result(self, rule: Rule, service: str | None) -> Classification:
+        entry = self.catalog.entry(rule.error_type)
+        remediable = entry is not None and (service is None or entry.playbook_for(service) is not None)
+        if rule.remediable is not None:
+            remediable = remediable and rule.remediable
+        return Classification(
+            error_type=rule.error_type, remediable=remediable, confidence=rule.confidence, rule=rule.name
+        )
