@@ -203,7 +203,7 @@ def _metric(
             "data.alertContext.condition.allOf[].metricName",
             f"{metric.get('metricName')!r} is not an ADF failure metric (PipelineFailedRuns)",
         )
-    dims = {d.get("name"): d.get("value") for d in metric.get("dimensions") or [] if isinstance(d, dict)}
+    dims = {str(d.get("name")): d.get("value") for d in metric.get("dimensions") or [] if isinstance(d, dict)}
     fields: dict[str, Any] = {}
     _fill(fields, dims)
     _fill(fields, custom)
