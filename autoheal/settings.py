@@ -32,6 +32,11 @@ class Settings(BaseSettings):
 
     mode: Literal["off", "dry-run", "on"] = Field("off", description="nothing acts unless this is 'on'")
     catalog_file: Path | None = Field(None, description="a catalog TOML that replaces the bundled one")
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///.autoheal/autoheal.db"),
+        description="SQLAlchemy URL of the store: SQLite by default, postgresql://... for production",
+    )
+    delay_scale: float = Field(1.0, ge=0, description="multiplies every catalog delay (0.001 for demos and tests)")
 
     # Databricks: host plus PAT, or the SDK's unified auth when no token is given.
     databricks_host: str | None = Field(None, validation_alias=_env("databricks_host", "DATABRICKS_HOST"))

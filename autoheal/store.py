@@ -1,0 +1,311 @@
+"""The store: incidents, attempts, rejected and ignored payloads, on SQLite (default) or PostgreSQL.
+
+Every write is its own short transaction; opening an incident is idempotent on the fingerprint,
+also under concurrent writers (the unique constraint decides, and the loser joins).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event, func, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from autoheal.alerts import Alert
+from autoheal.models import IgnoredAlert, Incident, RejectedPayload, RemediationAttempt, utcnow
+from autoheal.redaction import redact, redacted_dump
+
+OPEN_STATUSES = ("open", "remediating")
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be reached or used; the message names the URL without its password."""
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; they were stored as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = normalize_url(url)
+        if self.url.startswith("sqlite:///"):
+            path = Path(self.url.removeprefix("sqlite:///"))
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+
+    def describe(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # ---- schema -------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; concurrent callers wait for each other."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with _MIGRATE_LOCK, self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(724311)"))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot migrate the database at {self.describe()}: {exc.orig}") from exc
+
+    def drop_all(self) -> None:
+        """For tests: remove every table, including Alembic's version table."""
+        with self.engine.begin() as conn:
+            SQLModel.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # ---- incidents ----------------------------------------------------------------------------
+
+    def open_incident(self, alert: Alert, *, raw: Any = None, flow_run_id: str | None = None) -> tuple[Incident, bool]:
+        """(incident, created). A second alert with the same fingerprint joins the first incident."""
+        existing = self.by_fingerprint(alert.fingerprint)
+        if existing is not None:
+            return self._joined(existing), False
+        incident = Incident(
+            fingerprint=alert.fingerprint,
+            service=alert.service,
+            resource=alert.resource,
+            run_id=alert.run_id,
+            source=alert.source,
+            error_code=alert.error_code,
+            message=redact(alert.error_message),
+            failed_at=alert.failed_at or alert.fired_at,
+            flow_run_id=flow_run_id,
+            alert_json=redacted_dump(alert.model_dump(mode="json")),
+            raw_payload=redacted_dump(raw) if raw is not None else None,
+        )
+        try:
+            with self.session() as session:
+                session.add(incident)
+                session.commit()
+                session.refresh(incident)
+            return incident, True
+        except IntegrityError:
+            winner = self.by_fingerprint(alert.fingerprint)
+            if winner is None:
+                raise
+            return self._joined(winner), False
+
+    def _joined(self, incident: Incident) -> Incident:
+        with self.session() as session:
+            session.execute(  # one atomic increment, so concurrent duplicates are all counted
+                update(Incident)
+                .where(Incident.id == incident.id)  # type: ignore[arg-type]
+                .values(duplicates=Incident.duplicates + 1, updated_at=utcnow())
+            )
+            session.commit()
+            row = session.get(Incident, incident.id)
+            assert row is not None
+            session.refresh(row)
+            return row
+
+    def by_fingerprint(self, fingerprint: str) -> Incident | None:
+        with self.session() as session:
+            return session.exec(select(Incident).where(Incident.fingerprint == fingerprint)).first()
+
+    def get(self, incident_id: int) -> Incident | None:
+        with self.session() as session:
+            return session.get(Incident, incident_id)
+
+    def update(self, incident_id: int, **fields: Any) -> Incident:
+        with self.session() as session:
+            row = session.get(Incident, incident_id)
+            if row is None:
+                raise KeyError(f"no incident {incident_id}")
+            for key, value in fields.items():
+                if key == "message":
+                    value = redact(value)
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def open_in_lineage(self, lineage: str, *, exclude: int) -> Incident | None:
+        """Another open incident for the same run or one of its reruns."""
+        with self.session() as session:
+            status = col(Incident.status)
+            query = select(Incident).where(
+                Incident.lineage == lineage, Incident.id != exclude, status.in_(OPEN_STATUSES)
+            )
+            return session.exec(query).first()
+
+    def attempts_spent(self, lineage: str) -> int:
+        """Attempts already made on this run and its reruns, across every alert about them."""
+        with self.session() as session:
+            query = (
+                select(func.count())
+                .select_from(RemediationAttempt)
+                .join(Incident)
+                .where(Incident.lineage == lineage, RemediationAttempt.outcome != "dry-run")
+            )
+            return int(session.exec(query).one())
+
+    def incidents(self, *, status: str | None = None, limit: int = 1000) -> list[Incident]:
+        with self.session() as session:
+            query = select(Incident).order_by(Incident.id)  # type: ignore[arg-type]
+            if status:
+                query = query.where(Incident.status == status)
+            return list(session.exec(query.limit(limit)))
+
+    # ---- attempts -----------------------------------------------------------------------------
+
+    def start_attempt(
+        self,
+        incident_id: int,
+        *,
+        number: int,
+        playbook: str,
+        flow_run_id: str | None = None,
+        task_run_id: str | None = None,
+        requested_by: str | None = None,
+    ) -> int:
+        attempt = RemediationAttempt(
+            incident_id=incident_id,
+            number=number,
+            playbook=playbook,
+            flow_run_id=flow_run_id,
+            task_run_id=task_run_id,
+            requested_by=requested_by,
+        )
+        with self.session() as session:
+            existing = session.exec(
+                select(RemediationAttempt).where(
+                    RemediationAttempt.incident_id == incident_id, RemediationAttempt.number == number
+                )
+            ).first()
+            if existing is not None:  # a crashed attempt re-run by Prefect keeps its number
+                return int(existing.id or 0)
+            session.add(attempt)
+            row = session.get(Incident, incident_id)
+            if row is not None:
+                row.attempts = max(row.attempts, number)
+                row.status = "remediating"
+                session.add(row)
+            session.commit()
+            session.refresh(attempt)
+            return int(attempt.id or 0)
+
+    def finish_attempt(
+        self, attempt_id: int, *, outcome: str, verified: bool, created_ids: dict[str, str] | None, detail: Any
+    ) -> None:
+        with self.session() as session:
+            row = session.get(RemediationAttempt, attempt_id)
+            if row is None:
+                raise KeyError(f"no attempt {attempt_id}")
+            row.outcome, row.verified, row.ended_at = outcome, verified, utcnow()
+            row.created_ids = json.dumps(created_ids or {}, sort_keys=True)
+            row.detail = redacted_dump(detail)
+            session.add(row)
+            session.commit()
+
+    def attempts(self, incident_id: int) -> list[RemediationAttempt]:
+        with self.session() as session:
+            query = select(RemediationAttempt).where(RemediationAttempt.incident_id == incident_id)
+            return list(session.exec(query.order_by(RemediationAttempt.number)))  # type: ignore[arg-type]
+
+    # ---- payloads we do not act on ------------------------------------------------------------
+
+    def reject(self, *, source: str, reason: str, body: str | bytes, field: str | None = None) -> int:
+        text_body = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+        try:
+            kept = redacted_dump(json.loads(text_body))
+        except ValueError:
+            kept = redact(text_body) or ""
+        row = RejectedPayload(source=source, reason=redact(reason) or "", body=kept, field=field)
+        with self.session() as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return int(row.id or 0)
+
+    def rejected(self) -> list[RejectedPayload]:
+        with self.session() as session:
+            return list(session.exec(select(RejectedPayload).order_by(RejectedPayload.id)))  # type: ignore[arg-type]
+
+    def ignore(self, *, shape: str, reason: str, alert: Alert, raw: Any = None) -> int:
+        row = IgnoredAlert(
+            shape=shape,
+            reason=reason,
+            alert_json=redacted_dump(alert.model_dump(mode="json")),
+            raw_payload=redacted_dump(raw) if raw is not None else None,
+        )
+        with self.session() as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return int(row.id or 0)
+
+    def ignored(self) -> list[IgnoredAlert]:
+        with self.session() as session:
+            return list(session.exec(select(IgnoredAlert).order_by(IgnoredAlert.id)))  # type: ignore[arg-type]
+
+    # ---- figures ------------------------------------------------------------------------------
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Per error type: incidents, resolved, escalated, success rate, mean and median MTTR."""
+        rows: dict[str, dict[str, Any]] = {}
+        for incident in self.incidents(limit=1_000_000):
+            key = incident.error_type or "(unclassified)"
+            entry = rows.setdefault(
+                key, {"error_type": key, "incidents": 0, "resolved": 0, "escalated": 0, "mttrs": []}
+            )
+            entry["incidents"] += 1
+            entry["resolved"] += incident.status == "resolved"
+            entry["escalated"] += incident.status == "escalated"
+            if incident.mttr_seconds is not None:
+                entry["mttrs"].append(incident.mttr_seconds)
+        out = []
+        for entry in sorted(rows.values(), key=lambda e: e["error_type"]):
+            mttrs = sorted(entry.pop("mttrs"))
+            acted = entry["resolved"] + entry["escalated"]
+            entry["success_rate"] = entry["resolved"] / acted if acted else None
+            entry["mttr_mean_seconds"] = sum(mttrs) / len(mttrs) if mttrs else None
+            entry["mttr_median_seconds"] = mttrs[len(mttrs) // 2] if mttrs else None
+            out.append(entry)
+        return out
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+_MIGRATE_LOCK = threading.Lock()

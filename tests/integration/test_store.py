@@ -1,0 +1,143 @@
+"""The store on SQLite and on PostgreSQL (127.0.0.1:5432): idempotent incidents, attempts, lineage,
+rejected payloads with secrets removed, and migrations from an empty database."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from autoheal.alerts import Alert
+from autoheal.store import Store
+
+PG_ADMIN = os.environ.get("AUTOHEAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"autoheal_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL is required at {PG_ADMIN} for the store tests: {exc}")
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    sqlite = f"sqlite:///{tmp_path / 'autoheal.db'}"
+    url = sqlite if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    s = Store(url)
+    yield s
+    s.drop_all()
+    s.engine.dispose()
+
+
+def alert(run: str = "r-1", **extra: object) -> Alert:
+    return Alert(
+        source="manual",
+        service="adf",
+        factory="adf-sales",
+        pipeline="CopySales",
+        run_id=run,
+        error_message="Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz failed",
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+def test_migrations_create_every_table(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"incidents", "remediation_attempts", "rejected_payloads", "ignored_alerts", "alembic_version"} <= tables
+    Store(store.url).engine.dispose()  # migrating again is a no-op
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_open_incident_is_idempotent_and_redacts(store: Store) -> None:
+    first, created = store.open_incident(alert(), raw={"token": "dapi0123456789abcdef0123"})
+    again, created_again = store.open_incident(alert())
+    assert created and not created_again and again.id == first.id and again.duplicates == 1
+    assert "eyJhbGci" not in (first.message or "") and "[REDACTED]" in (first.message or "")
+    assert "dapi0123" not in (first.raw_payload or "") and "dapi0123" not in first.alert_json
+
+
+def test_concurrent_duplicates_make_one_incident(store: Store) -> None:
+    results: list[tuple[int | None, bool]] = []
+
+    def worker() -> None:
+        incident, created = store.open_incident(alert("race"))
+        results.append((incident.id, created))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(created for _, created in results) == 1
+    assert len({i for i, _ in results}) == 1
+    assert store.by_fingerprint(alert("race").fingerprint).duplicates == 7  # type: ignore[union-attr]
+
+
+def test_attempts_and_lineage(store: Store) -> None:
+    first, _ = store.open_incident(alert("r-1"))
+    rerun, _ = store.open_incident(alert("r-2"))
+    assert first.id and rerun.id
+    store.update(first.id, lineage="group-1")
+    store.update(rerun.id, lineage="group-1")
+    attempt = store.start_attempt(first.id, number=1, playbook="adf.rerun_from_failure")
+    assert store.start_attempt(first.id, number=1, playbook="adf.rerun_from_failure") == attempt
+    store.finish_attempt(
+        attempt,
+        outcome="transient",
+        verified=False,
+        created_ids={"run_id": "r-2"},
+        detail={"reason": "password=hunter2 rejected"},
+    )
+    store.start_attempt(first.id, number=2, playbook="adf.rerun_from_failure")
+    assert store.get(first.id).status == "remediating"  # type: ignore[union-attr]
+    store.update(first.id, status="escalated")
+    assert store.attempts_spent("group-1") == 2
+    assert store.open_in_lineage("group-1", exclude=rerun.id) is None
+    assert store.open_in_lineage("group-1", exclude=first.id) is not None
+    (one, two) = store.attempts(first.id)
+    assert one.outcome == "transient" and "hunter2" not in (one.detail or "") and two.outcome == "running"
+    assert store.get(first.id).attempts == 2  # type: ignore[union-attr]
+
+
+def test_rejected_and_ignored_payloads_are_kept(store: Store) -> None:
+    rid = store.reject(
+        source="azure-monitor",
+        reason="data.essentials: missing",
+        field="data.essentials",
+        body=b'{"sig": "abc", "x": "AccountKey=c2VjcmV0"}',
+    )
+    store.reject(source="databricks", reason="not JSON", body=b"{oops password=hunter2")
+    rows = store.rejected()
+    assert rows[0].id == rid and '"x"' in rows[0].body and "c2VjcmV0" not in rows[0].body
+    assert "hunter2" not in rows[1].body and rows[1].body.startswith("{oops")
+    store.ignore(shape="azure-monitor/resolved", reason="Resolved", alert=alert())
+    assert store.ignored()[0].reason == "Resolved"
+
+
+def test_stats_by_error_type(store: Store) -> None:
+    a, _ = store.open_incident(alert("a"))
+    b, _ = store.open_incident(alert("b"))
+    c, _ = store.open_incident(alert("c"))
+    assert a.id and b.id and c.id
+    store.update(a.id, error_type="GatewayTimeout", status="resolved", mttr_seconds=30.0)
+    store.update(b.id, error_type="GatewayTimeout", status="escalated")
+    store.update(c.id, error_type="PermissionDenied", status="escalated")
+    stats = {row["error_type"]: row for row in store.stats()}
+    assert stats["GatewayTimeout"]["success_rate"] == 0.5 and stats["GatewayTimeout"]["mttr_mean_seconds"] == 30.0
+    assert stats["PermissionDenied"]["success_rate"] == 0.0

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from autoheal.redaction import MASK, redact, redact_json
+
+SECRETS = [
+    (
+        "Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9."
+        "eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQifQ.c2lnbmF0dXJl",
+        "eyJ0eXAi",
+    ),
+    ("token dapi0123456789abcdef0123456789abcdef-3 was rejected", "dapi0123456789abcdef"),
+    (
+        "https://acct.blob.core.windows.net/raw/x.csv?sv=2022-11-02&ss=b&sig=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA%3D%3D&se=2026",
+        "Zm9vYmFyYmF6",
+    ),
+    (
+        "Server=tcp:db.database.windows.net;Database=dw;User ID=etl;Password=S3cr3t!Passw0rd;Encrypt=True",
+        "S3cr3t!Passw0rd",
+    ),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=bXlrZXlteWtleW15a2V5bXlrZXk=;EndpointSuffix=core",
+        "bXlrZXlteWtl",
+    ),
+    ("jdbc connect failed for postgresql://etl:hunter2pass@db.example.com:5432/dw", "hunter2pass"),
+    ('{"client_secret": "abc~DEF.ghi-123"}', "abc~DEF"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), SECRETS)
+def test_real_looking_secrets_are_removed(text: str, secret: str) -> None:
+    out = redact(text)
+    assert out is not None and secret not in out and MASK in out
+
+
+def test_plain_error_text_is_left_alone() -> None:
+    text = "Operation on target CopyOrders failed: Response status code: 'GatewayTimeout'."
+    assert redact(text) == text
+
+
+def test_json_values_under_secret_keys_and_nested_strings() -> None:
+    data = {"headers": {"Authorization": "Bearer abc.def"}, "password": "x1", "rows": ["pwd=hunter2"], "n": 3}
+    out = redact_json(data)
+    assert out["headers"]["Authorization"] == MASK and out["password"] == MASK
+    assert out["rows"] == [f"pwd={MASK}"] and out["n"] == 3
