@@ -17,12 +17,12 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy autoheal playbooks sandbox
+	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy autoheal playbooks sandbox
+	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows
 
 demo: $(STAMP)
 	$(VENV)/bin/autoheal demo $(ARGS)

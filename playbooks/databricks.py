@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from functools import partial
 from typing import Any
 
@@ -111,6 +112,17 @@ def heal_cluster_then_repair(
     if ctx.outcome.action == "none":
         ctx.outcome.action = "repair"
     return finish(ctx, final)
+
+
+def heal_cluster(
+    w: WorkspaceClient, *, cluster_id: str, restart_if_running: bool, since_ms: int | None, clock: Clock, limits: Limits
+) -> Outcome:
+    """Make one cluster healthy; for a cluster alert that names no job run."""
+    ctx = Ctx(w, clock, limits, Outcome(playbook=HEAL_CLUSTER, target=f"clusters/{cluster_id}"))
+    ensure_cluster_running(ctx, cluster_id, restart_if_running=restart_if_running, since_ms=since_ms)
+    ctx.outcome.verified = True
+    ctx.outcome.duration_seconds = time.monotonic() - ctx.started
+    return ctx.outcome
 
 
 def repair_only(w: WorkspaceClient, *, run_id: int, clock: Clock, limits: Limits) -> Outcome:

@@ -26,6 +26,7 @@ class Target(BaseModel):
     resource_group: str | None = None
     factory: str | None = None
     pipeline: str | None = None
+    cluster_id: str | None = None
     failed_at_ms: int | None = None
 
     def require_adf(self, settings: Settings) -> tuple[str, str]:
@@ -83,6 +84,15 @@ def _adf_upstream(t: Target, s: Settings, client: Any, clock: Clock, limits: Lim
 
 def _heal(restart_if_running: bool) -> Runner:
     def run(t: Target, s: Settings, w: Any, clock: Clock, limits: Limits) -> Outcome:
+        if not t.run_id and t.cluster_id:  # a cluster alert with no job run: heal the cluster alone
+            return databricks.heal_cluster(
+                w,
+                cluster_id=t.cluster_id,
+                restart_if_running=restart_if_running,
+                since_ms=t.failed_at_ms,
+                clock=clock,
+                limits=limits,
+            )
         return databricks.heal_cluster_then_repair(
             w,
             run_id=t.databricks_run_id(),

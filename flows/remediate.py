@@ -1,0 +1,92 @@
+"""The main job: an alert in; a classified, decided, remediated and recorded incident out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prefect import flow, get_client
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.runtime import flow_run
+
+from autoheal.alerts import Alert
+from autoheal.context import get_store
+from autoheal.report import incident_markdown
+from tasks.incident import classify_incident, close_incident, decide_incident, enrich_incident, expand, open_incident
+from tasks.remediation import remediate_attempt
+
+
+def _run_name() -> str:
+    alert = flow_run.parameters.get("alert")
+    if isinstance(alert, dict):
+        alert = Alert.model_validate(alert)
+    return f"remediate-{alert.label()}" if isinstance(alert, Alert) else "remediate"
+
+
+async def _tag(*tags: str) -> None:
+    if flow_run.id is None:
+        return
+    async with get_client() as client:
+        current = await client.read_flow_run(flow_run.id)
+        await client.update_flow_run(flow_run.id, tags=sorted({*(current.tags or []), *tags}))
+
+
+@flow(name="remediate", flow_run_name=_run_name, log_prints=True)
+async def remediate(alert: Alert, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close."""
+    run_id = str(flow_run.id) if flow_run.id else None
+    incident_id, created = open_incident(alert, raw, run_id)
+    if not created:
+        await _tag(f"service:{alert.service}", "decision:duplicate")
+        return {"incident_id": incident_id, "status": "duplicate", "joined": True}
+    if alert.needs_lookup:
+        return await _expand(incident_id, alert)
+    facts = enrich_incident(incident_id, alert)
+    classification = classify_incident(incident_id, facts, alert.service)
+    decision = decide_incident(incident_id, classification, facts, alert.service)
+    await _tag(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
+    outcome, error = None, None
+    if decision.action == "remediate" and decision.playbook:
+        await asyncio.sleep(decision.first_delay)
+        attempt = remediate_attempt.with_options(
+            retries=decision.attempts_left - 1, retry_delay_seconds=decision.retry_delays or 0
+        )
+        state = attempt(incident_id, decision.playbook, facts.target, return_state=True)
+        if state.is_completed():
+            outcome = await state.result()  # type: ignore[misc]
+        else:
+            error = str(state.data) if isinstance(state.data, BaseException) else state.message
+    status = close_incident(incident_id, decision, outcome, error)
+    await _report(incident_id)
+    return {
+        "incident_id": incident_id,
+        "status": status,
+        "error_type": classification.error_type,
+        "decision": decision.action,
+    }
+
+
+async def _expand(incident_id: int, alert: Alert) -> dict[str, Any]:
+    """A metric alert: one child flow run per failed run it counted."""
+    concrete = expand(alert)
+    results = [await remediate(alert=child) for child in concrete]
+    get_store().update(
+        incident_id,
+        status="expanded",
+        decision="skip",
+        decision_reason=f"metric alert: {len(concrete)} failed run(s) looked up, each its own incident",
+    )
+    await _tag(f"service:{alert.service}", "decision:expanded")
+    return {"incident_id": incident_id, "status": "expanded", "children": results}
+
+
+async def _report(incident_id: int) -> None:
+    store = get_store()
+    incident = store.get(incident_id)
+    if incident is None:
+        return
+    await acreate_markdown_artifact(
+        key=f"incident-{incident_id}",
+        markdown=incident_markdown(incident, store.attempts(incident_id)),
+        description=f"autoheal incident {incident_id}",
+    )

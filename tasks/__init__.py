@@ -1,0 +1,1 @@
+"""Thin Prefect tasks over autoheal/ and playbooks/: names, retries, tags, artifacts."""

@@ -1,0 +1,125 @@
+"""Tasks that open, classify, decide and close an incident in the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from autoheal.alerts import Alert
+from autoheal.classifier import Classification
+from autoheal.context import get_catalog, get_classifier, get_store
+from autoheal.decision import Decision, decide
+from autoheal.enrichment import Facts, enrich, failed_runs_behind
+from autoheal.settings import get_settings
+from playbooks.outcome import PlaybookFailure
+
+
+@task(name="open-incident", cache_policy=NO_CACHE)
+def open_incident(alert: Alert, raw: dict[str, Any] | None, flow_run_id: str | None) -> tuple[int, bool]:
+    """(incident id, created). Idempotent on the alert's fingerprint."""
+    incident, created = get_store().open_incident(alert, raw=raw, flow_run_id=flow_run_id)
+    assert incident.id is not None
+    return incident.id, created
+
+
+@task(name="expand-metric-alert", cache_policy=NO_CACHE)
+def expand(alert: Alert) -> list[Alert]:
+    return failed_runs_behind(alert, get_settings())
+
+
+@task(name="enrich", cache_policy=NO_CACHE)
+def enrich_incident(incident_id: int, alert: Alert) -> Facts:
+    try:
+        facts = enrich(alert, get_settings())
+    except PlaybookFailure as exc:
+        # Without the service's view we still classify what the alert said.
+        get_store().update(incident_id, outcome=f"enrichment failed: {exc.reason}")
+        from playbooks.registry import Target
+
+        target = Target(
+            service=alert.service,
+            run_id=alert.run_id or "",
+            resource_group=alert.resource_group,
+            factory=alert.factory,
+            pipeline=alert.pipeline,
+            cluster_id=alert.cluster_id,
+        )
+        facts = Facts(
+            target=target,
+            lineage=f"{alert.service}:{alert.resource}:{alert.run_key}".lower(),
+            error_code=alert.error_code,
+            error_message=alert.error_message,
+            failed_at=alert.failed_at,
+        )
+    get_store().update(
+        incident_id,
+        lineage=facts.lineage,
+        error_code=facts.error_code,
+        message=facts.error_message,
+        failed_at=facts.failed_at,
+    )
+    return facts
+
+
+@task(name="classify", cache_policy=NO_CACHE)
+def classify_incident(incident_id: int, facts: Facts, service: str) -> Classification:
+    result = get_classifier().classify(facts.error_message or "", service=service, error_code=facts.error_code)
+    get_store().update(
+        incident_id,
+        error_type=result.error_type,
+        remediable=result.remediable,
+        classifier=result.classifier,
+        rule=result.rule,
+        confidence=result.confidence,
+    )
+    return result
+
+
+@task(name="decide", cache_policy=NO_CACHE)
+def decide_incident(incident_id: int, classification: Classification, facts: Facts, service: str) -> Decision:
+    store, settings = get_store(), get_settings()
+    other = store.open_in_lineage(facts.lineage, exclude=incident_id)
+    decision = decide(
+        mode=settings.mode,
+        classification=classification,
+        service=service,
+        catalog=get_catalog(),
+        attempts_spent=store.attempts_spent(facts.lineage),
+        joined=other.id if other else None,
+        delay_scale=settings.delay_scale,
+    )
+    store.update(incident_id, decision=decision.action, decision_reason=decision.reason, playbook=decision.playbook)
+    return decision
+
+
+@task(name="close", cache_policy=NO_CACHE)
+def close_incident(incident_id: int, decision: Decision, outcome: dict[str, Any] | None, error: str | None) -> str:
+    """Resolve (with MTTR) or escalate; returns the final status."""
+    store = get_store()
+    incident = store.get(incident_id)
+    assert incident is not None
+    now = datetime.now(UTC)
+    if decision.action == "skip":
+        status, text = ("dry-run" if decision.dry_run else "skipped"), decision.reason
+    elif decision.action == "escalate":
+        status, text = "escalated", decision.reason
+    elif outcome is not None and outcome.get("verified"):
+        failed_at = incident.failed_at
+        if failed_at is not None and failed_at.tzinfo is None:
+            failed_at = failed_at.replace(tzinfo=UTC)
+        mttr = (now - failed_at).total_seconds() if failed_at else None
+        store.update(
+            incident_id,
+            status="resolved",
+            resolved_at=now,
+            mttr_seconds=mttr,
+            outcome=f"healed and verified: {outcome.get('action')} {outcome.get('created_ids')}",
+        )
+        return "resolved"
+    else:
+        status, text = "escalated", f"remediation failed: {error or 'not verified'}"
+    store.update(incident_id, status=status, outcome=text)
+    return status

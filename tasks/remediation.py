@@ -1,0 +1,54 @@
+"""The remediation task: one playbook call per attempt; Prefect retries it only on transient failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.runtime import flow_run, task_run
+
+from autoheal.context import get_store
+from autoheal.settings import get_settings
+from playbooks.outcome import PlaybookFailure, TransientFailure
+from playbooks.registry import Target, run_playbook
+
+
+def only_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
+    """Retry a transient failure (throttling, 5xx, a fix that did not hold); never a permanent one."""
+    return isinstance(state.data, TransientFailure)
+
+
+@task(name="remediate", cache_policy=NO_CACHE, retry_condition_fn=only_transient)
+def remediate_attempt(incident_id: int, playbook: str, target: Target) -> dict[str, Any]:
+    """Run the playbook once and record the attempt; raises TransientFailure or PermanentFailure."""
+    store = get_store()
+    number = int(task_run.run_count or 1)  # Prefect counts this task run's attempts
+    attempt_id = store.start_attempt(
+        incident_id,
+        number=number,
+        playbook=playbook,
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        task_run_id=str(task_run.id) if task_run.id else None,
+    )
+    try:
+        outcome = run_playbook(playbook, target=target, settings=get_settings())
+    except PlaybookFailure as failure:
+        detail = failure.outcome.model_dump(mode="json") if failure.outcome else {}
+        store.finish_attempt(
+            attempt_id,
+            outcome="transient" if failure.transient else "permanent",
+            verified=False,
+            created_ids=failure.outcome.created_ids if failure.outcome else None,
+            detail={"reason": failure.reason, "retry_after": failure.retry_after, **detail},
+        )
+        raise
+    store.finish_attempt(
+        attempt_id,
+        outcome="healed" if outcome.verified else "unverified",
+        verified=outcome.verified,
+        created_ids=outcome.created_ids,
+        detail=outcome.model_dump(mode="json"),
+    )
+    return outcome.model_dump(mode="json")
