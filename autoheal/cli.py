@@ -112,9 +112,168 @@ _ACTIONS = {"cluster_starts", "cluster_restarts", "cluster_resizes", "repairs", 
 
 
 @app.command()
-def demo(args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None) -> None:
-    """Rehearse every bundled scenario (the full Prefect demo arrives with the remediate flow)."""
-    rehearse(scenarios=None, all_scenarios=True, as_json=False)
+def demo(
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="exit when the table is printed")] = False,
+    workdir: Annotated[Path, typer.Option(help="where the demo keeps its Prefect server and store")] = Path(
+        ".autoheal"
+    ),
+) -> None:
+    """The main job on embedded defaults: bundled alerts -> Prefect flow runs against the sandbox."""
+    import os
+
+    from autoheal.demo import run_demo
+    from autoheal.prefect_server import LocalPrefectServer, PrefectServerError
+
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        server = LocalPrefectServer(workdir / "prefect")
+        console.print(f"Starting a local Prefect server (SQLite under {server.home}) ...")
+        try:
+            server.start()
+        except PrefectServerError as exc:
+            raise _fail(str(exc)) from exc
+        os.environ.update({k: v for k, v in server.environment().items() if k.startswith("PREFECT_")})
+    ui = server.ui_url if server else os.environ["PREFECT_API_URL"].removesuffix("/api")
+    try:
+        rows = run_demo(workdir)
+        table = Table(title="autoheal demo: bundled alerts through the remediate flow")
+        for column in ("alert", "incident", "error type", "decision", "attempts", "outcome", "MTTR"):
+            table.add_column(column)
+        for row in rows:
+            mttr = f"{row.mttr_seconds:.1f}s" if row.mttr_seconds is not None else "-"
+            table.add_row(
+                row.alert,
+                str(row.incident_id or "-"),
+                row.error_type or "-",
+                row.decision or "-",
+                str(row.attempts or "-"),
+                row.outcome,
+                mttr,
+            )
+        console.print(table)
+        console.print(f"Prefect UI: {ui}  (flow runs, retries, tags and an incident report artifact per run)")
+        console.print(
+            f"Store: {workdir / 'demo.db'}; try `AUTOHEAL_DATABASE_URL=sqlite:///{workdir / 'demo.db'} "
+            "autoheal incidents`"
+        )
+        if not no_wait and server is not None:
+            console.print("Ctrl-C stops the Prefect server.")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
+    finally:
+        if server is not None:
+            server.stop()
+
+
+@app.command()
+def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would post it (JSON)")]) -> None:
+    """Process one payload now, through the remediate flow."""
+    import asyncio
+
+    from autoheal.context import get_store
+    from autoheal.intake import accept
+    from flows.remediate import remediate
+
+    try:
+        body = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{file}: {exc.strerror}") from exc
+    intake = accept(body, source=f"file:{file.name}", store=get_store())
+    if intake.status == "rejected":
+        raise _fail(f"{file}: rejected ({intake.reason}); kept as rejected payload {intake.record_id}")
+    if intake.status == "ignored":
+        console.print(f"recorded, not acted on: {intake.reason}")
+        return
+
+    async def go() -> list[dict[str, Any]]:
+        return [await remediate(alert=a, raw=intake.payload) for a in intake.alerts]
+
+    for result in asyncio.run(go()):
+        print(json.dumps(result, default=str))
+
+
+@app.command()
+def incidents(
+    status: Annotated[str | None, typer.Option(help="only incidents with this status")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per incident")] = False,
+) -> None:
+    """List incidents."""
+    from autoheal.context import get_store
+
+    rows = get_store().incidents(status=status)
+    if as_json:
+        for i in rows:
+            print(
+                json.dumps(
+                    {
+                        "id": i.id,
+                        "fingerprint": i.fingerprint,
+                        "service": i.service,
+                        "resource": i.resource,
+                        "run_id": i.run_id,
+                        "error_type": i.error_type,
+                        "remediable": i.remediable,
+                        "decision": i.decision,
+                        "status": i.status,
+                        "attempts": i.attempts,
+                        "duplicates": i.duplicates,
+                        "mttr_seconds": i.mttr_seconds,
+                        "failed_at": i.failed_at.isoformat() if i.failed_at else None,
+                    }
+                )
+            )
+        return
+    table = Table(title="incidents")
+    for column in ("id", "service", "resource", "run", "error type", "decision", "status", "attempts", "MTTR"):
+        table.add_column(column)
+    for i in rows:
+        table.add_row(
+            str(i.id),
+            i.service,
+            i.resource,
+            i.run_id or "-",
+            i.error_type or "-",
+            i.decision or "-",
+            i.status,
+            str(i.attempts),
+            f"{i.mttr_seconds:.1f}s" if i.mttr_seconds is not None else "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def show(incident_id: Annotated[int, typer.Argument(help="the incident's id")]) -> None:
+    """Show one incident: alert, classification and why, decision, every attempt, outcome."""
+    from rich.markdown import Markdown
+
+    from autoheal.context import get_store
+    from autoheal.report import incident_markdown
+
+    store = get_store()
+    incident = store.get(incident_id)
+    if incident is None:
+        raise _fail(f"no incident {incident_id} in {store.describe()}")
+    console.print(Markdown(incident_markdown(incident, store.attempts(incident_id))))
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Success rate by error type, and MTTR."""
+    from autoheal.context import get_store
+
+    rows = get_store().stats()
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title="remediation by error type")
+    for column in ("error type", "incidents", "resolved", "escalated", "success rate", "MTTR mean", "MTTR median"):
+        table.add_column(column)
+    for r in rows:
+        rate = f"{r['success_rate']:.0%}" if r["success_rate"] is not None else "-"
+        mean = f"{r['mttr_mean_seconds']:.1f}s" if r["mttr_mean_seconds"] is not None else "-"
+        median = f"{r['mttr_median_seconds']:.1f}s" if r["mttr_median_seconds"] is not None else "-"
+        table.add_row(r["error_type"], str(r["incidents"]), str(r["resolved"]), str(r["escalated"]), rate, mean, median)
+    console.print(table)
 
 
 @app.command()

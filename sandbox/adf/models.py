@@ -23,7 +23,12 @@ API_VERSION = "2018-06-01"
 class ActivityRun:
     spec: ActivitySpec
     pipeline_run: PipelineRun
-    activity_run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    activity_run_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.activity_run_id:
+            self.activity_run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.pipeline_run.run_id}/{self.spec.name}"))
+
     status: str = "InProgress"
     start: float = 0.0
     end: float | None = None
@@ -164,6 +169,7 @@ class DataFactories:
         self.subscription_id = spec.subscription_id
         self.token = spec.token
         self.factories: dict[tuple[str, str], Factory] = {}
+        self._runs_created = 0
         now = clock.now()
         for f in spec.factories:
             factory = Factory(spec=f.model_copy(deep=True), subscription_id=spec.subscription_id, created=now)
@@ -211,7 +217,9 @@ class DataFactories:
     ) -> PipelineRun:
         self.tick()
         pipeline = self.pipeline(factory, pipeline_name)
-        run_id = str(uuid.uuid4())
+        # Deterministic GUIDs: the same scenario gives the same run ids, so bundled alerts can name them.
+        self._runs_created += 1
+        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{factory.resource_id}/{pipeline_name}/{self._runs_created}"))
         group, queue = run_id, list(pipeline.spec.activities)
         reference: PipelineRun | None = None
         if reference_run_id:

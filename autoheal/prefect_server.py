@@ -1,0 +1,103 @@
+"""A local Prefect server for the demo (and `autoheal up`): started unless PREFECT_API_URL is set."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+class PrefectServerError(RuntimeError):
+    pass
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+
+def drain_clients(timeout: float = 10) -> None:
+    """Send the logs and events this process still holds, before the server they go to stops."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout)
+
+
+class LocalPrefectServer:
+    """``prefect server start`` on loopback with its SQLite database under ``home``."""
+
+    def __init__(self, home: Path, *, port: int = 4200, database_url: str | None = None) -> None:
+        self.home = home.resolve()
+        self.port = _free_port(port)
+        self.database_url = database_url
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = self.home / "server.log"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(self.port),
+            "PREFECT_UI_API_URL": self.api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_API_URL": self.api_url,
+        }
+        if self.database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+        return env
+
+    def start(self, timeout: float = 90) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.environment()}
+        env.pop("PREFECT_API_URL", None)  # the server itself must not point at another API
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PrefectServerError(f"the Prefect server exited with {self.process.returncode}; see {self.log}")
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise PrefectServerError(f"the Prefect server did not answer within {timeout:g}s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        drain_clients()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
