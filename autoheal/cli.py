@@ -75,7 +75,7 @@ def rehearse(
 
     names = list(scenarios or [])
     if all_scenarios:
-        names = bundled_scenarios()
+        names = bundled_scenarios(single_type=True)
     if not names:
         raise _fail("name a scenario, or pass --all (see `autoheal sandbox --list`)")
     try:

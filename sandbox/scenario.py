@@ -176,5 +176,7 @@ def load_scenario(source: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: {exc}") from exc
 
 
-def bundled_scenarios() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+def bundled_scenarios(*, single_type: bool = False) -> list[str]:
+    """Names of the bundled scenarios; ``single_type``: only those that rehearse one error type."""
+    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    return [n for n in names if load_scenario(n).error_type] if single_type else names

@@ -16,7 +16,7 @@ from sandbox.scenario import bundled_scenarios, load_scenario
 from tests.conftest import FastClock
 
 CATALOG = load_catalog()
-SCENARIOS = bundled_scenarios()
+SCENARIOS = bundled_scenarios(single_type=True)
 # The GET every playbook of a service makes first, and a fault that outlasts that SDK's own retries.
 FIRST_READ = {"databricks": "/jobs/runs/get$", "adf": "/pipelineruns/[^/]+$"}
 OUTLASTS_SDK = {"databricks": {"status": 500, "times": 1}, "adf": {"status": 503, "times": 3}}
