@@ -246,24 +246,23 @@ class Store:
             kept = redacted_dump(json.loads(text_body))
         except ValueError:
             kept = redact(text_body) or ""
-        row = RejectedPayload(source=source, reason=redact(reason) or "", body=kept, field=field)
-        with self.session() as session:
-            session.add(row)
-            session.commit()
-            session.refresh(row)
-            return int(row.id or 0)
+        return self._insert(RejectedPayload(source=source, reason=redact(reason) or "", body=kept, field=field))
 
     def rejected(self) -> list[RejectedPayload]:
         with self.session() as session:
             return list(session.exec(select(RejectedPayload).order_by(RejectedPayload.id)))  # type: ignore[arg-type]
 
     def ignore(self, *, shape: str, reason: str, alert: Alert, raw: Any = None) -> int:
-        row = IgnoredAlert(
-            shape=shape,
-            reason=reason,
-            alert_json=redacted_dump(alert.model_dump(mode="json")),
-            raw_payload=redacted_dump(raw) if raw is not None else None,
+        return self._insert(
+            IgnoredAlert(
+                shape=shape,
+                reason=reason,
+                alert_json=redacted_dump(alert.model_dump(mode="json")),
+                raw_payload=redacted_dump(raw) if raw is not None else None,
+            )
         )
+
+    def _insert(self, row: RejectedPayload | IgnoredAlert) -> int:
         with self.session() as session:
             session.add(row)
             session.commit()
