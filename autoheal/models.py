@@ -20,6 +20,7 @@ class Incident(SQLModel, table=True):
         UniqueConstraint("fingerprint", name="uq_incidents_fingerprint"),
         Index("ix_incidents_lineage", "lineage"),
         Index("ix_incidents_status", "status"),
+        Index("ix_incidents_outbox", "status", "event_sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -51,6 +52,10 @@ class Incident(SQLModel, table=True):
     alert_json: str = Field(sa_column=Column(Text, nullable=False))
     raw_payload: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    # The outbox: a received alert's event is sent to Prefect until it gets there.
+    event_sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    event_attempts: int = 0
+    last_event_error: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class RemediationAttempt(SQLModel, table=True):

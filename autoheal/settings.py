@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     )
     delay_scale: float = Field(1.0, ge=0, description="multiplies every catalog delay (0.001 for demos and tests)")
 
+    # The webhook receiver
+    webhook_token: SecretStr | None = Field(None, description="shared secret senders put in a header or ?token=")
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = Field(8000, ge=0, le=65535)
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
+    outbox_interval_seconds: float = Field(2.0, gt=0, description="how often undelivered events are re-sent")
+
     # Databricks: host plus PAT, or the SDK's unified auth when no token is given.
     databricks_host: str | None = Field(None, validation_alias=_env("databricks_host", "DATABRICKS_HOST"))
     databricks_token: SecretStr | None = Field(None, validation_alias=_env("databricks_token", "DATABRICKS_TOKEN"))

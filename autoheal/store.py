@@ -89,12 +89,47 @@ class Store:
 
     # ---- incidents ----------------------------------------------------------------------------
 
-    def open_incident(self, alert: Alert, *, raw: Any = None, flow_run_id: str | None = None) -> tuple[Incident, bool]:
+    def receive(self, alert: Alert, *, raw: Any = None) -> tuple[Incident, bool]:
+        """The receiver's write: (incident, created) with status "received" until a flow run claims it."""
+        return self.open_incident(alert, raw=raw, status="received")
+
+    def claim(
+        self, alert: Alert, *, raw: Any = None, flow_run_id: str | None = None, force: bool = False
+    ) -> tuple[Incident, bool]:
+        """The flow's write: (incident, claimed). Exactly one flow run claims an incident; ``force``
+        (a manual re-run) claims it again once it is no longer being worked on."""
+        incident, created = self.open_incident(alert, raw=raw, flow_run_id=flow_run_id, count_duplicate=False)
+        if created:
+            return incident, True
+        allowed = col(Incident.status).notin_(OPEN_STATUSES) if force else col(Incident.status) == "received"
+        with self.session() as session:
+            result = session.execute(
+                update(Incident)
+                .where(col(Incident.id) == incident.id, allowed)
+                .values(status="open", flow_run_id=flow_run_id, updated_at=utcnow())
+            )
+            session.commit()
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            fresh = self.get(int(incident.id or 0))
+            assert fresh is not None
+            return fresh, True
+        return self._joined(incident), False
+
+    def open_incident(
+        self,
+        alert: Alert,
+        *,
+        raw: Any = None,
+        flow_run_id: str | None = None,
+        status: str = "open",
+        count_duplicate: bool = True,
+    ) -> tuple[Incident, bool]:
         """(incident, created). A second alert with the same fingerprint joins the first incident."""
         existing = self.by_fingerprint(alert.fingerprint)
         if existing is not None:
-            return self._joined(existing), False
+            return (self._joined(existing) if count_duplicate else existing), False
         incident = Incident(
+            status=status,
             fingerprint=alert.fingerprint,
             service=alert.service,
             resource=alert.resource,
@@ -117,7 +152,7 @@ class Store:
             winner = self.by_fingerprint(alert.fingerprint)
             if winner is None:
                 raise
-            return self._joined(winner), False
+            return (self._joined(winner) if count_duplicate else winner), False
 
     def _joined(self, incident: Incident) -> Incident:
         with self.session() as session:
@@ -181,6 +216,26 @@ class Store:
             if status:
                 query = query.where(Incident.status == status)
             return list(session.exec(query.limit(limit)))
+
+    # ---- the outbox: events that have not reached Prefect yet ---------------------------------
+
+    def pending_events(self, *, limit: int = 100) -> list[Incident]:
+        with self.session() as session:
+            query = (
+                select(Incident)
+                .where(Incident.status == "received", col(Incident.event_sent_at).is_(None))
+                .order_by(col(Incident.id))
+                .limit(limit)
+            )
+            return list(session.exec(query))
+
+    def mark_event(self, incident_id: int, *, error: str | None) -> None:
+        with self.session() as session:
+            values: dict[str, Any] = {"event_attempts": Incident.event_attempts + 1, "last_event_error": error}
+            if error is None:
+                values["event_sent_at"] = utcnow()
+            session.execute(update(Incident).where(col(Incident.id) == incident_id).values(**values))
+            session.commit()
 
     # ---- attempts -----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from prefect.runtime import flow_run
 
 from autoheal.alerts import Alert
 from autoheal.context import get_store
+from autoheal.locks import resource_lock
 from autoheal.report import incident_markdown
 from tasks.incident import classify_incident, close_incident, decide_incident, enrich_incident, expand, open_incident
 from tasks.remediation import remediate_attempt
@@ -32,10 +33,16 @@ async def _tag(*tags: str) -> None:
 
 
 @flow(name="remediate", flow_run_name=_run_name, log_prints=True)
-async def remediate(alert: Alert, raw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close."""
+async def remediate(
+    alert: Alert, raw: dict[str, Any] | None = None, rerun: bool = False, requested_by: str | None = None
+) -> dict[str, Any]:
+    """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close.
+
+    ``rerun`` (a person asked, from the CLI or the UI's run form) bypasses deduplication: it claims the
+    stored incident again once nobody is working on it, with a fresh attempt budget.
+    """
     run_id = str(flow_run.id) if flow_run.id else None
-    incident_id, created = open_incident(alert, raw, run_id)
+    incident_id, created = open_incident(alert, raw, run_id, force=rerun)
     if not created:
         await _tag(f"service:{alert.service}", "decision:duplicate")
         return {"incident_id": incident_id, "status": "duplicate", "joined": True}
@@ -43,7 +50,7 @@ async def remediate(alert: Alert, raw: dict[str, Any] | None = None) -> dict[str
         return await _expand(incident_id, alert)
     facts = enrich_incident(incident_id, alert)
     classification = classify_incident(incident_id, facts, alert.service)
-    decision = decide_incident(incident_id, classification, facts, alert.service)
+    decision = decide_incident(incident_id, classification, facts, alert.service, fresh_budget=rerun)
     await _tag(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
     outcome, error = None, None
     if decision.action == "remediate" and decision.playbook:
@@ -51,7 +58,9 @@ async def remediate(alert: Alert, raw: dict[str, Any] | None = None) -> dict[str
         attempt = remediate_attempt.with_options(
             retries=decision.attempts_left - 1, retry_delay_seconds=decision.retry_delays or 0
         )
-        state = attempt(incident_id, decision.playbook, facts.target, return_state=True)
+        first = len(get_store().attempts(incident_id)) + 1
+        async with resource_lock(facts.lock):  # one remediation at a time per cluster or pipeline
+            state = attempt(incident_id, decision.playbook, facts.target, first, requested_by, return_state=True)
         if state.is_completed():
             outcome = await state.result()  # type: ignore[misc]
         else:

@@ -43,8 +43,10 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-class _Thread:
-    def __init__(self, app: Any, sock: socket.socket, ssl: tuple[str, str] | None) -> None:
+class ThreadedServer:
+    """An ASGI app served by uvicorn in a daemon thread, on a socket bound beforehand (port 0: any)."""
+
+    def __init__(self, app: Any, sock: socket.socket, ssl: tuple[str, str] | None = None) -> None:
         kwargs: dict[str, Any] = {}
         if ssl:
             kwargs = {"ssl_certfile": ssl[0], "ssl_keyfile": ssl[1]}
@@ -69,8 +71,19 @@ class _Thread:
         with contextlib.suppress(OSError):
             self.sock.close()
 
+    @classmethod
+    def on(cls, app: Any, host: str = "127.0.0.1", port: int = 0) -> ThreadedServer:
+        server = cls(app, bind(host, port))
+        server.start()
+        return server
 
-def _bind(host: str, port: int) -> socket.socket:
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -95,7 +108,7 @@ class Sandbox:
         self._ports = (http_port, https_port)
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="autoheal-sandbox-")
         self.workdir = Path(workdir or self._tmp.name).resolve()  # type: ignore[union-attr]
-        self._threads: list[_Thread] = []
+        self._threads: list[ThreadedServer] = []
         self.endpoints: Endpoints | None = None
 
     def _certs(self) -> tuple[str, str, str]:
@@ -111,8 +124,8 @@ class Sandbox:
     def start(self) -> Endpoints:
         ca, cert, key = self._certs()
         app = build_app(self.state)
-        http_sock, https_sock = _bind(self.host, self._ports[0]), _bind(self.host, self._ports[1])
-        self._threads = [_Thread(app, http_sock, None), _Thread(app, https_sock, (cert, key))]
+        http_sock, https_sock = bind(self.host, self._ports[0]), bind(self.host, self._ports[1])
+        self._threads = [ThreadedServer(app, http_sock, None), ThreadedServer(app, https_sock, (cert, key))]
         for t in self._threads:
             t.start()
         self.state.workspace.token = self.state.workspace.token or SANDBOX_TOKEN

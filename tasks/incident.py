@@ -18,11 +18,13 @@ from playbooks.outcome import PlaybookFailure
 
 
 @task(name="open-incident", cache_policy=NO_CACHE)
-def open_incident(alert: Alert, raw: dict[str, Any] | None, flow_run_id: str | None) -> tuple[int, bool]:
-    """(incident id, created). Idempotent on the alert's fingerprint."""
-    incident, created = get_store().open_incident(alert, raw=raw, flow_run_id=flow_run_id)
+def open_incident(
+    alert: Alert, raw: dict[str, Any] | None, flow_run_id: str | None, force: bool = False
+) -> tuple[int, bool]:
+    """(incident id, claimed). Idempotent on the alert's fingerprint: one flow run claims an incident."""
+    incident, claimed = get_store().claim(alert, raw=raw, flow_run_id=flow_run_id, force=force)
     assert incident.id is not None
-    return incident.id, created
+    return incident.id, claimed
 
 
 @task(name="expand-metric-alert", cache_policy=NO_CACHE)
@@ -49,6 +51,7 @@ def enrich_incident(incident_id: int, alert: Alert) -> Facts:
         )
         facts = Facts(
             target=target,
+            lock=f"{alert.service}:{alert.resource}",
             lineage=f"{alert.service}:{alert.resource}:{alert.run_key}".lower(),
             error_code=alert.error_code,
             error_message=alert.error_message,
@@ -79,7 +82,9 @@ def classify_incident(incident_id: int, facts: Facts, service: str) -> Classific
 
 
 @task(name="decide", cache_policy=NO_CACHE)
-def decide_incident(incident_id: int, classification: Classification, facts: Facts, service: str) -> Decision:
+def decide_incident(
+    incident_id: int, classification: Classification, facts: Facts, service: str, fresh_budget: bool = False
+) -> Decision:
     store, settings = get_store(), get_settings()
     other = store.open_in_lineage(facts.lineage, exclude=incident_id)
     decision = decide(
@@ -87,7 +92,7 @@ def decide_incident(incident_id: int, classification: Classification, facts: Fac
         classification=classification,
         service=service,
         catalog=get_catalog(),
-        attempts_spent=store.attempts_spent(facts.lineage),
+        attempts_spent=0 if fresh_budget else store.attempts_spent(facts.lineage),
         joined=other.id if other else None,
         delay_scale=settings.delay_scale,
     )

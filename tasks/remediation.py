@@ -21,14 +21,17 @@ def only_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> boo
 
 
 @task(name="remediate", cache_policy=NO_CACHE, retry_condition_fn=only_transient)
-def remediate_attempt(incident_id: int, playbook: str, target: Target) -> dict[str, Any]:
+def remediate_attempt(
+    incident_id: int, playbook: str, target: Target, first_number: int = 1, requested_by: str | None = None
+) -> dict[str, Any]:
     """Run the playbook once and record the attempt; raises TransientFailure or PermanentFailure."""
     store = get_store()
-    number = int(task_run.run_count or 1)  # Prefect counts this task run's attempts
+    number = first_number + int(task_run.run_count or 1) - 1  # Prefect counts this task run's attempts
     attempt_id = store.start_attempt(
         incident_id,
         number=number,
         playbook=playbook,
+        requested_by=requested_by,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
         task_run_id=str(task_run.id) if task_run.id else None,
     )

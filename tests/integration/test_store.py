@@ -61,7 +61,7 @@ def test_migrations_create_every_table(store: Store) -> None:
     assert {"incidents", "remediation_attempts", "rejected_payloads", "ignored_alerts", "alembic_version"} <= tables
     Store(store.url).engine.dispose()  # migrating again is a no-op
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_open_incident_is_idempotent_and_redacts(store: Store) -> None:
@@ -141,3 +141,53 @@ def test_stats_by_error_type(store: Store) -> None:
     stats = {row["error_type"]: row for row in store.stats()}
     assert stats["GatewayTimeout"]["success_rate"] == 0.5 and stats["GatewayTimeout"]["mttr_mean_seconds"] == 30.0
     assert stats["PermissionDenied"]["success_rate"] == 0.0
+
+
+def test_received_alerts_are_claimed_by_exactly_one_flow_run(store: Store) -> None:
+    received, created = store.receive(alert("r-9"))
+    assert created and received.status == "received"
+    assert [i.id for i in store.pending_events()] == [received.id]
+    store.mark_event(received.id or 0, error="connection refused")
+    assert store.pending_events()[0].event_attempts == 1
+    store.mark_event(received.id or 0, error=None)
+    assert store.pending_events() == []
+
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(store.claim(alert("r-9"), flow_run_id="f")[1])) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 5 + [True]
+    assert store.get(received.id or 0).status == "open"  # type: ignore[union-attr]
+
+    # A manual re-run claims it again only once nobody is working on it.
+    assert store.claim(alert("r-9"), force=True)[1] is False
+    store.update(received.id or 0, status="escalated")
+    incident, claimed = store.claim(alert("r-9"), force=True, flow_run_id="g")
+    assert claimed and incident.status == "open" and incident.flow_run_id == "g"
+
+
+def test_migration_0002_keeps_data_written_at_0001(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}", migrate=False)
+    config = Config()
+    config.set_main_option("script_location", "autoheal/migrations")
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO incidents (fingerprint, service, resource, source, status, attempts, "
+                "duplicates, received_at, alert_json, updated_at) VALUES ('fp', 'adf', 'f/p', 'manual', "
+                "'resolved', 1, 0, '2026-01-01', '{}', '2026-01-01')"
+            )
+        )
+    store.migrate()
+    row = store.by_fingerprint("fp")
+    assert row is not None and row.status == "resolved" and row.event_attempts == 0 and row.event_sent_at is None
+    store.engine.dispose()

@@ -1,0 +1,136 @@
+"""The webhook receiver: authenticate, size-check, parse, persist, then send the Prefect event.
+
+`POST /alerts/azure-monitor`, `POST /alerts/databricks`, `GET /healthz`. Every valid alert is in
+the store before the sender gets its answer; if Prefect is down the event waits in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from autoheal.dispatch import Dispatcher
+from autoheal.intake import accept
+from autoheal.settings import Settings
+from autoheal.store import Store
+
+log = logging.getLogger("autoheal.receiver")
+
+
+def _token_ok(request: Request, expected: str | None) -> bool:
+    if expected is None:
+        return True
+    given = request.headers.get("x-autoheal-token") or request.query_params.get("token") or ""
+    auth = request.headers.get("authorization", "")
+    if not given and auth.lower().startswith("bearer "):
+        given = auth[7:]
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` (announced or actual)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | None) -> FastAPI:
+    token = settings.webhook_token.get_secret_value() if settings.webhook_token else None
+    dispatcher = Dispatcher(store, prefect_api_url) if prefect_api_url else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if dispatcher is not None:
+            task = asyncio.create_task(dispatcher.run_forever(interval=settings.outbox_interval_seconds))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if dispatcher is not None:
+            dispatcher.close()
+
+    app = FastAPI(title="autoheal receiver", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def receive(request: Request, source: str) -> JSONResponse:
+        if not _token_ok(request, token):
+            log.warning(
+                "401 from %s on %s: missing or wrong token",
+                request.client.host if request.client else "?",
+                request.url.path,
+            )
+            return JSONResponse({"error": "missing or wrong token"}, status_code=401)
+        body = await _body(request, settings.max_body_bytes)
+        if body is None:
+            store.reject(
+                source=source, reason=f"body over {settings.max_body_bytes} bytes", body=b"(not kept)", field="$"
+            )
+            return JSONResponse({"error": f"body larger than {settings.max_body_bytes} bytes"}, status_code=413)
+        intake = await asyncio.to_thread(accept, body, source=source, store=store)
+        if intake.status == "rejected":
+            code = 400 if (intake.reason or "").startswith("not valid JSON") else 422
+            return JSONResponse(
+                {"error": intake.reason, "field": intake.field, "rejected_id": intake.record_id}, status_code=code
+            )
+        if intake.status == "ignored":
+            return JSONResponse({"status": "ignored", "reason": intake.reason, "record_id": intake.record_id})
+        results = await asyncio.to_thread(_persist_and_send, store, dispatcher, intake.alerts, intake.payload)
+        status = 202 if any(r["status"] == "accepted" for r in results) else 200
+        return JSONResponse({"alerts": results, **(results[0] if len(results) == 1 else {})}, status_code=status)
+
+    @app.post("/alerts/azure-monitor")
+    async def azure_monitor(request: Request) -> JSONResponse:
+        return await receive(request, "azure-monitor")
+
+    @app.post("/alerts/databricks")
+    async def databricks(request: Request) -> JSONResponse:
+        return await receive(request, "databricks")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        pending = await asyncio.to_thread(lambda: len(store.pending_events(limit=10_000)))
+        return {"status": "ok", "outbox_pending": pending, "prefect": prefect_api_url or "not configured"}
+
+    return app
+
+
+def _persist_and_send(store: Store, dispatcher: Dispatcher | None, alerts: list[Any], raw: Any) -> list[dict[str, Any]]:
+    results = []
+    for alert in alerts:
+        incident, created = store.receive(alert, raw=raw)
+        incident_id = int(incident.id or 0)
+        if not created:
+            results.append(
+                {
+                    "status": "duplicate",
+                    "incident_id": incident_id,
+                    "joined": incident_id,
+                    "fingerprint": alert.fingerprint,
+                }
+            )
+            continue
+        delivered = dispatcher.send(incident_id, alert) if dispatcher else False
+        results.append(
+            {
+                "status": "accepted",
+                "incident_id": incident_id,
+                "fingerprint": alert.fingerprint,
+                "event": "sent" if delivered else "queued: Prefect will get it when it answers",
+            }
+        )
+    return results
