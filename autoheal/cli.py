@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -118,25 +119,20 @@ def demo(
         ".autoheal"
     ),
 ) -> None:
-    """The main job on embedded defaults: bundled alerts -> Prefect flow runs against the sandbox."""
-    import os
+    """The main job on embedded defaults: bundled alerts over HTTP -> event -> automation -> flow runs."""
+    from autoheal.demo import demo_stack, run_demo
+    from autoheal.prefect_server import PrefectServerError
+    from autoheal.stack import StackError
 
-    from autoheal.demo import run_demo
-    from autoheal.prefect_server import LocalPrefectServer, PrefectServerError
-
-    server = None
-    if not os.environ.get("PREFECT_API_URL"):
-        server = LocalPrefectServer(workdir / "prefect")
-        console.print(f"Starting a local Prefect server (SQLite under {server.home}) ...")
-        try:
-            server.start()
-        except PrefectServerError as exc:
-            raise _fail(str(exc)) from exc
-        os.environ.update({k: v for k, v in server.environment().items() if k.startswith("PREFECT_")})
-    ui = server.ui_url if server else os.environ["PREFECT_API_URL"].removesuffix("/api")
+    console.print(
+        "Starting Prefect (unless PREFECT_API_URL is set), the sandbox, the served deployments and the receiver ..."
+    )
+    stack = demo_stack(workdir)
     try:
-        rows = run_demo(workdir)
-        table = Table(title="autoheal demo: bundled alerts through the remediate flow")
+        stack.start()
+        console.print(f"Receiver at {stack.receiver_url}; Prefect UI at {stack.ui_url}")
+        rows = run_demo(stack)
+        table = Table(title="autoheal demo: bundled alerts -> receiver -> event -> automation -> flow run")
         for column in ("alert", "incident", "error type", "decision", "attempts", "outcome", "MTTR"):
             table.add_column(column)
         for row in rows:
@@ -151,18 +147,134 @@ def demo(
                 mttr,
             )
         console.print(table)
-        console.print(f"Prefect UI: {ui}  (flow runs, retries, tags and an incident report artifact per run)")
+        console.print(f"Prefect UI: {stack.ui_url}  (flow runs, retries, tags, an incident report artifact per run)")
         console.print(
-            f"Store: {workdir / 'demo.db'}; try `AUTOHEAL_DATABASE_URL=sqlite:///{workdir / 'demo.db'} "
-            "autoheal incidents`"
+            f"Store: {workdir / 'demo.db'} (AUTOHEAL_DATABASE_URL=sqlite:///{workdir / 'demo.db'} autoheal incidents)"
         )
-        if not no_wait and server is not None:
-            console.print("Ctrl-C stops the Prefect server.")
+        if not no_wait:
+            console.print("Everything stays up until Ctrl-C.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
+    except (PrefectServerError, StackError, TimeoutError) as exc:
+        raise _fail(str(exc)) from exc
     finally:
-        if server is not None:
-            server.stop()
+        stack.stop()
+
+
+@app.command()
+def serve(
+    insecure: Annotated[bool, typer.Option(help="allow no AUTOHEAL_WEBHOOK_TOKEN (loopback only)")] = False,
+) -> None:
+    """The webhook receiver alone (POST /alerts/azure-monitor, /alerts/databricks; GET /healthz)."""
+    import uvicorn
+
+    from autoheal.context import get_store
+    from autoheal.receiver import build_receiver
+    from autoheal.settings import get_settings
+
+    settings = get_settings()
+    _check_receiver_security(settings.webhook_token is not None, settings.receiver_host, insecure)
+    api_url = os.environ.get("PREFECT_API_URL")
+    if not api_url:
+        err.print("[yellow]PREFECT_API_URL is not set: alerts are stored and wait in the outbox[/yellow]")
+    app_ = build_receiver(settings, get_store(), prefect_api_url=api_url)
+    # No access log: Azure action groups put the token in the query string.
+    uvicorn.run(app_, host=settings.receiver_host, port=settings.receiver_port, access_log=False, log_level="info")
+
+
+def _check_receiver_security(has_token: bool, host: str, insecure: bool) -> None:
+    if has_token:
+        return
+    if not insecure:
+        raise _fail(
+            "AUTOHEAL_WEBHOOK_TOKEN is not set: anyone could post alerts. Set it, or pass --insecure "
+            "to run without one on loopback."
+        )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise _fail(f"--insecure binds to loopback only, not {host}")
+
+
+@app.command()
+def up(
+    with_sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="also run the sandbox and point autoheal at it")
+    ] = False,
+    scenario: Annotated[str, typer.Option(help="the sandbox's scenario")] = "demo",
+    insecure: Annotated[bool, typer.Option(help="allow no AUTOHEAL_WEBHOOK_TOKEN (loopback only)")] = False,
+    workdir: Annotated[Path, typer.Option()] = Path(".autoheal"),
+) -> None:
+    """Everything one machine needs, in the foreground: Prefect server (unless PREFECT_API_URL is set),
+    the receiver, the served deployments, and the sandbox with --sandbox. Ctrl-C stops it all."""
+    from autoheal.settings import get_settings
+    from autoheal.stack import Stack, StackError
+    from sandbox.scenario import ScenarioError, load_scenario
+
+    settings = get_settings()
+    _check_receiver_security(settings.webhook_token is not None or with_sandbox, settings.receiver_host, insecure)
+    try:
+        world = load_scenario(scenario) if with_sandbox else None
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from exc
+    stack = Stack(workdir, scenario=world)
+    try:
+        stack.start()
+        console.print(f"Prefect UI   {stack.ui_url}")
+        console.print(f"Receiver     {stack.receiver_url}/alerts/azure-monitor and /alerts/databricks")
+        if stack.sandbox is not None:
+            exports = stack.sandbox.exports()
+            console.print("Sandbox      " + " ".join(f"{k}={v}" for k, v in exports.items() if "TOKEN" not in k))
+            console.print("Webhook token: in AUTOHEAL_WEBHOOK_TOKEN of this process (set it yourself to choose one)")
+        console.print("Ctrl-C stops everything.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    except StackError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        stack.stop()
+
+
+@app.command()
+def rerun(
+    incident_id: Annotated[int, typer.Argument(help="the incident whose stored alert to run again")],
+    by: Annotated[str | None, typer.Option(help="who asks (default: $USER)")] = None,
+    wait: Annotated[bool, typer.Option(help="run here and wait, instead of through the deployment")] = False,
+) -> None:
+    """Start a new flow run for a stored alert. It bypasses deduplication on purpose."""
+    import asyncio
+    import getpass
+
+    from autoheal.context import get_store
+    from autoheal.dispatch import alert_of
+
+    store = get_store()
+    incident = store.get(incident_id)
+    if incident is None:
+        raise _fail(f"no incident {incident_id} in {store.describe()}")
+    requester = by or os.environ.get("USER") or getpass.getuser()
+    alert = alert_of(incident)
+    console.print(
+        f"[bold]Manual re-run of incident {incident_id}[/bold] ({incident.status}), asked by {requester}. "
+        "This bypasses deduplication: the stored alert is claimed again with a fresh attempt budget."
+    )
+    parameters = {"alert": alert.model_dump(mode="json"), "rerun": True, "requested_by": requester}
+    if wait:
+        from flows.remediate import remediate
+
+        print(json.dumps(asyncio.run(remediate(alert=alert, rerun=True, requested_by=requester)), default=str))
+        return
+    from prefect.deployments import run_deployment
+
+    run = asyncio.run(
+        run_deployment(
+            "remediate/remediate",
+            parameters=parameters,
+            timeout=0,  # type: ignore[arg-type]
+            tags=["manual-rerun", f"requested-by:{requester}"],
+        )
+    )
+    console.print(f"flow run {run.name} ({run.id}) scheduled on the remediate deployment")
 
 
 @app.command()

@@ -7,18 +7,19 @@ happened to each.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import BaseModel
 
 from autoheal import context
-from autoheal.intake import accept
+from autoheal.stack import Stack
 from sandbox import Sandbox
 from sandbox.scenario import load_scenario
 
@@ -61,18 +62,6 @@ def stamp_now(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     return payload
 
 
-def configure(sandbox: Sandbox, workdir: Path) -> None:
-    """Point autoheal at the sandbox and a fresh demo store, through the environment the flow reads."""
-    exports = sandbox.exports()
-    database = workdir / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    os.environ.update(exports)
-    os.environ.update(DEMO_SETTINGS)
-    os.environ["AUTOHEAL_DATABASE_URL"] = f"sqlite:///{database}"
-    context.reset()
-
-
 def wait_for_failures(sandbox: Sandbox, timeout: float = 30) -> None:
     """The scenario's pipelines and jobs fail within moments; wait until every one has finished."""
     import time
@@ -94,32 +83,65 @@ def wait_for_failures(sandbox: Sandbox, timeout: float = 30) -> None:
     raise TimeoutError("the demo scenario's runs did not finish")
 
 
-async def send_all(alerts: list[tuple[str, dict[str, Any]]]) -> list[Row]:
-    from flows.remediate import remediate
+TERMINAL = {"resolved", "escalated", "skipped", "dry-run", "expanded"}
 
+
+def post_all(stack: Stack, alerts: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, httpx.Response]]:
+    """POST every bundled alert to the receiver, as Azure Monitor and Databricks would."""
+    now = datetime.now(UTC)
+    out = []
+    for name, payload in alerts:
+        path = "/alerts/databricks" if name.split("_")[1] == "dbx" else "/alerts/azure-monitor"
+        out.append((name, stack.post(path, stamp_now(payload, now))))
+    return out
+
+
+def wait_until_done(incident_ids: list[int], timeout: float = 240) -> None:
+    store = context.get_store()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [store.get(i) for i in incident_ids]
+        if all(s is not None and s.status in TERMINAL for s in states):
+            return
+        time.sleep(0.5)
+    pending = [i for i in incident_ids if (s := store.get(i)) is None or s.status not in TERMINAL]
+    raise TimeoutError(f"incidents {pending} did not finish within {timeout:g}s")
+
+
+def rows_for(responses: list[tuple[str, httpx.Response]]) -> list[Row]:
     store = context.get_store()
     rows: list[Row] = []
-    now = datetime.now(UTC)
-    for name, payload in alerts:
-        intake = accept(stamp_now(payload, now), source="demo", store=store)
-        if intake.status != "accepted":
-            rows.append(Row(alert=name, shape=intake.shape or "-", outcome=f"{intake.status}: {intake.reason}"))
-            continue
-        for alert in intake.alerts:
-            result = await remediate(alert=alert, raw=intake.payload)
-            rows.extend(_rows(name, intake.shape or "-", result))
+    seen: set[int] = set()
+    for name, response in responses:
+        body = response.json()
+        if response.status_code >= 400:
+            rows.append(Row(alert=name, shape="-", outcome=f"rejected (HTTP {response.status_code}): {body['error']}"))
+        elif body.get("status") == "ignored":
+            rows.append(Row(alert=name, shape="-", outcome=f"ignored: {body['reason']}"))
+        elif body.get("status") == "duplicate":
+            rows.append(
+                Row(
+                    alert=name,
+                    shape="-",
+                    incident_id=body["incident_id"],
+                    outcome=f"duplicate: joined {body['incident_id']}",
+                )
+            )
+        else:
+            incident = store.get(int(body["incident_id"]))
+            assert incident is not None
+            seen.add(int(incident.id or 0))
+            rows.append(_row(name, incident))
+    for incident in store.incidents():  # runs a metric alert's lookup found, each its own incident
+        if incident.id not in seen and incident.source == "azure-monitor" and incident.run_id:
+            rows.append(_row("  -> looked up from the metric alert", incident))
     return rows
 
 
-def _rows(name: str, shape: str, result: dict[str, Any]) -> list[Row]:
-    store = context.get_store()
-    incident = store.get(int(result["incident_id"]))
-    assert incident is not None
-    if result["status"] == "duplicate":
-        return [Row(alert=name, shape=shape, incident_id=incident.id, outcome=f"duplicate: joined {incident.id}")]
-    row = Row(
+def _row(name: str, incident: Any) -> Row:
+    return Row(
         alert=name,
-        shape=shape,
+        shape=incident.source,
         incident_id=incident.id,
         error_type=incident.error_type,
         decision=incident.decision,
@@ -127,13 +149,25 @@ def _rows(name: str, shape: str, result: dict[str, Any]) -> list[Row]:
         outcome=incident.status,
         mttr_seconds=incident.mttr_seconds,
     )
-    children = [r for child in result.get("children", []) for r in _rows(f"  -> {name}", "looked up", child)]
-    return [row, *children]
 
 
-def run_demo(workdir: Path) -> list[Row]:
-    """Sandbox up, settings in place, every bundled alert through the flow; returns one row per alert."""
-    with Sandbox(load_scenario("demo"), workdir=workdir / "sandbox") as sb:
-        configure(sb, workdir)
-        wait_for_failures(sb)
-        return asyncio.run(send_all(bundled_alerts()))
+def demo_stack(workdir: Path) -> Stack:
+    database = workdir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = {
+        **DEMO_SETTINGS,
+        "AUTOHEAL_DATABASE_URL": f"sqlite:///{database.resolve()}",
+        "AUTOHEAL_RECEIVER_PORT": os.environ.get("AUTOHEAL_RECEIVER_PORT", "0"),
+    }
+    return Stack(workdir, scenario=load_scenario("demo"), settings=settings)
+
+
+def run_demo(stack: Stack) -> list[Row]:
+    """Every bundled alert over HTTP to the receiver: event, automation, flow run. One row per alert."""
+    assert stack.sandbox is not None
+    wait_for_failures(stack.sandbox)
+    responses = post_all(stack, bundled_alerts())
+    accepted = [int(r.json()["incident_id"]) for _, r in responses if r.status_code == 202]
+    wait_until_done(accepted)
+    return rows_for(responses)

@@ -1,0 +1,51 @@
+"""The sweep: failed runs of the last window that no webhook reported go through the same path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from autoheal.alerts import Alert
+from autoheal.context import get_store
+from autoheal.settings import get_settings
+from autoheal.sweep import failed_runs
+
+
+@task(name="find-unreported-failures", cache_policy=NO_CACHE)
+def find_unreported(window_minutes: int) -> list[Alert]:
+    since = datetime.now(UTC) - timedelta(minutes=window_minutes)
+    store = get_store()
+    return [a for a in failed_runs(get_settings(), since=since) if store.by_fingerprint(a.fingerprint) is None]
+
+
+@task(name="send-through-the-alert-path", cache_policy=NO_CACHE)
+def send(alerts: list[Alert]) -> list[int]:
+    """Record each alert and send its event, exactly as the receiver does."""
+    from prefect.settings import PREFECT_API_URL
+
+    from autoheal.dispatch import Dispatcher
+
+    store = get_store()
+    dispatcher = Dispatcher(store, str(PREFECT_API_URL.value()))
+    sent = []
+    try:
+        for alert in alerts:
+            incident, created = store.receive(alert)
+            if created:
+                dispatcher.send(int(incident.id or 0), alert)
+                sent.append(int(incident.id or 0))
+    finally:
+        dispatcher.close()
+    return sent
+
+
+@flow(name="sweep", log_prints=True)
+async def sweep(window_minutes: int = 60) -> dict[str, Any]:
+    """Catches lost webhooks, and lets a team start with no webhook at all."""
+    unreported = find_unreported(window_minutes)
+    incidents = send(unreported)
+    print(f"{len(incidents)} failure(s) no webhook reported were sent through the alert path")
+    return {"found": len(unreported), "incidents": incidents}
