@@ -266,13 +266,8 @@ def rerun(
         return
     from prefect.deployments import run_deployment
 
-    run = asyncio.run(
-        run_deployment(
-            "remediate/remediate",
-            parameters=parameters,
-            timeout=0,  # type: ignore[arg-type]
-            tags=["manual-rerun", f"requested-by:{requester}"],
-        )
+    run: Any = run_deployment(  # synchronous outside an event loop
+        "remediate/remediate", parameters=parameters, timeout=0, tags=["manual-rerun", f"requested-by:{requester}"]
     )
     console.print(f"flow run {run.name} ({run.id}) scheduled on the remediate deployment")
 

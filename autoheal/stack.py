@@ -85,15 +85,15 @@ class Stack:
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
-        log = (self.workdir / "serve.log").open("ab")
-        self.serve = subprocess.Popen(
-            [sys.executable, "-m", "flows.serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=Path(__file__).parents[1],
-        )
+        with (self.workdir / "serve.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.serve = subprocess.Popen(
+                [sys.executable, "-m", "flows.serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=Path(__file__).parents[1],
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.serve.poll() is not None:
@@ -117,7 +117,7 @@ class Stack:
         settings = get_settings()
         app = build_receiver(settings, context.get_store(), prefect_api_url=self.api_url)
         port = settings.receiver_port if self.receiver_port is None else self.receiver_port
-        self.receiver = ThreadedServer(app, bind(settings.receiver_host, port))
+        self.receiver = ThreadedServer(app, bind(settings.receiver_host, port), lifespan="on")  # runs the outbox
         self.receiver.start()
 
     def post(self, path: str, payload: Any) -> httpx.Response:

@@ -87,6 +87,7 @@ class JobRunStart(_Spec):
 
 class DatabricksSpec(_Spec):
     token: str | None = None
+    first_id: int = Field(1_000_001, description="run ids count up from here; vary it to get fresh ids")
     clusters: list[ClusterSpec] = Field(default_factory=list)
     jobs: list[JobSpec] = Field(default_factory=list)
     failing_libraries: dict[str, str] = Field(default_factory=dict)
@@ -138,6 +139,7 @@ class PipelineRunStart(_Spec):
 class AdfSpec(_Spec):
     subscription_id: str = "00000000-0000-0000-0000-000000000001"
     token: str | None = None
+    run_id_seed: str = Field("", description="run ids are GUIDs derived from this; vary it to get fresh ids")
     factories: list[FactorySpec] = Field(default_factory=list)
     runs: list[PipelineRunStart] = Field(default_factory=list)
 

@@ -46,12 +46,14 @@ class _Server(uvicorn.Server):
 class ThreadedServer:
     """An ASGI app served by uvicorn in a daemon thread, on a socket bound beforehand (port 0: any)."""
 
-    def __init__(self, app: Any, sock: socket.socket, ssl: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, app: Any, sock: socket.socket, ssl: tuple[str, str] | None = None, lifespan: str = "off"
+    ) -> None:
         kwargs: dict[str, Any] = {}
         if ssl:
             kwargs = {"ssl_certfile": ssl[0], "ssl_keyfile": ssl[1]}
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1, **kwargs
+            app, log_level="warning", access_log=False, lifespan=lifespan, timeout_graceful_shutdown=1, **kwargs
         )
         self.server = _Server(config)
         self.sock = sock
@@ -72,8 +74,8 @@ class ThreadedServer:
             self.sock.close()
 
     @classmethod
-    def on(cls, app: Any, host: str = "127.0.0.1", port: int = 0) -> ThreadedServer:
-        server = cls(app, bind(host, port))
+    def on(cls, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> ThreadedServer:
+        server = cls(app, bind(host, port), lifespan=lifespan)
         server.start()
         return server
 

@@ -170,6 +170,7 @@ class DataFactories:
         self.token = spec.token
         self.factories: dict[tuple[str, str], Factory] = {}
         self._runs_created = 0
+        self.seed = spec.run_id_seed
         now = clock.now()
         for f in spec.factories:
             factory = Factory(spec=f.model_copy(deep=True), subscription_id=spec.subscription_id, created=now)
@@ -219,7 +220,9 @@ class DataFactories:
         pipeline = self.pipeline(factory, pipeline_name)
         # Deterministic GUIDs: the same scenario gives the same run ids, so bundled alerts can name them.
         self._runs_created += 1
-        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{factory.resource_id}/{pipeline_name}/{self._runs_created}"))
+        run_id = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{self.seed}{factory.resource_id}/{pipeline_name}/{self._runs_created}")
+        )
         group, queue = run_id, list(pipeline.spec.activities)
         reference: PipelineRun | None = None
         if reference_run_id:

@@ -23,7 +23,7 @@ class Workspace(ClusterOps, JobOps):
         self.clock = clock
         self.token = spec.token
         self.failing_libraries = dict(spec.failing_libraries)
-        self._ids = itertools.count(1_000_001)
+        self._ids = itertools.count(spec.first_id)
         self.clusters: dict[str, Cluster] = {}
         self.jobs: dict[int, Job] = {}
         self.runs: dict[int, JobRun] = {}

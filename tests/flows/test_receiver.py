@@ -40,7 +40,7 @@ def store(tmp_path: Path) -> Store:
 def client(store: Store, api_url: str | None, **settings: Any) -> Iterator[httpx.Client]:
     """The receiver on a free loopback port, and an HTTP client for it."""
     config = Settings(_env_file=None, webhook_token=SecretStr(TOKEN), outbox_interval_seconds=0.1, **settings)
-    server = ThreadedServer.on(build_receiver(config, store, prefect_api_url=api_url))
+    server = ThreadedServer.on(build_receiver(config, store, prefect_api_url=api_url), lifespan="on")
     try:
         with httpx.Client(base_url=server.url, timeout=10) as http:
             yield http

@@ -1,0 +1,228 @@
+"""Webhook -> receiver -> event -> automation -> flow run -> incident, on a Prefect server on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from autoheal.demo import bundled_alerts, post_all, rows_for, wait_for_failures, wait_until_done
+from autoheal.stack import Stack
+from autoheal.store import Store
+from sandbox.scenario import (
+    ClusterSpec,
+    DatabricksSpec,
+    JobRunStart,
+    JobSpec,
+    Scenario,
+    TaskSpec,
+    TerminationReason,
+    load_scenario,
+)
+from tests.e2e.conftest import load
+
+pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
+
+EXPECTED = {
+    "01_adf_gateway_timeout.json": ("GatewayTimeout", "resolved", 1),
+    "02_adf_metric_failed_runs.json": (None, "expanded", 0),
+    "  -> looked up from the metric alert": ("ThrottlingError", "resolved", 1),
+    "03_adf_source_blob_missing.json": ("UserErrorSourceBlobNotExists", "resolved", 1),
+    "04_adf_permission_denied.json": ("PermissionDenied", "escalated", 0),
+    "05_dbx_job_failure_cluster_shutdown.json": ("ClusterUnexpectedTermination", "resolved", 1),
+    "06_dbx_task_failure_hung_driver.json": ("DatabricksDriverNotResponding", "resolved", 1),
+    "07_dbx_job_failure_start_failure.json": ("DatabricksClusterStartFailure", "resolved", 2),
+    "08_dbx_job_failure_code_error.json": ("CodeError", "escalated", 0),
+}
+
+
+async def _flow_runs(stack: Stack, flow_run_ids: list[str]) -> list[Any]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async with get_client() as client:
+        return list(await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_run_ids))))
+
+
+async def _remediate_runs(since: float) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                start_time=FlowRunFilterStartTime(after_=datetime.fromtimestamp(since, tz=UTC))
+            ),
+            limit=200,
+        )
+    return [r for r in runs if r.name.startswith("remediate-")]
+
+
+def test_each_bundled_payload_becomes_a_flow_run_and_its_expected_incident(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    assert stack.sandbox is not None
+    stack.sandbox.load(load_scenario("demo"))  # the bundled alerts name its deterministic run ids; used once
+    wait_for_failures(stack.sandbox)
+    responses = post_all(stack, bundled_alerts())
+    wait_until_done([int(r.json()["incident_id"]) for _, r in responses if r.status_code == 202])
+    rows = {row.alert: row for row in rows_for(responses)}
+    for name, (error_type, outcome, attempts) in EXPECTED.items():
+        assert (rows[name].error_type, rows[name].outcome, rows[name].attempts) == (error_type, outcome, attempts), name
+    assert rows["09_dbx_duplicate_task_failure.json"].outcome.startswith("duplicate: joined")
+    assert rows["10_azmon_resolved.json"].outcome.startswith("ignored")
+    assert rows["11_unknown_shape.json"].outcome.startswith("rejected (HTTP 422)")
+    runs = asyncio.run(_flow_runs(stack, [i.flow_run_id for i in store.incidents() if i.flow_run_id]))
+    top_level = [r for r in runs if r.parent_task_run_id is None]  # a metric alert's lookups run as subflows
+    assert len(top_level) == 8 and all(r.deployment_id is not None for r in top_level)  # started by the automation
+    assert all(r.state.is_completed() for r in runs)
+
+
+def test_bad_requests_act_on_nothing(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    load(stack, "gateway-timeout")
+    import httpx
+
+    url = f"{stack.receiver_url}/alerts/azure-monitor"
+    assert httpx.post(url, json={"x": 1}, headers={"X-Autoheal-Token": "wrong"}).status_code == 401
+    token = {"X-Autoheal-Token": stack_token()}
+    assert httpx.post(url, content=b"{" + b" " * 300_000 + b"}", headers=token).status_code == 413
+    assert httpx.post(url, content=b"{oops", headers=token).status_code == 400
+    assert httpx.post(url, json={"data": {}}, headers=token).status_code == 422
+    assert store.incidents() == [] and len(store.rejected()) == 3
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 0
+
+
+def stack_token() -> str:
+    from autoheal.settings import get_settings
+
+    token = get_settings().webhook_token
+    assert token is not None
+    return token.get_secret_value()
+
+
+def adf_alert(run_id: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "essentials": {"alertRule": "adf-failed", "monitorCondition": "Fired"},
+            "alertContext": {
+                "properties": {
+                    "PipelineName": "CopySales",
+                    "RunId": run_id,
+                    "FactoryName": "adf-sales",
+                    "ResourceGroup": "rg-data",
+                }
+            },
+        }
+    }
+
+
+def failed_adf_run(stack: Stack) -> str:
+    assert stack.sandbox is not None
+    wait_for_failures(stack.sandbox)
+    factory = next(iter(stack.sandbox.state.adf.factories.values()))
+    return next(r.run_id for r in factory.runs.values() if r.status == "Failed")
+
+
+def test_the_same_alert_three_times_makes_one_incident_and_one_flow_run(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    started = time.time()
+    answers = [stack.post("/alerts/azure-monitor", adf_alert(run_id)) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    wait_until_done([answers[0].json()["incident_id"]])
+    (incident,) = store.incidents()
+    assert incident.status == "resolved" and incident.duplicates == 2
+    time.sleep(2)  # give a second flow run, were there one, time to appear
+    assert len([r for r in asyncio.run(_remediate_runs(started)) if run_id in r.name]) == 1
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
+
+
+def storm(jobs: int) -> Scenario:
+    cluster = "0923-164208-storm01"
+    return Scenario(
+        name="storm",
+        databricks=DatabricksSpec(
+            clusters=[
+                ClusterSpec(
+                    cluster_id=cluster,
+                    state="TERMINATED",
+                    termination_reason=TerminationReason(code="CLOUD_PROVIDER_SHUTDOWN"),
+                )
+            ],
+            jobs=[
+                JobSpec(
+                    job_id=500 + i,
+                    name=f"job-{i}",
+                    tasks=[TaskSpec(task_key="main", existing_cluster_id=cluster, duration_seconds=60)],
+                )
+                for i in range(jobs)
+            ],
+            runs=[JobRunStart(job_id=500 + i) for i in range(jobs)],
+        ),
+    )
+
+
+def test_twenty_failures_on_one_dead_cluster_make_one_start_and_twenty_repairs(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    load(stack, storm(20))
+    assert stack.sandbox is not None
+    wait_for_failures(stack.sandbox)
+    ids = []
+    for run in list(stack.sandbox.state.workspace.runs.values()):
+        answer = stack.post(
+            "/alerts/databricks",
+            {
+                "event_type": "jobs.on_failure",
+                "workspace_id": "1",
+                "run": {"run_id": run.run_id},
+                "job": {"job_id": run.job.spec.job_id},
+            },
+        )
+        ids.append(answer.json()["incident_id"])
+    wait_until_done(ids, timeout=300)
+    assert {i.status for i in store.incidents()} == {"resolved"}
+    counts = stack.sandbox.state.counts()
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 20
+
+
+def test_the_sweep_finds_a_failure_no_webhook_reported(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    from prefect.deployments import run_deployment
+
+    run: Any = run_deployment("sweep/sweep", parameters={"window_minutes": 60}, timeout=120)
+    assert run.state is not None and run.state.is_completed()
+    (incident,) = store.incidents()
+    assert incident.run_id == run_id and incident.source == "sweep"
+    wait_until_done([int(incident.id or 0)])
+    assert store.get(int(incident.id or 0)).status == "resolved"  # type: ignore[union-attr]
+
+
+@pytest.mark.timeout(400)
+def test_alerts_taken_while_prefect_is_down_are_remediated_when_it_is_back(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    stack.stop_prefect()
+    try:
+        answer = stack.post("/alerts/azure-monitor", adf_alert(run_id))
+        assert answer.status_code == 202 and answer.json()["event"].startswith("queued")
+        assert store.get(answer.json()["incident_id"]).event_sent_at is None  # type: ignore[union-attr]
+    finally:
+        stack.restart_prefect()
+    try:
+        wait_until_done([answer.json()["incident_id"]], timeout=120)
+    except TimeoutError:
+        row = store.get(answer.json()["incident_id"])
+        raise AssertionError(
+            f"{row.status}, event sent {row.event_sent_at} after {row.event_attempts} tries: {row.last_event_error}"
+        ) from None
+    incident = store.get(answer.json()["incident_id"])
+    assert incident is not None and incident.status == "resolved" and incident.event_sent_at is not None
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
