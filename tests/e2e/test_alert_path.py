@@ -226,3 +226,32 @@ def test_alerts_taken_while_prefect_is_down_are_remediated_when_it_is_back(world
     incident = store.get(answer.json()["incident_id"])
     assert incident is not None and incident.status == "resolved" and incident.event_sent_at is not None
     assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
+
+
+def test_manual_rerun_from_the_terminal_bypasses_deduplication(world: tuple[Stack, Store]) -> None:
+    from typer.testing import CliRunner
+
+    from autoheal.cli import app
+
+    stack, store = world
+    load(stack, "gateway-timeout")
+    assert stack.sandbox is not None
+    run_id = failed_adf_run(stack)
+    factory = next(iter(stack.sandbox.state.adf.factories.values()))
+    with stack.sandbox.state.lock:
+        factory.pipelines["CopySales"].spec.activities[1].fail_times = 3  # every attempt fails: escalated
+    answer = stack.post("/alerts/azure-monitor", adf_alert(run_id))
+    incident_id = answer.json()["incident_id"]
+    wait_until_done([incident_id])
+    assert store.get(incident_id).status == "escalated"  # type: ignore[union-attr]
+    assert stack.post("/alerts/azure-monitor", adf_alert(run_id)).json()["status"] == "duplicate"
+
+    result = CliRunner().invoke(app, ["rerun", str(incident_id), "--by", "oncall@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "bypasses deduplication" in " ".join(result.output.split())
+    deadline = time.monotonic() + 120
+    while store.get(incident_id).status != "resolved" and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.5)
+    attempts = store.attempts(incident_id)
+    assert store.get(incident_id).status == "resolved"  # type: ignore[union-attr]
+    assert [a.number for a in attempts] == [1, 2, 3, 4] and attempts[-1].requested_by == "oncall@example.com"
