@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import trustme
 import uvicorn
@@ -74,7 +74,9 @@ class ThreadedServer:
             self.sock.close()
 
     @classmethod
-    def on(cls, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> ThreadedServer:
+    def on(
+        cls, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: Literal["auto", "on", "off"] = "off"
+    ) -> ThreadedServer:
         server = cls(app, bind(host, port), lifespan=lifespan)
         server.start()
         return server
