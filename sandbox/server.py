@@ -47,7 +47,11 @@ class ThreadedServer:
     """An ASGI app served by uvicorn in a daemon thread, on a socket bound beforehand (port 0: any)."""
 
     def __init__(
-        self, app: Any, sock: socket.socket, ssl: tuple[str, str] | None = None, lifespan: str = "off"
+        self,
+        app: Any,
+        sock: socket.socket,
+        ssl: tuple[str, str] | None = None,
+        lifespan: Literal["auto", "on", "off"] = "off",
     ) -> None:
         kwargs: dict[str, Any] = {}
         if ssl:
