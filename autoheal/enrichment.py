@@ -5,11 +5,10 @@ a metric alert."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from autoheal.alerts import Alert
+from autoheal.alerts import Alert, PayloadError
 from autoheal.settings import Settings
 from playbooks import adf as adf_playbooks
 from playbooks.clients import adf_client, databricks_client
@@ -122,6 +121,11 @@ def failed_runs_behind(alert: Alert, settings: Settings, *, clock: Clock | None 
 
     rg = alert.resource_group or settings.adf_resource_group
     factory = alert.factory or settings.adf_factory
+    if not rg or not factory:
+        raise PayloadError(
+            "data.essentials.alertTargetIDs",
+            "the metric alert names no factory, and AUTOHEAL_ADF_RESOURCE_GROUP / AUTOHEAL_ADF_FACTORY are not set",
+        )
     end = alert.window_end or datetime.now(UTC)
     start = alert.window_start or end - timedelta(hours=1)
     filters = [RunQueryFilter(operand="Status", operator="Equals", values_property=["Failed"])]
@@ -131,15 +135,9 @@ def failed_runs_behind(alert: Alert, settings: Settings, *, clock: Clock | None 
         last_updated_after=start - timedelta(minutes=5), last_updated_before=end + timedelta(minutes=5), filters=filters
     )
     client = adf_client(settings, clock=clock)
-    runs: list[Any] = []
     try:
-        while True:
-            with translated(f"query failed runs of {alert.pipeline or factory}"):
-                page = client.pipeline_runs.query_by_factory(rg, factory, params)
-            runs.extend(page.value or [])
-            if not page.continuation_token:
-                break
-            params.continuation_token = page.continuation_token
+        with translated(f"query failed runs of {alert.pipeline or factory}"):
+            runs = adf_playbooks.query_runs(client, rg, factory, params)
     finally:
         client.close()
     return [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from autoheal.alerts import Alert
 from autoheal.settings import Settings
+from playbooks.adf import query_runs
 from playbooks.clients import adf_client, databricks_client
 from playbooks.errors import translated
 
@@ -34,15 +34,9 @@ def _adf(settings: Settings, since: datetime) -> list[Alert]:
         ],
     )
     client = adf_client(settings)
-    runs: list[Any] = []
     try:
-        while True:
-            with translated(f"query failed runs of {factory}"):
-                page = client.pipeline_runs.query_by_factory(rg, factory, params)
-            runs.extend(page.value or [])
-            if not page.continuation_token:
-                break
-            params.continuation_token = page.continuation_token
+        with translated(f"query failed runs of {factory}"):
+            runs = query_runs(client, rg, factory, params)
     finally:
         client.close()
     return [

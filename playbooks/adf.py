@@ -26,7 +26,8 @@ def _filters(after: datetime, **equals: str) -> Any:
     )
 
 
-def _query_runs(client: Any, rg: str, factory: str, params: Any) -> list[Any]:
+def query_runs(client: Any, rg: str, factory: str, params: Any) -> list[Any]:
+    """Every page of ``queryPipelineRuns`` for ``params``."""
     runs: list[Any] = []
     while True:
         page = client.pipeline_runs.query_by_factory(rg, factory, params)
@@ -91,7 +92,7 @@ def rerun_from_failure(
     if failed.status not in TERMINAL:
         failed = _wait(client, resource_group, factory, run_id, clock=clock, limits=limits)
     with translated(f"query run group {failed.run_group_id}"):
-        group = _query_runs(
+        group = query_runs(
             client,
             resource_group,
             factory,
@@ -164,7 +165,7 @@ def rerun_after_upstream(
 
     def latest_upstream() -> Any:
         with translated(f"query runs of upstream pipeline {upstream_pipeline}"):
-            runs = _query_runs(client, resource_group, factory, _filters(after, PipelineName=upstream_pipeline))
+            runs = query_runs(client, resource_group, factory, _filters(after, PipelineName=upstream_pipeline))
         return max(runs, key=lambda r: r.run_start or after, default=None)
 
     try:
