@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: install test lint demo rehearse sandbox clean
+.PHONY: install test lint demo rehearse sandbox bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/autoheal demo $(ARGS)
+
+# Benchmarks print their tables and write JSON under bench/results/. Not part of `make test`.
+BENCHES := bench.classifier bench.work_saved bench.receiver
+
+bench: $(STAMP)
+	@for b in $(BENCHES); do $(PY) -m $$b || exit 1; done
+
+bench-smoke: $(STAMP)
+	@for b in $(BENCHES); do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
 
 rehearse: $(STAMP)
 	$(VENV)/bin/autoheal rehearse --all

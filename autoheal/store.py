@@ -230,11 +230,15 @@ class Store:
             return list(session.exec(query))
 
     def mark_event(self, incident_id: int, *, error: str | None) -> None:
+        self.mark_events([incident_id], error=error)
+
+    def mark_events(self, incident_ids: list[int], *, error: str | None) -> None:
+        """Record one delivery attempt of these incidents' events: sent, or failed with ``error``."""
         with self.session() as session:
             values: dict[str, Any] = {"event_attempts": Incident.event_attempts + 1, "last_event_error": error}
             if error is None:
                 values["event_sent_at"] = utcnow()
-            session.execute(update(Incident).where(col(Incident.id) == incident_id).values(**values))
+            session.execute(update(Incident).where(col(Incident.id).in_(incident_ids)).values(**values))
             session.commit()
 
     # ---- attempts -----------------------------------------------------------------------------
@@ -357,6 +361,7 @@ class Store:
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a process crash, one fsync per checkpoint
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

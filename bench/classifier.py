@@ -27,10 +27,18 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     stats = summary_ms(latencies)
     rate = total / elapsed
-    report("classifier", "Rule classifier", [
-        ("messages", total), ("messages/s", rate), ("p50 latency (us)", stats["p50_ms"] * 1000),
-        ("p99 latency (us)", stats["p99_ms"] * 1000), ("target >= 20,000/s", "met" if rate >= 20_000 else "MISSED"),
-    ], {"messages": total, "seconds": elapsed, "messages_per_second": rate, "latency": stats})
+    report(
+        "classifier",
+        "Rule classifier",
+        [
+            ("messages", total),
+            ("messages/s", rate),
+            ("p50 latency (us)", stats["p50_ms"] * 1000),
+            ("p99 latency (us)", stats["p99_ms"] * 1000),
+            ("target >= 20,000/s", "met" if rate >= 20_000 else "MISSED"),
+        ],
+        {"messages": total, "seconds": elapsed, "messages_per_second": rate, "latency": stats},
+    )
 
 
 if __name__ == "__main__":

@@ -32,14 +32,21 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary_ms(values: list[float]) -> dict[str, float]:
     """p50/p95/p99/mean of durations given in seconds, in milliseconds."""
-    return {"p50_ms": percentile(values, 50) * 1000, "p95_ms": percentile(values, 95) * 1000,
-            "p99_ms": percentile(values, 99) * 1000,
-            "mean_ms": (statistics.fmean(values) * 1000) if values else float("nan")}
+    return {
+        "p50_ms": percentile(values, 50) * 1000,
+        "p95_ms": percentile(values, 95) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "mean_ms": (statistics.fmean(values) * 1000) if values else float("nan"),
+    }
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 def report(name: str, title: str, rows: list[tuple[str, Any]], data: dict[str, Any]) -> Path:
@@ -51,6 +58,12 @@ def report(name: str, title: str, rows: list[tuple[str, Any]], data: dict[str, A
     Console().print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}{'-smoke' if smoke() else ''}.json"
-    out.write_text(json.dumps({"benchmark": name, "smoke": smoke(), "at": datetime.now(UTC).isoformat(),
-                               "machine": machine(), **data}, indent=2, default=str) + "\n")
+    out.write_text(
+        json.dumps(
+            {"benchmark": name, "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": machine(), **data},
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
     return out

@@ -335,4 +335,5 @@ class DataFactories:
             "pipeline_runs": len(runs),
             "recovery_runs": sum(1 for r in runs if r.is_recovery),
             "activity_executions": sum(len(r.activities) for r in runs),
+            "activity_executions_in_recovery": sum(len(r.activities) for r in runs if r.is_recovery),
         }

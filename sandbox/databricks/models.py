@@ -56,6 +56,11 @@ class Workspace(ClusterOps, JobOps):
             "cluster_restarts": sum(c.restarts for c in self.clusters.values()),
             "cluster_resizes": sum(c.resizes for c in self.clusters.values()),
             "repairs": sum(len(r.repair_history) - 1 for r in self.runs.values()),
+            "task_executions_in_repairs": sum(
+                1
+                for _, t in self.task_runs.values()
+                if t.attempt_number > 0 and t.life_cycle_state != "PENDING" and t.result_state != "UPSTREAM_FAILED"
+            ),
             "task_executions": sum(
                 1
                 for _, t in self.task_runs.values()

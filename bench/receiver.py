@@ -1,0 +1,108 @@
+"""Receiver under load: 10,000 requests (500 in smoke mode) at 50 in flight over loopback, mixing
+new alerts, duplicates and bad payloads; the receiver persists to SQLite and sends each new alert's
+event to a local Prefect server, as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from autoheal.prefect_server import LocalPrefectServer
+from bench.common import report, smoke, summary_ms
+from sandbox.server import bind
+
+TOKEN = "bench-token"
+
+
+def payloads(total: int) -> list[tuple[str, Any]]:
+    rng = random.Random(7)
+    out: list[tuple[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+    for i in range(total):
+        roll = rng.random()
+        if roll < 0.6 or not sent:
+            body = {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": 10_000_000 + i},
+                    "job": {"job_id": 100 + i % 50, "name": "bench"}}
+            sent.append(body)
+            out.append(("json", body))
+        elif roll < 0.9:
+            out.append(("json", rng.choice(sent)))
+        elif roll < 0.95:
+            out.append(("raw", b"{not json"))
+        else:
+            out.append(("json", {"unknown": "shape"}))
+    return out
+
+
+async def load(url: str, items: list[tuple[str, Any]], in_flight: int) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    gate = asyncio.Semaphore(in_flight)
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30,
+                                 headers={"X-Autoheal-Token": TOKEN}) as client:
+        async def one(kind: str, body: Any) -> None:
+            async with gate:
+                started = time.perf_counter()
+                if kind == "json":
+                    response = await client.post("/alerts/databricks", json=body)
+                else:
+                    response = await client.post("/alerts/databricks", content=body)
+                latencies.append(time.perf_counter() - started)
+                codes[response.status_code] = codes.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(kind, body) for kind, body in items))
+        return latencies, codes, time.perf_counter() - started
+
+
+def main() -> None:
+    total, in_flight = (500, 50) if smoke() else (10_000, 50)
+    with tempfile.TemporaryDirectory(prefix="autoheal-bench-") as tmp:
+        work = Path(tmp)
+        server = LocalPrefectServer(work / "prefect", port=4290)
+        server.start()
+        sock = bind("127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {**os.environ, "PREFECT_API_URL": server.api_url, "AUTOHEAL_WEBHOOK_TOKEN": TOKEN,
+               "AUTOHEAL_RECEIVER_PORT": str(port), "AUTOHEAL_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        receiver = subprocess.Popen([sys.executable, "-m", "autoheal.cli", "serve"], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            latencies, codes, elapsed = asyncio.run(load(url, payloads(total), in_flight))
+        finally:
+            receiver.terminate()
+            receiver.wait(timeout=10)
+            server.stop()
+    stats = summary_ms(latencies)
+    rate = total / elapsed
+    met = rate >= 300 and stats["p99_ms"] <= 100
+    report("receiver", f"Receiver: {total:,} requests, {in_flight} in flight", [
+        ("requests/s", rate), ("p50 ack (ms)", stats["p50_ms"]), ("p99 ack (ms)", stats["p99_ms"]),
+        ("answers", ", ".join(f"{k}: {v}" for k, v in sorted(codes.items()))),
+        ("target >= 300/s, p99 <= 100 ms", "met" if met else "MISSED"),
+    ], {"requests": total, "in_flight": in_flight, "seconds": elapsed, "requests_per_second": rate,
+        "latency": stats, "status_codes": codes})
+
+
+if __name__ == "__main__":
+    main()
