@@ -178,8 +178,17 @@ def serve(
     if not api_url:
         err.print("[yellow]PREFECT_API_URL is not set: alerts are stored and wait in the outbox[/yellow]")
     app_ = build_receiver(settings, get_store(), prefect_api_url=api_url)
-    # No access log: Azure action groups put the token in the query string.
-    uvicorn.run(app_, host=settings.receiver_host, port=settings.receiver_port, access_log=False, log_level="info")
+    # No access log: Azure action groups put the token in the query string. Keep-alive longer than the
+    # usual 60 s of load balancers and clients: with uvicorn's 5 s, a sender reusing a connection the
+    # server was closing got a dropped request under load (seen in bench/receiver.py).
+    uvicorn.run(
+        app_,
+        host=settings.receiver_host,
+        port=settings.receiver_port,
+        access_log=False,
+        log_level="info",
+        timeout_keep_alive=75,
+    )
 
 
 def _check_receiver_security(has_token: bool, host: str, insecure: bool) -> None:

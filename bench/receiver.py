@@ -30,8 +30,12 @@ def payloads(total: int) -> list[tuple[str, Any]]:
     for i in range(total):
         roll = rng.random()
         if roll < 0.6 or not sent:
-            body = {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": 10_000_000 + i},
-                    "job": {"job_id": 100 + i % 50, "name": "bench"}}
+            body = {
+                "event_type": "jobs.on_failure",
+                "workspace_id": "1",
+                "run": {"run_id": 10_000_000 + i},
+                "job": {"job_id": 100 + i % 50, "name": "bench"},
+            }
             sent.append(body)
             out.append(("json", body))
         elif roll < 0.9:
@@ -48,8 +52,10 @@ async def load(url: str, items: list[tuple[str, Any]], in_flight: int) -> tuple[
     codes: dict[int, int] = {}
     gate = asyncio.Semaphore(in_flight)
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30,
-                                 headers={"X-Autoheal-Token": TOKEN}) as client:
+    async with httpx.AsyncClient(
+        base_url=url, limits=limits, timeout=30, headers={"X-Autoheal-Token": TOKEN}
+    ) as client:
+
         async def one(kind: str, body: Any) -> None:
             async with gate:
                 started = time.perf_counter()
@@ -74,11 +80,20 @@ def main() -> None:
         sock = bind("127.0.0.1", 0)
         port = sock.getsockname()[1]
         sock.close()
-        env = {**os.environ, "PREFECT_API_URL": server.api_url, "AUTOHEAL_WEBHOOK_TOKEN": TOKEN,
-               "AUTOHEAL_RECEIVER_PORT": str(port), "AUTOHEAL_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-               "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        receiver = subprocess.Popen([sys.executable, "-m", "autoheal.cli", "serve"], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "PREFECT_API_URL": server.api_url,
+            "AUTOHEAL_WEBHOOK_TOKEN": TOKEN,
+            "AUTOHEAL_RECEIVER_PORT": str(port),
+            "AUTOHEAL_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        receiver = subprocess.Popen(
+            [sys.executable, "-m", "autoheal.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "receiver.log").open("wb"),
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
@@ -88,20 +103,39 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            latencies, codes, elapsed = asyncio.run(load(url, payloads(total), in_flight))
+            try:
+                latencies, codes, elapsed = asyncio.run(load(url, payloads(total), in_flight))
+            except httpx.HTTPError:
+                print("receiver log:", (work / "receiver.log").read_text()[-4000:], "exit:", receiver.poll())
+                raise
         finally:
             receiver.terminate()
             receiver.wait(timeout=10)
+            if os.environ.get("BENCH_KEEP_LOG"):
+                print((work / "receiver.log").read_text()[-3000:])
             server.stop()
     stats = summary_ms(latencies)
     rate = total / elapsed
     met = rate >= 300 and stats["p99_ms"] <= 100
-    report("receiver", f"Receiver: {total:,} requests, {in_flight} in flight", [
-        ("requests/s", rate), ("p50 ack (ms)", stats["p50_ms"]), ("p99 ack (ms)", stats["p99_ms"]),
-        ("answers", ", ".join(f"{k}: {v}" for k, v in sorted(codes.items()))),
-        ("target >= 300/s, p99 <= 100 ms", "met" if met else "MISSED"),
-    ], {"requests": total, "in_flight": in_flight, "seconds": elapsed, "requests_per_second": rate,
-        "latency": stats, "status_codes": codes})
+    report(
+        "receiver",
+        f"Receiver: {total:,} requests, {in_flight} in flight",
+        [
+            ("requests/s", rate),
+            ("p50 ack (ms)", stats["p50_ms"]),
+            ("p99 ack (ms)", stats["p99_ms"]),
+            ("answers", ", ".join(f"{k}: {v}" for k, v in sorted(codes.items()))),
+            ("target >= 300/s, p99 <= 100 ms", "met" if met else "MISSED"),
+        ],
+        {
+            "requests": total,
+            "in_flight": in_flight,
+            "seconds": elapsed,
+            "requests_per_second": rate,
+            "latency": stats,
+            "status_codes": codes,
+        },
+    )
 
 
 if __name__ == "__main__":
