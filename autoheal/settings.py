@@ -83,6 +83,22 @@ class Settings(BaseSettings):
     max_timeout_seconds: int = Field(4 * 3600, ge=1)
     library_fallbacks: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_LIBRARY_FALLBACKS))
 
+    @field_validator("database_url")
+    @classmethod
+    def _absolute_sqlite(cls, value: SecretStr) -> SecretStr:
+        """A relative SQLite path is made absolute here, so that flow-run processes started elsewhere
+        (served deployments run in the project folder) open the same file."""
+        url = value.get_secret_value()
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != f"{prefix}:memory:" and not Path(url[len(prefix) :]).is_absolute():
+            return SecretStr(prefix + str(Path(url[len(prefix) :]).resolve()))
+        return value
+
+    @field_validator("catalog_file")
+    @classmethod
+    def _absolute_catalog(cls, value: Path | None) -> Path | None:
+        return value.resolve() if value is not None else None
+
     @field_validator("library_fallbacks")
     @classmethod
     def _lower_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -79,8 +79,12 @@ class Stack:
         os.environ.update({k: v for k, v in self.server.environment().items() if k != "PREFECT_HOME"})
 
     def start_serving(self, timeout: float = 90) -> None:
+        settings = get_settings()
         env = {
             **os.environ,
+            # Absolute (see Settings): the served flow runs start in the project folder, not here.
+            "AUTOHEAL_DATABASE_URL": settings.database_url.get_secret_value(),
+            **({"AUTOHEAL_CATALOG_FILE": str(settings.catalog_file)} if settings.catalog_file else {}),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
