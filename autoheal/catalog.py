@@ -43,10 +43,11 @@ class Entry(BaseModel):
                 return playbook
         return None
 
-    def schedule(self, scale: float = 1.0) -> tuple[float, int, list[float]]:
-        """(first delay, retries, retry delays) for a Prefect task, each delay multiplied by ``scale``."""
-        scaled = [d * scale for d in self.delays]
-        return scaled[0], self.attempts - 1, scaled[1:]
+    def schedule(self, scale: float = 1.0, *, spent: int = 0) -> tuple[float, int, list[float]]:
+        """(first delay, retries, retry delays) for a Prefect task running the attempts left after
+        ``spent``, each delay multiplied by ``scale``. Call only while attempts are left."""
+        scaled = [d * scale for d in self.delays[spent:]]
+        return scaled[0], len(scaled) - 1, scaled[1:]
 
 
 class Catalog(BaseModel):
@@ -58,9 +59,6 @@ class Catalog(BaseModel):
 
     def entry(self, error_type: str) -> Entry | None:
         return self.types.get(error_type)
-
-    def is_remediable(self, error_type: str) -> bool:
-        return error_type in self.types
 
     @property
     def names(self) -> list[str]:

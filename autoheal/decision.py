@@ -50,7 +50,8 @@ def decide(
             playbook=playbook,
             reason=f"attempts exhausted: {attempts_spent} of {entry.attempts} already spent on this run",
         )
-    delays = [d * delay_scale for d in entry.delays[attempts_spent:]]
+    first_delay, _, retry_delays = entry.schedule(delay_scale, spent=attempts_spent)
+    delays = [first_delay, *retry_delays]
     plan = f"{playbook}, up to {left} attempt(s), waiting {', '.join(f'{d:g}s' for d in delays)}"
     if mode == "off":
         return Decision(action="skip", playbook=playbook, reason=f"mode is off: would run {plan}")
@@ -60,7 +61,7 @@ def decide(
         action="remediate",
         playbook=playbook,
         attempts_left=left,
-        first_delay=delays[0],
-        retry_delays=delays[1:],
+        first_delay=first_delay,
+        retry_delays=retry_delays,
         reason=f"{kind} is transient: {plan}",
     )

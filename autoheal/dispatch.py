@@ -53,9 +53,6 @@ class Dispatcher:
         self.batch = batch
         self._wake: asyncio.Event | None = None
 
-    def send(self, incident_id: int, alert: Alert) -> bool:
-        return self._post([(incident_id, alert)])
-
     def _post(self, items: list[tuple[int, Alert]]) -> bool:
         ids = [incident_id for incident_id, _ in items]
         try:

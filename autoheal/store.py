@@ -229,9 +229,6 @@ class Store:
             )
             return list(session.exec(query))
 
-    def mark_event(self, incident_id: int, *, error: str | None) -> None:
-        self.mark_events([incident_id], error=error)
-
     def mark_events(self, incident_ids: list[int], *, error: str | None) -> None:
         """Record one delivery attempt of these incidents' events: sent, or failed with ``error``."""
         with self.session() as session:

@@ -23,23 +23,19 @@ def find_unreported(window_minutes: int) -> list[Alert]:
 
 @task(name="send-through-the-alert-path", cache_policy=NO_CACHE)
 def send(alerts: list[Alert]) -> list[int]:
-    """Record each alert and send its event, exactly as the receiver does."""
+    """Record each alert, then let the outbox send their events, exactly as the receiver does."""
     from prefect.settings import PREFECT_API_URL
 
     from autoheal.dispatch import Dispatcher
 
     store = get_store()
+    received = [store.receive(alert) for alert in alerts]
     dispatcher = Dispatcher(store, str(PREFECT_API_URL.value()))
-    sent = []
     try:
-        for alert in alerts:
-            incident, created = store.receive(alert)
-            if created:
-                dispatcher.send(int(incident.id or 0), alert)
-                sent.append(int(incident.id or 0))
+        dispatcher.drain()
     finally:
         dispatcher.close()
-    return sent
+    return [int(incident.id or 0) for incident, created in received if created]
 
 
 @flow(name="sweep", log_prints=True)

@@ -14,6 +14,7 @@ from autoheal.context import get_catalog, get_classifier, get_store
 from autoheal.decision import Decision, decide
 from autoheal.enrichment import Facts, enrich, failed_runs_behind
 from autoheal.settings import get_settings
+from autoheal.store import aware
 from playbooks.outcome import PlaybookFailure
 
 
@@ -112,9 +113,7 @@ def close_incident(incident_id: int, decision: Decision, outcome: dict[str, Any]
     elif decision.action == "escalate":
         status, text = "escalated", decision.reason
     elif outcome is not None and outcome.get("verified"):
-        failed_at = incident.failed_at
-        if failed_at is not None and failed_at.tzinfo is None:
-            failed_at = failed_at.replace(tzinfo=UTC)
+        failed_at = aware(incident.failed_at)
         mttr = (now - failed_at).total_seconds() if failed_at else None
         store.update(
             incident_id,

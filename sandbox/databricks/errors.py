@@ -22,14 +22,6 @@ def invalid_parameter(message: str) -> DatabricksApiError:
     return DatabricksApiError(400, "INVALID_PARAMETER_VALUE", message)
 
 
-def not_found(message: str) -> DatabricksApiError:
-    return DatabricksApiError(404, "RESOURCE_DOES_NOT_EXIST", message)
-
-
-def permission_denied(message: str) -> DatabricksApiError:
-    return DatabricksApiError(403, "PERMISSION_DENIED", message)
-
-
 def unauthenticated() -> DatabricksApiError:
     return DatabricksApiError(
         401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API."

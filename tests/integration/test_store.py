@@ -147,9 +147,9 @@ def test_received_alerts_are_claimed_by_exactly_one_flow_run(store: Store) -> No
     received, created = store.receive(alert("r-9"))
     assert created and received.status == "received"
     assert [i.id for i in store.pending_events()] == [received.id]
-    store.mark_event(received.id or 0, error="connection refused")
+    store.mark_events([received.id or 0], error="connection refused")
     assert store.pending_events()[0].event_attempts == 1
-    store.mark_event(received.id or 0, error=None)
+    store.mark_events([received.id or 0], error=None)
     assert store.pending_events() == []
 
     results: list[bool] = []

@@ -55,3 +55,8 @@ def test_errors_name_the_line(tmp_path: Path) -> None:
         )
     with pytest.raises(CatalogError, match="cannot read"):
         load_catalog(tmp_path / "missing.toml")
+
+
+def test_schedule_after_spent_attempts_runs_only_what_is_left() -> None:
+    entry = load_catalog().types["ThrottlingError"]
+    assert entry.schedule(spent=3) == (300, 1, [600])
