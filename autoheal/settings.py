@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
     outbox_interval_seconds: float = Field(2.0, gt=0, description="how often undelivered events are re-sent")
 
+    # The served deployments (flows/serve.py)
+    runner_poll_seconds: float = Field(
+        0.25, gt=0, description="how often the runner asks Prefect for flow runs to start (Prefect's default is 10)"
+    )
+    runner_limit: int = Field(10, ge=1, description="flow runs one runner runs at once; more wait, scheduled")
+    runner_fork: bool = Field(
+        True, description="fork flow-run processes from a preloaded server (false: Prefect's spawn, +3 CPU-s a run)"
+    )
+
     # Databricks: host plus PAT, or the SDK's unified auth when no token is given.
     databricks_host: str | None = Field(None, validation_alias=_env("databricks_host", "DATABRICKS_HOST"))
     databricks_token: SecretStr | None = Field(None, validation_alias=_env("databricks_token", "DATABRICKS_TOKEN"))

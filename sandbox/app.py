@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,7 @@ from sandbox.databricks import errors as dbx_errors
 from sandbox.databricks import routes as dbx_routes
 from sandbox.faults import Fault, FaultMiddleware
 from sandbox.scenario import Scenario, ScenarioError, load_scenario
-from sandbox.state import SandboxState
+from sandbox.state import Call, SandboxState
 
 
 class _Serialized:
@@ -28,6 +29,10 @@ class _Serialized:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Stamped on arrival, before any wait for the lock.
+        self.state.journal.append(
+            Call(time.time(), scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"))
+        )
         await asyncio.to_thread(self.state.lock.acquire)
         try:
             await self.app(scope, receive, send)
@@ -53,6 +58,10 @@ def build_app(state: SandboxState) -> Any:
     async def control_state() -> dict[str, Any]:
         # Called without the lock held by _Serialized (see below), so counts() may lock.
         return {"scenario": state.scenario.name, "counts": state.counts()}
+
+    @app.get("/_sandbox/requests")
+    async def control_requests(since: float = 0.0) -> list[dict[str, Any]]:
+        return [vars(call) for call in list(state.journal) if call.at >= since]
 
     @app.post("/_sandbox/reset")
     async def control_reset() -> dict[str, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.adf.models import DataFactories
@@ -12,12 +14,24 @@ from sandbox.faults import Fault, FaultBook
 from sandbox.scenario import Scenario
 
 
+@dataclass(frozen=True)
+class Call:
+    """One service request as it arrived: wall-clock time, method, path and query."""
+
+    at: float
+    method: str
+    path: str
+    query: str
+
+
 class SandboxState:
     """The emulated workspace and factories of one scenario, plus pending faults."""
 
-    def __init__(self, scenario: Scenario | None = None) -> None:
+    def __init__(self, scenario: Scenario | None = None, *, journal_size: int = 100_000) -> None:
         self.lock = threading.Lock()
         self.faults = FaultBook()
+        # Every service call, as WireMock's request journal: benchmarks time the first action from it.
+        self.journal: deque[Call] = deque(maxlen=journal_size)
         self.load(scenario or Scenario())
 
     def load(self, scenario: Scenario) -> None:
@@ -29,6 +43,7 @@ class SandboxState:
             self.workspace = Workspace(spec.databricks, self.clock)
             self.adf = DataFactories(spec.adf, self.clock)
             self.faults.clear()
+            self.journal.clear()
             for fault in spec.faults:
                 self.faults.add(fault)
 

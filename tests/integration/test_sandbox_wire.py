@@ -136,3 +136,19 @@ def test_config_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     assert json.loads(result.output)["databricks_token"] == "**********"
+
+
+def test_the_request_journal_records_service_calls_in_order_and_resets_with_the_scenario(load: Any) -> None:
+    sb = load("gateway-timeout")
+    before = time.time()
+    with client(sb, "databricks") as dbx:
+        dbx.get("/api/2.1/clusters/get", params={"cluster_id": "nope"})
+        dbx.post("/api/2.1/jobs/runs/repair", json={"run_id": 1})
+        journal = dbx.get("/_sandbox/requests", params={"since": before}).json()
+    assert [(c["method"], c["path"]) for c in journal] == [
+        ("GET", "/api/2.1/clusters/get"),
+        ("POST", "/api/2.1/jobs/runs/repair"),
+    ]  # control calls are not service calls
+    assert journal[0]["query"] == "cluster_id=nope" and before <= journal[0]["at"] <= journal[1]["at"]
+    sb.reset()
+    assert list(sb.state.journal) == []

@@ -1,0 +1,54 @@
+"""Flow runs forked from the preloaded server (autoheal/launcher.py), as the served runner starts them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import prefect.runner._starter_direct as starter
+import pytest
+from prefect import flow, get_client
+from prefect.client.schemas.sorting import FlowRunSort
+
+from autoheal import launcher
+
+
+@flow(name="launcher-probe")
+def probe(out: str) -> None:
+    Path(out).write_text(
+        json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "preloaded": "flows.remediate" in sys.modules})
+    )
+
+
+@pytest.fixture
+def restore_starter() -> Iterator[None]:
+    original = getattr(starter, "run_flow_in_subprocess")  # noqa: B009
+    yield
+    setattr(starter, "run_flow_in_subprocess", original)  # noqa: B010
+
+
+def test_install_replaces_the_runners_starter(restore_starter: None) -> None:
+    assert not launcher.installed()
+    launcher.install()
+    assert launcher.installed()
+
+
+def test_a_flow_run_is_forked_from_the_preloaded_server_and_completes(prefect_server: None, tmp_path: Path) -> None:
+    out = tmp_path / "probe.json"
+    process = launcher.run_flow_in_forked_process(probe, parameters={"out": str(out)})
+    process.join(timeout=90)
+    assert process.exitcode == 0
+    seen = json.loads(out.read_text())
+    # Its parent is the fork server, not this process, and the flow modules were already imported there.
+    assert seen["pid"] == process.pid and seen["ppid"] != os.getpid() and seen["preloaded"] is True
+
+    async def last_run_state() -> str | None:
+        async with get_client() as client:
+            (run,) = await client.read_flow_runs(limit=1, sort=FlowRunSort.EXPECTED_START_TIME_DESC)
+            return run.state.type.value if run.state else None
+
+    assert asyncio.run(last_run_state()) == "COMPLETED"
