@@ -16,6 +16,7 @@ changed; pyproject pins prefect below 3.10 and a test checks the override is in 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import multiprocessing.context
 import os
@@ -54,6 +55,9 @@ def _run_flow_with_env(
 ) -> None:
     """In the child: take the run's environment, then run the flow (async flows on a new loop)."""
 
+    if isinstance(kwargs.get("flow"), str):  # a reference: the fork server has already imported it
+        module, _, name = kwargs["flow"].partition(":")
+        kwargs["flow"] = getattr(importlib.import_module(module), name)
     for key in remove_env or ():
         os.environ.pop(key, None)
     os.environ.update(_runtime_subprocess_env(env))
@@ -66,6 +70,23 @@ def _run_flow_with_env(
         outcome = run_flow(*args, **kwargs)
         if asyncio.iscoroutine(outcome):
             asyncio.run(outcome)
+
+
+def reference(flow: Any) -> str | None:
+    """"module:name" when that import gives back this very flow object, else None.
+
+    A flow object would be pickled by value, its function's globals cut down to the names its code
+    uses: the parameter annotations (strings under `from __future__ import annotations`) then no
+    longer resolve, and the child is sent more than it needs."""
+    fn = getattr(flow, "fn", None)
+    module, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
+    if not module or not name:
+        return None
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return f"{module}:{name}" if found is flow else None
 
 
 def run_flow_in_forked_process(
@@ -89,7 +110,7 @@ def run_flow_in_forked_process(
         _run_flow_with_env,
         env=_runtime_subprocess_env(sanitized),
         remove_env={key for key, value in merged_env.items() if value is None},
-        flow=flow,
+        flow=reference(flow) or flow,
         flow_run=flow_run,
         parameters=parameters,
         wait_for=wait_for,

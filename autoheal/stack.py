@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -21,6 +21,8 @@ from autoheal.settings import get_settings
 from sandbox import Sandbox
 from sandbox.scenario import Scenario
 from sandbox.server import ThreadedServer, bind
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class StackError(RuntimeError):
@@ -36,6 +38,8 @@ class Stack:
         prefect_database_url: str | None = None,
         receiver_port: int | None = None,
         settings: dict[str, str] | None = None,
+        runner: Literal["served", "worker"] = "served",
+        receiver_process: bool = False,
     ) -> None:
         self.workdir = workdir.resolve()
         self.scenario = scenario
@@ -44,14 +48,17 @@ class Stack:
         self.overrides = settings or {}
         self.server: LocalPrefectServer | None = None
         self.sandbox: Sandbox | None = None
+        self.runner = runner
+        self.receiver_process = receiver_process
+        self.receiver_child: subprocess.Popen[bytes] | None = None
+        self._receiver_url = ""
         self.serve: subprocess.Popen[bytes] | None = None
         self.receiver: ThreadedServer | None = None
         self.api_url = os.environ.get("PREFECT_API_URL", "")
 
     @property
     def receiver_url(self) -> str:
-        assert self.receiver is not None
-        return self.receiver.url
+        return self._receiver_url
 
     @property
     def ui_url(self) -> str:
@@ -68,7 +75,10 @@ class Stack:
         os.environ.update(self.overrides)
         os.environ.setdefault("AUTOHEAL_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
         context.reset()
-        self.start_serving()
+        if self.runner == "worker":
+            self.start_worker()
+        else:
+            self.start_serving()
         self.start_receiver()
         return self
 
@@ -78,37 +88,63 @@ class Stack:
         self.api_url = self.server.api_url
         os.environ.update({k: v for k, v in self.server.environment().items() if k != "PREFECT_HOME"})
 
-    def start_serving(self, timeout: float = 90) -> None:
+    def _flow_env(self) -> dict[str, str]:
         settings = get_settings()
-        env = {
+        return {
             **os.environ,
-            # Absolute (see Settings): the served flow runs start in the project folder, not here.
+            # Absolute (see Settings): the flow runs start in the project folder, not here.
             "AUTOHEAL_DATABASE_URL": settings.database_url.get_secret_value(),
             **({"AUTOHEAL_CATALOG_FILE": str(settings.catalog_file)} if settings.catalog_file else {}),
             "PREFECT_API_URL": self.api_url,
-            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
+
+    def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.workdir / "serve.log").open("ab") as log:  # the child keeps its own copy of the descriptor
-            self.serve = subprocess.Popen(
-                [sys.executable, "-m", "flows.serve"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=Path(__file__).parents[1],
+            return subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
             )
+
+    def start_serving(self, timeout: float = 90) -> None:
+        self.serve = self._start([sys.executable, "-m", "flows.serve"], self._flow_env())
+        self._wait_until_served(timeout)
+
+    def start_worker(self, pool: str = "autoheal-process", timeout: float = 90) -> None:
+        """The other way to run flows: `remediate` deployed to a process work pool, and a worker that
+        starts each of its runs as `python -m prefect.engine` (what prefect.yaml sets up)."""
+        env = self._flow_env()
+        for command in (
+            ["prefect", "work-pool", "create", pool, "--type", "process", "--overwrite"],
+            ["flows.serve", "--pool", pool],
+        ):
+            done = subprocess.run([sys.executable, "-m", *command], env=env, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode != 0:
+                raise StackError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
+        worker_env = {**env, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "0"}
+        self.serve = self._start([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool], worker_env)
+        self._wait_until_served(timeout, pool=pool)
+
+    def _wait_until_served(self, timeout: float, *, pool: str | None = None) -> None:
+        assert self.serve is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.serve.poll() is not None:
                 raise StackError(
                     f"serving the deployments failed (exit {self.serve.returncode}); see {self.workdir / 'serve.log'}"
                 )
-            if self._deployment_ready():
+            if self._deployment_ready() and (pool is None or self._pool_ready(pool)):
                 time.sleep(1.5)  # the runner's first poll
                 return
             time.sleep(0.5)
         raise StackError(f"the deployments were not served within {timeout:g}s; see {self.workdir / 'serve.log'}")
+
+    def _pool_ready(self, pool: str) -> bool:
+        """A worker has polled the pool (its status turns READY on the first heartbeat)."""
+        try:
+            response = httpx.get(f"{self.api_url}/work_pools/{pool}", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json().get("status") == "READY"
 
     def _deployment_ready(self) -> bool:
         try:
@@ -117,12 +153,35 @@ class Stack:
             return False
         return response.status_code == 200
 
-    def start_receiver(self) -> None:
+    def start_receiver(self, timeout: float = 60) -> None:
         settings = get_settings()
-        app = build_receiver(settings, context.get_store(), prefect_api_url=self.api_url)
         port = settings.receiver_port if self.receiver_port is None else self.receiver_port
-        self.receiver = ThreadedServer(app, bind(settings.receiver_host, port), lifespan="on")  # runs the outbox
-        self.receiver.start()
+        sock = bind(settings.receiver_host, port)
+        if not self.receiver_process:
+            app = build_receiver(settings, context.get_store(), prefect_api_url=self.api_url)
+            self.receiver = ThreadedServer(app, sock, lifespan="on")  # runs the outbox
+            self.receiver.start()
+            self._receiver_url = self.receiver.url
+            return
+        # In its own process (`autoheal serve`), as in production: benchmarks measure it apart.
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {**self._flow_env(), "AUTOHEAL_RECEIVER_PORT": str(port)}
+        with (self.workdir / "receiver.log").open("ab") as log:
+            self.receiver_child = subprocess.Popen(
+                [sys.executable, "-m", "autoheal.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        self._receiver_url = f"http://{settings.receiver_host}:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.receiver_child.poll() is not None:
+                raise StackError(f"the receiver exited ({self.receiver_child.returncode}); see receiver.log")
+            try:
+                if httpx.get(f"{self._receiver_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise StackError(f"the receiver did not answer within {timeout:g}s")
 
     def post(self, path: str, payload: Any) -> httpx.Response:
         token = get_settings().webhook_token
@@ -142,12 +201,13 @@ class Stack:
     def stop(self) -> None:
         if self.receiver is not None:
             self.receiver.stop()
-        if self.serve is not None and self.serve.poll() is None:
-            self.serve.terminate()
-            try:
-                self.serve.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.serve.kill()
+        for child in (self.receiver_child, self.serve):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
         if self.sandbox is not None:
             self.sandbox.stop()
         if self.server is not None:

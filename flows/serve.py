@@ -7,11 +7,16 @@ new runs every AUTOHEAL_RUNNER_POLL_SECONDS (0.25 s) rather than Prefect's 10 s.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
 
-from prefect import serve
 from prefect.events import DeploymentEventTrigger
+from prefect.runner import Runner
 
 from autoheal import launcher
 from autoheal.dispatch import EVENT
@@ -19,39 +24,70 @@ from autoheal.settings import get_settings
 from flows.remediate import remediate
 from flows.sweep import sweep
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def main() -> None:
-    window = int(os.environ.get("AUTOHEAL_SWEEP_WINDOW_MINUTES", "60"))
-    interval = float(os.environ.get("AUTOHEAL_SWEEP_INTERVAL_MINUTES", "15"))
-    trigger = DeploymentEventTrigger(
+
+TAGS = ["autoheal"]
+REMEDIATE = "One alert in; a classified, decided, remediated, recorded incident out."
+
+
+def alert_trigger() -> DeploymentEventTrigger:
+    """Runs `remediate` for each `autoheal.alert.received` event, with the event's alert (as prefect.yaml)."""
+    return DeploymentEventTrigger(
         name="autoheal-alert-received",
         expect={EVENT},
         match={"prefect.resource.id": "autoheal.alert.*"},
         parameters={"alert": "{{ event.payload.alert }}"},
     )
-    deployments = [
-        remediate.to_deployment(
-            name="remediate",
-            triggers=[trigger],
-            tags=["autoheal"],
-            description="One alert in; a classified, decided, remediated, recorded incident out.",
-        ),
-        sweep.to_deployment(
-            name="sweep",
-            interval=timedelta(minutes=interval),
-            parameters={"window_minutes": window},
-            tags=["autoheal"],
-            description="Failed runs that no webhook reported.",
-        ),
-    ]
+
+
+def deploy_to_pool(*, pool: str) -> UUID:
+    """What `prefect deploy` does with prefect.yaml's `remediate`, from code, for a process work pool whose
+    worker runs in this folder. The flow runs take the worker's environment: no settings, and so no
+    secret, are stored with the deployment."""
+    source: Any = remediate.from_source(source=str(ROOT), entrypoint="flows/remediate.py:remediate")  # sync here
+    return source.deploy(  # type: ignore[no-any-return]
+        name="remediate",
+        work_pool_name=pool,
+        build=False,
+        push=False,
+        print_next_steps=False,
+        triggers=[alert_trigger()],
+        tags=TAGS,
+        description=REMEDIATE,
+    )
+
+
+async def serve_here() -> None:
+    """Register both flows with one runner, in memory, and run it until stopped.
+
+    `aadd_flow` (not `serve(*deployments)`) keeps each flow object in the runner: it then starts a run
+    as a process that receives the flow (forked by autoheal/launcher.py), instead of one that runs
+    `python -m prefect.engine` and imports everything again.
+    """
     settings = get_settings()
     if settings.runner_fork:
         launcher.install()
-    serve(
-        *deployments,  # type: ignore[arg-type]  # to_deployment is sync here, outside an event loop
-        limit=settings.runner_limit,
-        query_seconds=settings.runner_poll_seconds,
+    window = int(os.environ.get("AUTOHEAL_SWEEP_WINDOW_MINUTES", "60"))
+    interval = float(os.environ.get("AUTOHEAL_SWEEP_INTERVAL_MINUTES", "15"))
+    runner = Runner(name="autoheal", limit=settings.runner_limit, query_seconds=settings.runner_poll_seconds)
+    await runner.aadd_flow(remediate, name="remediate", triggers=[alert_trigger()], tags=TAGS, description=REMEDIATE)
+    await runner.aadd_flow(
+        sweep,
+        name="sweep",
+        interval=timedelta(minutes=interval),
+        parameters={"window_minutes": window},
+        tags=TAGS,
+        description="Failed runs that no webhook reported.",
     )
+    await runner.start()
+
+
+def main() -> None:
+    if "--pool" in sys.argv:  # deploy `remediate` to that process work pool and exit
+        print(deploy_to_pool(pool=sys.argv[sys.argv.index("--pool") + 1]))
+        return
+    asyncio.run(serve_here())
 
 
 if __name__ == "__main__":

@@ -52,3 +52,14 @@ def test_a_flow_run_is_forked_from_the_preloaded_server_and_completes(prefect_se
             return run.state.type.value if run.state else None
 
     assert asyncio.run(last_run_state()) == "COMPLETED"
+
+
+def test_an_importable_flow_is_sent_by_reference_and_a_local_one_by_value() -> None:
+    from flows.remediate import remediate
+
+    @flow(name="local")
+    def local() -> None: ...
+
+    assert launcher.reference(remediate) == "flows.remediate:remediate"
+    assert launcher.reference(probe) == "tests.flows.test_launcher:probe"
+    assert launcher.reference(local) is None
