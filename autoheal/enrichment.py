@@ -28,7 +28,6 @@ class Facts(BaseModel):
     run_state: str | None = None
     failed_at: datetime | None = None
     details: list[dict[str, str]] = Field(default_factory=list)
-    lock: str = Field("", description="what remediations of this failure must not touch concurrently")
 
 
 def enrich(alert: Alert, settings: Settings, *, clock: Clock | None = None) -> Facts:
@@ -46,7 +45,6 @@ def _adf(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
     facts = Facts(
         target=target,
         lineage=f"adf:{factory}:{alert.run_id}",
-        lock=f"pipeline:{factory}/{alert.pipeline}",
         error_code=alert.error_code,
         error_message=alert.error_message,
         failure_type=alert.failure_type,
@@ -64,7 +62,6 @@ def _adf(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
     facts.lineage = f"adf:{factory.lower()}:{run.run_group_id or run.run_id}"
     facts.run_state = run.status
     facts.target.pipeline = run.pipeline_name
-    facts.lock = f"pipeline:{factory}/{run.pipeline_name}"
     facts.failed_at = run.run_end or facts.failed_at
     if facts.failed_at is not None:
         facts.target.failed_at_ms = int(facts.failed_at.timestamp() * 1000)
@@ -77,14 +74,13 @@ def _adf(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
 
 
 def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
-    from playbooks.runs import cluster_ids, failed_tasks, task_errors
+    from playbooks.runs import failed_tasks, task_errors
 
     if not alert.run_id:
         target = Target(service="databricks", run_id="", cluster_id=alert.cluster_id, failed_at_ms=_ms(alert.failed_at))
         return Facts(
             target=target,
             lineage=f"databricks:cluster:{alert.cluster_id}:{alert.run_key}",
-            lock=f"cluster:{alert.cluster_id}",
             error_code=alert.error_code,
             error_message=alert.error_message,
             failure_type=alert.failure_type,
@@ -101,7 +97,6 @@ def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
     return Facts(
         target=Target(service="databricks", run_id=str(alert.run_id), failed_at_ms=_ms(started)),
         lineage=f"databricks:run:{alert.run_id}",
-        lock=next((f"cluster:{c}" for c in cluster_ids(run)), f"job:{run.job_id or alert.job_id}"),
         error_code=alert.error_code or ("TIMEDOUT" if "TIMEDOUT" in codes else None),
         error_message=message,
         failure_type=alert.failure_type,

@@ -37,8 +37,21 @@ from prefect.settings.models.root import Settings
 from prefect.utilities.callables import cloudpickle_wrapped_call
 from prefect.utilities.processutils import sanitize_subprocess_env
 
-# The modules a flow run needs, imported once by the fork server.
-PRELOAD = ["flows.remediate", "flows.sweep", "databricks.sdk", "azure.mgmt.datafactory", "azure.identity"]
+# The modules a flow run needs, imported once by the fork server (one that is not installed is skipped).
+# Beyond the flows and SDKs: what Prefect's engine and the PostgreSQL driver import on first use, found
+# by listing the modules a forked run still imported.
+PRELOAD = [
+    "flows.remediate",
+    "flows.sweep",
+    "databricks.sdk",
+    "azure.mgmt.datafactory",
+    "azure.identity",
+    "prefect.task_engine",
+    "prefect.concurrency.sync",
+    "anyio._backends._asyncio",
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+]
 
 
 def _context() -> multiprocessing.context.ForkServerContext:

@@ -38,6 +38,13 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def parent(pid: int) -> int:
+    try:
+        return int((PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def cpu_seconds(pid: int, *, reaped: bool = True) -> float:
     """User + system seconds of ``pid`` (and of the children it has waited for)."""
     try:

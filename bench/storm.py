@@ -26,7 +26,7 @@ from autoheal.settings import get_settings
 from autoheal.stack import Stack
 from bench.common import report, smoke
 from bench.overhead import databases, environment
-from bench.processes import MemorySampler, tree_cpu_seconds
+from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds
 from bench.worlds import SETTINGS, alerts, dead_clusters, wait_terminal
 from sandbox import Sandbox
 
@@ -37,8 +37,8 @@ IN_FLIGHT = 20
 def kind_of(role: str, pid: int, cmd: str) -> str:
     if role != "runner":
         return role
-    if "forkserver" in cmd:
-        return "fork server"
+    if "forkserver" in cmd:  # a forked flow run keeps its server's command line; its parent tells them apart
+        return "flow run" if "forkserver" in cmdline(parent(pid)) else "fork server"
     if "resource_tracker" in cmd:
         return "resource tracker"
     return "runner" if "flows.serve" in cmd else "flow run"

@@ -104,10 +104,10 @@ def alerts(sandbox: Sandbox) -> list[tuple[str, dict[str, Any]]]:
             if adf_run.status != "Failed":
                 continue
             properties = {
-                "PipelineName": adf_run.pipeline_name,
+                "PipelineName": adf_run.pipeline.spec.name,
                 "RunId": adf_run.run_id,
-                "FactoryName": factory.name,
-                "ResourceGroup": factory.resource_group,
+                "FactoryName": factory.spec.name,
+                "ResourceGroup": factory.spec.resource_group,
             }
             data = {
                 "essentials": {"alertRule": "adf-failed", "monitorCondition": "Fired"},

@@ -7,11 +7,11 @@ from typing import Any
 
 from prefect import flow, get_client
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
 from autoheal.alerts import Alert
 from autoheal.context import get_store
-from autoheal.locks import resource_lock
 from autoheal.report import incident_markdown
 from tasks.incident import classify_incident, close_incident, decide_incident, enrich_incident, expand, open_incident
 from tasks.remediation import remediate_attempt
@@ -41,6 +41,12 @@ async def remediate(
     ``rerun`` (a person asked, from the CLI or the UI's run form) bypasses deduplication: it claims the
     stored incident again once nobody is working on it, with a fresh attempt budget.
     """
+    # The tasks are sync: without a client in context Prefect builds one (and its TLS context) per task.
+    with SyncClientContext.get_or_create():
+        return await _remediate(alert, raw, rerun, requested_by)
+
+
+async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None) -> dict[str, Any]:
     run_id = str(flow_run.id) if flow_run.id else None
     incident_id, created = open_incident(alert, raw, run_id, force=rerun)
     if not created:
@@ -59,8 +65,9 @@ async def remediate(
             retries=decision.attempts_left - 1, retry_delay_seconds=decision.retry_delays or 0
         )
         first = len(get_store().attempts(incident_id)) + 1
-        async with resource_lock(facts.lock):  # one remediation at a time per cluster or pipeline
-            state = attempt(incident_id, decision.playbook, facts.target, first, requested_by, return_state=True)
+        # The playbook guards the resource it changes (a cluster start, a rerun), not the whole attempt:
+        # forty repairs of runs on one cluster wait for its start, not for each other's verification.
+        state = attempt(incident_id, decision.playbook, facts.target, first, requested_by, return_state=True)
         if state.is_completed():
             outcome = await state.result()  # type: ignore[misc]
         else:

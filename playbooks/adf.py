@@ -91,36 +91,35 @@ def rerun_from_failure(
     outcome.state_before = _summary(failed)
     if failed.status not in TERMINAL:
         failed = _wait(client, resource_group, factory, run_id, clock=clock, limits=limits)
-    with translated(f"query run group {failed.run_group_id}"):
-        group = query_runs(
-            client,
-            resource_group,
-            factory,
-            _filters((failed.run_start or datetime.now(UTC)) - timedelta(minutes=5), RunGroupId=failed.run_group_id),
-        )
-    latest = max(group, key=lambda r: r.run_start or datetime.min.replace(tzinfo=UTC), default=failed)
-    if latest.run_id != failed.run_id:
-        outcome.step(f"recovery run {latest.run_id} already exists ({latest.status}): following it")
-        latest = _wait(client, resource_group, factory, latest.run_id, clock=clock, limits=limits)
-        if latest.status == "Succeeded":
-            return _done(outcome, latest, started, action="followed_existing_rerun")
-        outcome.step(f"recovery run {latest.run_id} ended {latest.status}")
-    elif failed.status == "Succeeded":
-        outcome.detail = "the run had already succeeded; nothing to rerun"
-        return _done(outcome, failed, started, action="none")
-    if latest.status == "Cancelled":
-        raise PermanentFailure(
-            f"pipeline run {latest.run_id} was cancelled; a cancellation is not healed", outcome=outcome
-        )
-    with translated(f"rerun {failed.pipeline_name} from the failed activity of {latest.run_id}"):
-        created = client.pipelines.create_run(
-            resource_group,
-            factory,
-            failed.pipeline_name,
-            reference_pipeline_run_id=latest.run_id,
-            is_recovery=True,
-            start_from_failure=True,
-        )
+    # Looking for an existing recovery run and starting one are one step: two remediations of the
+    # same run must not both start one. Verification waits outside the guard.
+    with limits.guard(f"pipeline-run:{factory}/{failed.run_group_id}"):
+        since = (failed.run_start or datetime.now(UTC)) - timedelta(minutes=5)
+        with translated(f"query run group {failed.run_group_id}"):
+            group = query_runs(client, resource_group, factory, _filters(since, RunGroupId=failed.run_group_id))
+        latest = max(group, key=lambda r: r.run_start or datetime.min.replace(tzinfo=UTC), default=failed)
+        if latest.run_id != failed.run_id:
+            outcome.step(f"recovery run {latest.run_id} already exists ({latest.status}): following it")
+            latest = _wait(client, resource_group, factory, latest.run_id, clock=clock, limits=limits)
+            if latest.status == "Succeeded":
+                return _done(outcome, latest, started, action="followed_existing_rerun")
+            outcome.step(f"recovery run {latest.run_id} ended {latest.status}")
+        elif failed.status == "Succeeded":
+            outcome.detail = "the run had already succeeded; nothing to rerun"
+            return _done(outcome, failed, started, action="none")
+        if latest.status == "Cancelled":
+            raise PermanentFailure(
+                f"pipeline run {latest.run_id} was cancelled; a cancellation is not healed", outcome=outcome
+            )
+        with translated(f"rerun {failed.pipeline_name} from the failed activity of {latest.run_id}"):
+            created = client.pipelines.create_run(
+                resource_group,
+                factory,
+                failed.pipeline_name,
+                reference_pipeline_run_id=latest.run_id,
+                is_recovery=True,
+                start_from_failure=True,
+            )
     outcome.action = "rerun_from_failure"
     outcome.created_ids["run_id"] = created.run_id
     outcome.step(f"started recovery run {created.run_id} from run {latest.run_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -45,8 +46,18 @@ def poll(
         clock.sleep(interval)
 
 
+# Holds a named resource ("cluster:<id>") while a playbook changes it, so that a second remediation of
+# the same resource waits and then sees the change instead of repeating it. The flows pass Prefect's
+# global concurrency limits (autoheal/locks.py); alone, a playbook holds nothing.
+Guard = Callable[[str], AbstractContextManager[object]]
+
+
+def no_guard(resource: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 class Limits:
-    """How often and how long playbooks poll while they verify."""
+    """How often and how long playbooks poll while they verify, and what guards their changes."""
 
     def __init__(
         self,
@@ -56,12 +67,14 @@ class Limits:
         run_timeout: float = 7200,
         upstream_wait: float = 1800,
         upstream_lookback_hours: float = 24,
+        guard: Guard = no_guard,
     ) -> None:
         self.poll_interval = poll_interval
         self.cluster_timeout = cluster_timeout
         self.run_timeout = run_timeout
         self.upstream_wait = upstream_wait
         self.upstream_lookback_hours = upstream_lookback_hours
+        self.guard = guard
 
 
 class ScaledClock:

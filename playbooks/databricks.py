@@ -60,31 +60,51 @@ def _event_since(ctx: Ctx, cluster_id: str, since_ms: int | None, types: list[Ev
 
 def ensure_cluster_running(ctx: Ctx, cluster_id: str, *, restart_if_running: bool, since_ms: int | None) -> Any:
     """TERMINATED/ERROR: start. RUNNING with a hung driver: restart, unless it has been since the
-    failure. PENDING/RESTARTING/RESIZING: wait. Then wait for RUNNING."""
+    failure. PENDING/RESTARTING/RESIZING: wait. Then wait for RUNNING.
+
+    Looked at twice: without the guard (a healthy cluster needs nothing, so forty repairs on one
+    cluster do not queue), then under it before acting, since another remediation may just have.
+    """
     cluster = _get_cluster(ctx, cluster_id)
     ctx.outcome.state_before.setdefault("clusters", {}).setdefault(cluster_id, _cluster_summary(cluster))
-    if cluster.state == State.TERMINATING:
-        cluster = ctx.poll(
-            lambda: _get_cluster(ctx, cluster_id),
-            lambda c: c.state != State.TERMINATING,
-            timeout=ctx.limits.cluster_timeout,
-            what=f"cluster {cluster_id} to terminate",
-        )
-    if cluster.state in (State.TERMINATED, State.ERROR):
-        with translated(f"start cluster {cluster_id}"):
-            ctx.w.clusters.start(cluster_id)
-        ctx.outcome.step(f"started cluster {cluster_id} (was {cluster.state.value})")
-        ctx.outcome.action = "cluster_started"
-    elif cluster.state == State.RUNNING and restart_if_running:
-        if _event_since(ctx, cluster_id, since_ms, _COME_UP_EVENTS):
-            ctx.outcome.step(f"cluster {cluster_id} was already restarted since the failure")
-        else:
-            with translated(f"restart cluster {cluster_id}"):
-                ctx.w.clusters.restart(cluster_id)
-            ctx.outcome.step(f"restarted cluster {cluster_id}")
-            ctx.outcome.action = "cluster_restarted"
-    elif cluster.state != State.RUNNING:
-        ctx.outcome.step(f"cluster {cluster_id} is {cluster.state.value}: waiting")
+    if not _needs_action(cluster, restart_if_running):
+        if cluster.state != State.RUNNING:
+            ctx.outcome.step(f"cluster {cluster_id} is {cluster.state.value}: waiting")
+        return _wait_running(ctx, cluster_id)
+    with ctx.guarded(f"cluster:{cluster_id}"):
+        cluster = _get_cluster(ctx, cluster_id)
+        if cluster.state == State.TERMINATING:
+            cluster = ctx.poll(
+                lambda: _get_cluster(ctx, cluster_id),
+                lambda c: c.state != State.TERMINATING,
+                timeout=ctx.limits.cluster_timeout,
+                what=f"cluster {cluster_id} to terminate",
+            )
+        if cluster.state in (State.TERMINATED, State.ERROR):
+            with translated(f"start cluster {cluster_id}"):
+                ctx.w.clusters.start(cluster_id)
+            ctx.outcome.step(f"started cluster {cluster_id} (was {cluster.state.value})")
+            ctx.outcome.action = "cluster_started"
+        elif cluster.state == State.RUNNING and restart_if_running:
+            if _event_since(ctx, cluster_id, since_ms, _COME_UP_EVENTS):
+                ctx.outcome.step(f"cluster {cluster_id} was already restarted since the failure")
+            else:
+                with translated(f"restart cluster {cluster_id}"):
+                    ctx.w.clusters.restart(cluster_id)
+                ctx.outcome.step(f"restarted cluster {cluster_id}")
+                ctx.outcome.action = "cluster_restarted"
+        elif cluster.state != State.RUNNING:
+            ctx.outcome.step(f"cluster {cluster_id} is {cluster.state.value}: waiting")
+        return _wait_running(ctx, cluster_id)
+
+
+def _needs_action(cluster: Any, restart_if_running: bool) -> bool:
+    return cluster.state in (State.TERMINATING, State.TERMINATED, State.ERROR) or (
+        cluster.state == State.RUNNING and restart_if_running
+    )
+
+
+def _wait_running(ctx: Ctx, cluster_id: str) -> Any:
     final = ctx.poll(
         lambda: _get_cluster(ctx, cluster_id),
         lambda c: c.state in (State.RUNNING, State.TERMINATED, State.ERROR),
@@ -155,12 +175,13 @@ def scale_up_then_repair(
     ctx, run = start(w, clock, limits, SCALE_UP, run_id)
     if terminal(run) and not succeeded(run):
         cluster_id = _one_cluster(ctx, run)
-        cluster = _get_cluster(ctx, cluster_id)
-        ctx.outcome.state_before.setdefault("clusters", {})[cluster_id] = _cluster_summary(cluster)
-        if _event_since(ctx, cluster_id, since_ms, [EventType.RESIZING, EventType.UPSIZE_COMPLETED]):
-            ctx.outcome.step(f"cluster {cluster_id} was already resized since the failure")
-        else:
-            _resize(ctx, cluster, factor=factor, cap=max_workers)
+        with ctx.guarded(f"cluster:{cluster_id}"):
+            cluster = _get_cluster(ctx, cluster_id)
+            ctx.outcome.state_before.setdefault("clusters", {})[cluster_id] = _cluster_summary(cluster)
+            if _event_since(ctx, cluster_id, since_ms, [EventType.RESIZING, EventType.UPSIZE_COMPLETED]):
+                ctx.outcome.step(f"cluster {cluster_id} was already resized since the failure")
+            else:
+                _resize(ctx, cluster, factor=factor, cap=max_workers)
         ensure_cluster_running(ctx, cluster_id, restart_if_running=False, since_ms=since_ms)
     final = repair(ctx, run_id)
     return finish(ctx, final)
@@ -212,15 +233,16 @@ def longer_timeout_then_repair(
     """Raise the timed-out tasks' timeout by ``factor`` (capped) in the job, then repair."""
     ctx, run = start(w, clock, limits, LONGER_TIMEOUT, run_id)
     if terminal(run) and not succeeded(run):
-        with translated(f"get job {run.job_id}"):
-            settings = w.jobs.get(run.job_id).settings or JobSettings()
-        updates = _longer_timeouts(ctx, run, settings, factor=factor, cap=max_timeout_seconds)
-        if updates:
-            with translated(f"update job {run.job_id}"):
-                w.jobs.update(run.job_id, new_settings=JobSettings(tasks=updates))
-            ctx.outcome.action = "timeout_raised"
-            changes = ", ".join(f"{k} {v['old']}s -> {v['new']}s" for k, v in ctx.outcome.changes.items())
-            ctx.outcome.step(f"raised timeouts: {changes}")
+        with ctx.guarded(f"job:{run.job_id}"):
+            with translated(f"get job {run.job_id}"):
+                settings = w.jobs.get(run.job_id).settings or JobSettings()
+            updates = _longer_timeouts(ctx, run, settings, factor=factor, cap=max_timeout_seconds)
+            if updates:
+                with translated(f"update job {run.job_id}"):
+                    w.jobs.update(run.job_id, new_settings=JobSettings(tasks=updates))
+                ctx.outcome.action = "timeout_raised"
+                changes = ", ".join(f"{k} {v['old']}s -> {v['new']}s" for k, v in ctx.outcome.changes.items())
+                ctx.outcome.step(f"raised timeouts: {changes}")
     final = repair(ctx, run_id)
     return finish(ctx, final)
 
@@ -265,10 +287,11 @@ def reinstall_libraries_then_repair(
     ctx, run = start(w, clock, limits, REINSTALL, run_id)
     if terminal(run) and not succeeded(run):
         for cluster_id in cluster_ids(run):
-            for status in _library_status(ctx, cluster_id):
-                if status.status is None or status.status.value != "FAILED":
-                    continue
-                _replace_library(ctx, cluster_id, status.library, fallbacks)
+            with ctx.guarded(f"cluster:{cluster_id}"):
+                for status in _library_status(ctx, cluster_id):
+                    if status.status is None or status.status.value != "FAILED":
+                        continue
+                    _replace_library(ctx, cluster_id, status.library, fallbacks)
     final = repair(ctx, run_id)
     return finish(ctx, final)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from autoheal.settings import Settings
 from playbooks import adf, databricks
 from playbooks.clients import adf_client, databricks_client
-from playbooks.clock import Clock, Limits, SystemClock
+from playbooks.clock import Clock, Guard, Limits, SystemClock, no_guard
 from playbooks.outcome import Outcome, PermanentFailure
 
 
@@ -46,8 +46,9 @@ class Target(BaseModel):
             raise PermanentFailure(f"Databricks run id {self.run_id!r} is not a number") from None
 
 
-def limits_from(settings: Settings) -> Limits:
+def limits_from(settings: Settings, guard: Guard = no_guard) -> Limits:
     return Limits(
+        guard=guard,
         poll_interval=settings.poll_interval_seconds,
         cluster_timeout=settings.cluster_timeout_seconds,
         run_timeout=settings.run_timeout_seconds,
@@ -151,7 +152,13 @@ PLAYBOOKS: dict[str, tuple[Literal["adf", "databricks"], Runner]] = {
 
 
 def run_playbook(
-    name: str, *, target: Target, settings: Settings, clock: Clock | None = None, client: Any = None
+    name: str,
+    *,
+    target: Target,
+    settings: Settings,
+    clock: Clock | None = None,
+    client: Any = None,
+    guard: Guard = no_guard,
 ) -> Outcome:
     """Run the named playbook against ``target``; raises TransientFailure or PermanentFailure."""
     if name not in PLAYBOOKS:
@@ -162,4 +169,4 @@ def run_playbook(
     clock = clock or SystemClock()
     if client is None:
         client = adf_client(settings, clock=clock) if service == "adf" else databricks_client(settings, clock=clock)
-    return runner(target, settings, client, clock, limits_from(settings))
+    return runner(target, settings, client, clock, limits_from(settings, guard))

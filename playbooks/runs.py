@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from databricks.sdk import WorkspaceClient
@@ -29,6 +30,21 @@ class Ctx:
     def __init__(self, w: WorkspaceClient, clock: Clock, limits: Limits, outcome: Outcome) -> None:
         self.w, self.clock, self.limits, self.outcome = w, clock, limits, outcome
         self.started = time.monotonic()
+        self.held: set[str] = set()
+
+    @contextmanager
+    def guarded(self, resource: str) -> Iterator[None]:
+        """Hold ``resource`` while changing it; re-entrant within one playbook (a library swap restarts
+        the cluster it holds)."""
+        if resource in self.held:
+            yield
+            return
+        with self.limits.guard(resource):
+            self.held.add(resource)
+            try:
+                yield
+            finally:
+                self.held.discard(resource)
 
     def poll(self, fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, what: str) -> Any:
         try:

@@ -10,6 +10,7 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run, task_run
 
 from autoheal.context import get_store
+from autoheal.locks import resource_guard
 from autoheal.settings import get_settings
 from playbooks.outcome import PlaybookFailure, TransientFailure
 from playbooks.registry import Target, run_playbook
@@ -36,7 +37,7 @@ def remediate_attempt(
         task_run_id=str(task_run.id) if task_run.id else None,
     )
     try:
-        outcome = run_playbook(playbook, target=target, settings=get_settings())
+        outcome = run_playbook(playbook, target=target, settings=get_settings(), guard=resource_guard)
     except PlaybookFailure as failure:
         detail = failure.outcome.model_dump(mode="json") if failure.outcome else {}
         store.finish_attempt(

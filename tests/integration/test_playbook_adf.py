@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -186,3 +188,27 @@ def test_upstream_that_never_ran_stops(load: Any, adf: Any, clock: FastClock, li
     with pytest.raises(PermanentFailure, match="no upstream pipeline is configured"):
         upstream(adf, run_id, None, clock, limits)
     assert sb.state.counts()["recovery_runs"] == 0
+
+
+def test_looking_for_a_rerun_and_starting_one_are_guarded_together_and_verification_is_not(
+    load: Any, adf: Any, clock: FastClock, limits: Limits
+) -> None:
+    sb = load("gateway-timeout")
+    run_id = failed_run(sb)
+    calls_while_held: list[int] = []
+
+    @contextlib.contextmanager
+    def guard(resource: str) -> Iterator[None]:
+        before = len(sb.state.journal)
+        yield
+        calls_while_held.append(len(sb.state.journal) - before)
+        taken.append(resource)
+
+    taken: list[str] = []
+    guarded = Limits(poll_interval=limits.poll_interval, run_timeout=limits.run_timeout, guard=guard)
+    outcome = rerun(adf, run_id, clock, guarded)
+    assert outcome.verified and taken == [f"pipeline-run:adf-sales/{run_id}"]
+    # Held for the run-group query and the createRun only; the polls that verify come after.
+    assert calls_while_held == [2]
+    paths = [c.path for c in sb.state.journal]
+    assert paths.index(next(p for p in paths if p.endswith("/createRun"))) < len(paths) - 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -254,3 +256,60 @@ def test_reinstall_when_every_fallback_fails_is_transient(
         pb.reinstall_libraries_then_repair(
             dbx, run_id=run_id, fallbacks={"pandas": ["2.1.4"]}, clock=clock, limits=limits
         )
+
+
+class RecordingGuard:
+    """A guard that records what was taken, and fails if one holder takes the same thing twice."""
+
+    def __init__(self) -> None:
+        self.held: list[str] = []
+        self.entered: list[str] = []
+
+    @contextlib.contextmanager
+    def __call__(self, resource: str) -> Iterator[None]:
+        assert resource not in self.held, f"{resource} taken twice by one holder: a real lock would deadlock"
+        self.entered.append(resource)
+        self.held.append(resource)
+        try:
+            yield
+        finally:
+            self.held.remove(resource)
+
+
+def guarded_limits(limits: Limits, guard: RecordingGuard) -> Limits:
+    return Limits(
+        poll_interval=limits.poll_interval,
+        cluster_timeout=limits.cluster_timeout,
+        run_timeout=limits.run_timeout,
+        upstream_wait=limits.upstream_wait,
+        guard=guard,
+    )
+
+
+def test_a_cluster_start_is_guarded_and_a_healthy_cluster_takes_no_guard(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
+    sb = load("cluster-unexpected-termination")
+    first = failed_run(sb)
+    guard = RecordingGuard()
+    assert heal(dbx, first, clock, guarded_limits(limits, guard)).action == "cluster_started"
+    assert guard.entered == [f"cluster:{CLUSTER}"]
+    with sb.state.lock:
+        second = sb.state.workspace.run_now(101).run_id
+    wait_until(lambda: sb.state.workspace.run(second).terminal)
+    guard.entered.clear()
+    # The cluster is up: a repair of another run on it needs no guard, so repairs do not queue.
+    heal(dbx, second, clock, guarded_limits(limits, guard))
+    assert guard.entered == []
+
+
+def test_a_library_swap_restarts_the_cluster_it_already_holds(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
+    sb = load("library-install-failure")
+    run_id = failed_run(sb)
+    guard = RecordingGuard()
+    outcome = pb.reinstall_libraries_then_repair(
+        dbx, run_id=run_id, fallbacks=FALLBACKS, clock=clock, limits=guarded_limits(limits, guard)
+    )
+    assert outcome.verified and guard.entered == [f"cluster:{CLUSTER}"] and guard.held == []

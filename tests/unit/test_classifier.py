@@ -3,13 +3,14 @@ whether the rules generalise rather than match one sample."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from autoheal.catalog import load_catalog
-from autoheal.classifier import RuleClassifier
+from autoheal.classifier import RuleClassifier, required_literals
 from autoheal.evaluation import score
 
 CORPUS = Path(__file__).parents[1] / "data" / "errors-dev.jsonl"
@@ -209,3 +210,31 @@ def test_rules_must_name_catalog_types() -> None:
 
     with pytest.raises(ValueError, match="NotAType is not in the catalog"):
         RuleClassifier(CATALOG, [Rule("x", "NotAType", "y")])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"gateway ?timeout", ("gateway",)),
+        (r"\[(unresolved_column|table_or_view_not_found)", ("unresolved_column", "table_or_view_not_found")),
+        (r"(?:driver (is )?not responding|driver.*unresponsive)", ("not responding", "unresponsive")),
+        (r"(a|bcd)x", None),  # nothing long enough to be worth testing for
+        (r"(timeout)?", None),  # optional: a match need not contain it
+        (r"time[ _]?out", ("time",)),
+    ],
+)
+def test_required_literals_are_what_every_match_contains(pattern: str, expected: tuple[str, ...] | None) -> None:
+    assert required_literals(pattern) == expected
+
+
+def test_the_literal_prefilter_never_changes_a_classification() -> None:
+    """Every rule's prefilter against the plain regex search, over the corpus and the rules' own codes."""
+    fast = RuleClassifier(load_catalog())
+    plain = RuleClassifier(load_catalog())
+    plain._rules = [dataclasses.replace(c, literals=None) for c in plain._rules]
+    assert any(c.literals for c in fast._rules)
+    texts = [(str(i["message"]), str(i["service"]), i.get("error_code")) for i in corpus()]
+    texts += [(f"prefix {lit} suffix", "adf", None) for c in fast._rules for lit in (c.literals or ())]
+    for message, service, code in texts:
+        args = {"service": service, "error_code": code if isinstance(code, str) else None}
+        assert fast.classify(message, **args) == plain.classify(message, **args), message  # type: ignore[arg-type]
