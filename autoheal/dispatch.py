@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from autoheal.models import Incident
 from autoheal.store import Store
 
 EVENT = "autoheal.alert.received"
+StoreCall = Callable[..., Awaitable[Any]]
 log = logging.getLogger("autoheal.dispatch")
 
 
@@ -53,24 +55,43 @@ class Dispatcher:
         self.batch = batch
         self._wake: asyncio.Event | None = None
 
-    def _post(self, items: list[tuple[int, Alert]]) -> bool:
-        ids = [incident_id for incident_id, _ in items]
+    def _send(self, pending: list[Incident]) -> str | None:
+        """POST one batch of events; None when Prefect took them, else the error."""
         try:
-            response = self.client.post(self.url, json=[event_for(alert) for _, alert in items])
+            response = self.client.post(self.url, json=[event_for(alert_of(i)) for i in pending])
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            self.store.mark_events(ids, error=f"{type(exc).__name__}: {exc}"[:500])
-            log.warning("Prefect did not take %d event(s) (%s); they stay in the outbox", len(ids), type(exc).__name__)
-            return False
-        self.store.mark_events(ids, error=None)
-        return True
+            name = type(exc).__name__
+            log.warning("Prefect did not take %d event(s) (%s); they stay in the outbox", len(pending), name)
+            return f"{type(exc).__name__}: {exc}"[:500]
+        return None
 
     def drain(self) -> int:
         """Send what is waiting in the outbox, oldest first, a batch per request. Returns the number sent."""
         sent = 0
         while True:
             pending = self.store.pending_events(limit=self.batch)
-            if not pending or not self._post([(int(i.id or 0), alert_of(i)) for i in pending]):
+            if not pending:
+                return sent
+            error = self._send(pending)
+            self.store.mark_events([int(i.id or 0) for i in pending], error=error)
+            if error is not None:
+                return sent
+            sent += len(pending)
+            if len(pending) < self.batch:
+                return sent
+
+    async def adrain(self, store_call: StoreCall) -> int:
+        """:meth:`drain` from an event loop: the store's reads and writes through ``store_call`` (the
+        receiver's writer thread, so they never contend with it for SQLite's lock), the POST in a thread."""
+        sent = 0
+        while True:
+            pending = await store_call(self.store.pending_events, limit=self.batch)
+            if not pending:
+                return sent
+            error = await asyncio.to_thread(self._send, pending)
+            await store_call(self.store.mark_events, [int(i.id or 0) for i in pending], error=error)
+            if error is not None:
                 return sent
             sent += len(pending)
             if len(pending) < self.batch:
@@ -81,11 +102,12 @@ class Dispatcher:
         if self._wake is not None:
             self._wake.set()
 
-    async def run_forever(self, *, interval: float = 2.0) -> None:
+    async def run_forever(self, *, interval: float = 2.0, store_call: StoreCall | None = None) -> None:
         self._wake = asyncio.Event()
+        call = store_call or _in_thread
         while True:
             try:
-                await asyncio.to_thread(self.drain)
+                await self.adrain(call)
             except Exception:  # the loop must survive a database hiccup; it retries
                 log.exception("outbox drain failed; retrying")
             with contextlib.suppress(TimeoutError):
@@ -98,3 +120,7 @@ class Dispatcher:
 
 def alert_of(incident: Incident) -> Alert:
     return Alert.model_validate_json(incident.alert_json)
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.to_thread(fn, *args, **kwargs)

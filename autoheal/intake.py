@@ -23,11 +23,13 @@ class Intake(BaseModel):
     field: str | None = None
     alerts: list[Alert] = Field(default_factory=list)
     payload: Any = Field(default=None, exclude=True)
+    raw_text: str = Field(default="", exclude=True)
     record_id: int | None = None
 
 
-def accept(body: bytes | str | dict[str, Any], *, source: str, store: Store) -> Intake:
-    """Parse ``body``; record what is not acted on; return the alerts to remediate."""
+def examine(body: bytes | str | dict[str, Any], *, source: str) -> Intake:
+    """Parse ``body`` into alerts, or say why not; writes nothing (the receiver does this on its event
+    loop and leaves only the writes to its writer thread)."""
     if isinstance(body, dict):
         payload: Any = body
         raw_text = json.dumps(body)
@@ -36,31 +38,27 @@ def accept(body: bytes | str | dict[str, Any], *, source: str, store: Store) -> 
         try:
             payload = json.loads(raw_text)
         except ValueError as exc:
-            reason = f"not valid JSON: {exc}"
-            return Intake(
-                status="rejected",
-                reason=reason,
-                field="$",
-                record_id=store.reject(source=source, reason=reason, body=raw_text, field="$"),
-            )
+            return Intake(status="rejected", reason=f"not valid JSON: {exc}", field="$", raw_text=raw_text)
     try:
         parsed = parse_payload(payload)
     except PayloadError as exc:
-        return Intake(
-            status="rejected",
-            reason=str(exc),
-            field=exc.field,
-            payload=payload,
-            record_id=store.reject(source=source, reason=str(exc), body=raw_text, field=exc.field),
+        return Intake(status="rejected", reason=str(exc), field=exc.field, payload=payload, raw_text=raw_text)
+    status: Literal["accepted", "ignored"] = "ignored" if parsed.ignored else "accepted"
+    return Intake(status=status, shape=parsed.shape, reason=parsed.ignored, alerts=parsed.alerts, payload=payload)
+
+
+def record(intake: Intake, *, source: str, store: Store) -> Intake:
+    """Keep what is not acted on: a rejected payload with its reason, an ignored alert."""
+    if intake.status == "rejected":
+        reason = intake.reason or "rejected"
+        intake.record_id = store.reject(source=source, reason=reason, body=intake.raw_text, field=intake.field)
+    elif intake.status == "ignored":
+        intake.record_id = store.ignore(
+            shape=intake.shape or "?", reason=intake.reason or "", alert=intake.alerts[0], raw=intake.payload
         )
-    if parsed.ignored:
-        record = store.ignore(shape=parsed.shape, reason=parsed.ignored, alert=parsed.alerts[0], raw=payload)
-        return Intake(
-            status="ignored",
-            shape=parsed.shape,
-            reason=parsed.ignored,
-            alerts=parsed.alerts,
-            payload=payload,
-            record_id=record,
-        )
-    return Intake(status="accepted", shape=parsed.shape, alerts=parsed.alerts, payload=payload)
+    return intake
+
+
+def accept(body: bytes | str | dict[str, Any], *, source: str, store: Store) -> Intake:
+    """Parse ``body``; record what is not acted on; return the alerts to remediate."""
+    return record(examine(body, source=source), source=source, store=store)

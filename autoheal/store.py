@@ -45,6 +45,23 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _new_incident(alert: Alert, *, raw: Any, status: str, flow_run_id: str | None = None) -> Incident:
+    return Incident(
+        status=status,
+        fingerprint=alert.fingerprint,
+        service=alert.service,
+        resource=alert.resource,
+        run_id=alert.run_id,
+        source=alert.source,
+        error_code=alert.error_code,
+        message=redact(alert.error_message),
+        failed_at=alert.failed_at or alert.fired_at,
+        flow_run_id=flow_run_id,
+        alert_json=redacted_dump(alert.model_dump(mode="json")),
+        raw_payload=redacted_dump(raw) if raw is not None else None,
+    )
+
+
 class Store:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = normalize_url(url)
@@ -52,7 +69,8 @@ class Store:
             path = Path(self.url.removeprefix("sqlite:///"))
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        # Pre-ping finds a PostgreSQL connection the server dropped; a SQLite file cannot drop one.
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
@@ -93,6 +111,43 @@ class Store:
         """The receiver's write: (incident, created) with status "received" until a flow run claims it."""
         return self.open_incident(alert, raw=raw, status="received")
 
+    def receive_many(self, items: list[tuple[Alert, Any]]) -> list[tuple[int, bool]]:
+        """:meth:`receive` for a batch in one transaction (the receiver's group commit): one query for
+        the fingerprints already stored, the new incidents, one increment per fingerprint joined.
+        Returns (incident id, created) per item, in order; a later item with an earlier item's
+        fingerprint joins it. If another writer stored one of these fingerprints meanwhile, the
+        batch is rolled back and done one alert at a time, where the unique constraint decides."""
+        try:
+            with self.session() as session:
+                fingerprints = {alert.fingerprint for alert, _ in items}
+                rows = {
+                    row.fingerprint: row
+                    for row in session.exec(select(Incident).where(col(Incident.fingerprint).in_(fingerprints)))
+                }
+                placed: list[tuple[Incident, bool]] = []
+                joined: dict[str, int] = {}
+                for alert, raw in items:
+                    row = rows.get(alert.fingerprint)
+                    if row is None:
+                        row = rows[alert.fingerprint] = _new_incident(alert, raw=raw, status="received")
+                        session.add(row)
+                        placed.append((row, True))
+                    else:
+                        joined[alert.fingerprint] = joined.get(alert.fingerprint, 0) + 1
+                        placed.append((row, False))
+                session.flush()
+                for fingerprint, count in joined.items():
+                    session.execute(
+                        update(Incident)
+                        .where(col(Incident.fingerprint) == fingerprint)
+                        .values(duplicates=Incident.duplicates + count, updated_at=utcnow())
+                    )
+                session.commit()
+                return [(int(row.id or 0), created) for row, created in placed]
+        except IntegrityError:
+            one_by_one = [self.receive(alert, raw=raw) for alert, raw in items]
+            return [(int(incident.id or 0), created) for incident, created in one_by_one]
+
     def claim(
         self, alert: Alert, *, raw: Any = None, flow_run_id: str | None = None, force: bool = False
     ) -> tuple[Incident, bool]:
@@ -128,20 +183,7 @@ class Store:
         existing = self.by_fingerprint(alert.fingerprint)
         if existing is not None:
             return (self._joined(existing) if count_duplicate else existing), False
-        incident = Incident(
-            status=status,
-            fingerprint=alert.fingerprint,
-            service=alert.service,
-            resource=alert.resource,
-            run_id=alert.run_id,
-            source=alert.source,
-            error_code=alert.error_code,
-            message=redact(alert.error_message),
-            failed_at=alert.failed_at or alert.fired_at,
-            flow_run_id=flow_run_id,
-            alert_json=redacted_dump(alert.model_dump(mode="json")),
-            raw_payload=redacted_dump(raw) if raw is not None else None,
-        )
+        incident = _new_incident(alert, raw=raw, status=status, flow_run_id=flow_run_id)
         try:
             with self.session() as session:
                 session.add(incident)

@@ -130,3 +130,24 @@ def test_health_answers_without_a_token(store: Store) -> None:
     with client(store, None) as http:
         assert http.get("/healthz").json()["status"] == "ok"
     assert httpx.codes.OK == 200
+
+
+def test_concurrent_deliveries_are_stored_together_and_each_answered_for_itself(store: Store) -> None:
+    """Fifty requests at once: the writer stores what waits in batches; each sender still gets its own
+    answer, and the same alert delivered many times is one incident that counted every delivery."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    distinct = [{**FAILURE, "run": {"run_id": str(1000 + i)}} for i in range(25)]
+    same = [FAILURE] * 25
+    with client(store, None) as http, ThreadPoolExecutor(max_workers=50) as pool:
+        headers = {"X-Autoheal-Token": TOKEN}
+        answers = list(
+            pool.map(lambda body: http.post("/alerts/databricks", json=body, headers=headers), distinct + same)
+        )
+    bodies = [a.json() for a in answers]
+    assert [a.status_code for a in answers[:25]] == [202] * 25
+    assert len({b["incident_id"] for b in bodies[:25]}) == 25
+    assert sorted(a.status_code for a in answers[25:]) == [200] * 24 + [202]
+    (one,) = {b["incident_id"] for b in bodies[25:]}
+    assert store.get(one).duplicates == 24  # type: ignore[union-attr]
+    assert len(store.incidents()) == 26

@@ -89,6 +89,38 @@ def test_concurrent_duplicates_make_one_incident(store: Store) -> None:
     assert store.by_fingerprint(alert("race").fingerprint).duplicates == 7  # type: ignore[union-attr]
 
 
+def test_a_batch_opens_new_incidents_and_joins_stored_ones_and_its_own(store: Store) -> None:
+    stored, _ = store.receive(alert("b-0"))
+    results = store.receive_many(
+        [(alert("b-1"), {"token": "dapi0123456789abcdef0123"}), (alert("b-0"), None), (alert("b-1"), None)]
+    )
+    (new_id, new), (old_id, old_created), (again_id, again_created) = results
+    assert new and not old_created and not again_created
+    assert old_id == stored.id and again_id == new_id != stored.id
+    assert store.get(new_id).duplicates == 1 and store.get(old_id).duplicates == 1  # type: ignore[union-attr]
+    row = store.get(new_id)
+    assert row is not None and row.status == "received" and "dapi0123" not in (row.raw_payload or "")
+
+
+def test_concurrent_batches_with_the_same_alerts_make_one_incident_each(store: Store) -> None:
+    """Two writers' batches race (the receiver's, and a flow opening the same incident): the unique
+    constraint decides, the losing batch is redone alert by alert, and every delivery is counted."""
+    results: list[list[tuple[int, bool]]] = []
+
+    def worker() -> None:
+        results.append(store.receive_many([(alert(f"c-{i}"), None) for i in range(5)]))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(5):
+        ids = {batch[i][0] for batch in results}
+        assert len(ids) == 1 and sum(batch[i][1] for batch in results) == 1
+        assert store.by_fingerprint(alert(f"c-{i}").fingerprint).duplicates == 5  # type: ignore[union-attr]
+
+
 def test_attempts_and_lineage(store: Store) -> None:
     first, _ = store.open_incident(alert("r-1"))
     rerun, _ = store.open_incident(alert("r-2"))
