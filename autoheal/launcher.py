@@ -51,6 +51,7 @@ PRELOAD = [
     "anyio._backends._asyncio",
     "psycopg",
     "sqlalchemy.dialects.postgresql.psycopg",
+    "autoheal.warmup",
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,7 @@ class MemorySampler:
     interval: float = 0.25
     peak_kib: dict[str, int] = field(default_factory=dict)  # role -> highest VmHWM of one process
     processes: dict[str, set[int]] = field(default_factory=dict)  # role -> pids seen
+    seen: dict[int, tuple[float, float]] = field(default_factory=dict)  # pid -> (first, last) sample time
     peak_total_rss_kib: int = 0
     peak_total_pss_kib: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -102,8 +104,10 @@ class MemorySampler:
 
     def sample(self) -> None:
         rss = pss = 0
+        now = time.monotonic()
         for role, root in self.roots.items():
             for pid in tree(root):
+                self.seen[pid] = (self.seen.get(pid, (now, now))[0], now)
                 kind = self.classify(role, pid, cmdline(pid))
                 self.processes.setdefault(kind, set()).add(pid)
                 self.peak_kib[kind] = max(self.peak_kib.get(kind, 0), _status_kib(pid, "VmHWM"))
@@ -111,6 +115,10 @@ class MemorySampler:
                 pss += _pss_kib(pid)
         self.peak_total_rss_kib = max(self.peak_total_rss_kib, rss)
         self.peak_total_pss_kib = max(self.peak_total_pss_kib, pss)
+
+    def lifetimes(self, kind: str) -> list[float]:
+        """Seconds each process of ``kind`` was seen alive (to within the sampling interval)."""
+        return [self.seen[pid][1] - self.seen[pid][0] for pid in self.processes.get(kind, ()) if pid in self.seen]
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -24,8 +24,8 @@ from autoheal import context
 from autoheal.demo import wait_for_failures
 from autoheal.settings import get_settings
 from autoheal.stack import Stack
-from bench.common import report, smoke
-from bench.overhead import databases, environment
+from bench.common import percentile, report, smoke
+from bench.overhead import databases, environment, flow_runs, seconds
 from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds
 from bench.worlds import SETTINGS, alerts, dead_clusters, wait_terminal
 from sandbox import Sandbox
@@ -97,6 +97,7 @@ def main() -> None:
             token = get_settings().webhook_token
             assert token is not None
             cpu_before = {role: tree_cpu_seconds(pid) for role, pid in roots.items()}
+            own_before = time.process_time()
             sampler = MemorySampler(roots, classify=kind_of).start()
             started = time.monotonic()
             answers = asyncio.run(deliver(stack.receiver_url, token.get_secret_value(), items))
@@ -107,11 +108,17 @@ def main() -> None:
             elapsed = time.monotonic() - started
             sampler.stop()
             cpu = {role: tree_cpu_seconds(pid) - cpu_before[role] for role, pid in roots.items()}
+            own = time.process_time() - own_before
+            run_ids = [str(i.flow_run_id) for i in store.incidents(limit=10_000) if i.flow_run_id]
+            runs = flow_runs(stack.api_url, run_ids)
             counts = stack.sandbox.state.counts()
             doubled = twice(stack.sandbox)
             statuses = Counter(i.status for i in store.incidents(limit=10_000))
             duplicates = sum(i.duplicates for i in store.incidents(limit=10_000))
     incidents = len(ids)
+    waited = [seconds(r["start_time"]) - seconds(r["created"]) for r in runs.values() if r.get("start_time")]
+    alive = sampler.lifetimes("flow run")
+    ran = [r["total_run_time"] for r in runs.values() if r.get("total_run_time") is not None]
     total_cpu = sum(cpu.values())
     peak = {kind: kib / 1024 for kind, kib in sorted(sampler.peak_kib.items())}
     twice_total = sum(doubled.values())
@@ -133,8 +140,12 @@ def main() -> None:
         ("duplicate deliveries absorbed", duplicates),
         ("receiver answers", ", ".join(f"{k}: {v}" for k, v in sorted(answers.items()))),
         ("actions taken twice", twice_total),
+        ("flow run created -> started p50 / p95 (s)", f"{percentile(waited, 50):.1f} / {percentile(waited, 95):.1f}"),
+        ("flow run running time p50 / p95 (s)", f"{percentile(ran, 50):.1f} / {percentile(ran, 95):.1f}"),
+        ("flow-run process lifetime p50 / p95 (s)", f"{percentile(alive, 50):.1f} / {percentile(alive, 95):.1f}"),
         ("CPU-s per incident (all processes)", total_cpu / max(incidents, 1)),
         *((f"  CPU-s {role}", seconds) for role, seconds in cpu.items()),
+        ("  CPU-s sandbox and load (not counted)", own),
         *((f"peak RSS of one {kind} (MiB)", mib) for kind, mib in peak.items()),
         ("flow-run processes", len(sampler.processes.get("flow run", ()))),
         ("peak RSS, all processes together (MiB)", sampler.peak_total_rss_kib / 1024),
@@ -154,9 +165,12 @@ def main() -> None:
             "statuses": dict(statuses),
             "sandbox": counts,
             "twice": doubled,
+            "flow_run_wait_seconds": {"p50": percentile(waited, 50), "p95": percentile(waited, 95)},
+            "flow_run_seconds": {"p50": percentile(ran, 50), "p95": percentile(ran, 95)},
             "duplicates_absorbed": duplicates,
             "answers": dict(answers),
             "cpu_seconds": cpu,
+            "cpu_seconds_sandbox_and_load": own,
             "cpu_seconds_per_incident": total_cpu / max(incidents, 1),
             "peak_rss_mib_by_kind": peak,
             "flow_run_processes": len(sampler.processes.get("flow run", ())),
