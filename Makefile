@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(VENV)/bin/autoheal demo $(ARGS)
 
 # Benchmarks print their tables and write JSON under bench/results/. Not part of `make test`.
-BENCHES := bench.classifier bench.work_saved bench.receiver
+BENCHES := bench.classifier bench.work_saved bench.receiver bench.overhead bench.storm
 
 bench: $(STAMP)
 	@for b in $(BENCHES); do $(PY) -m $$b || exit 1; done

@@ -400,61 +400,48 @@ def classify(
     file: Annotated[Path | None, typer.Option(help="read the message from a file")] = None,
     jsonl: Annotated[Path | None, typer.Option(help="lines of {id, service, error_code, message}")] = None,
     report: Annotated[bool, typer.Option(help="with --jsonl of labeled lines: print the scores only")] = False,
+    provider: Annotated[
+        str | None, typer.Option(help="also ask a model (openai, azure_openai, ollama), configured as for the flow")
+    ] = None,
 ) -> None:
-    """Classify an error message with the rules; --jsonl classifies a file, one JSON object per line."""
+    """Classify error messages with the rules (and a model's analysis with --provider); --jsonl reads a file,
+    --report scores it: rules alone, the model alone, and rules plus model, with the cost per call."""
+    from autoheal.analyst import analyst_for, merge
     from autoheal.catalog import CatalogError, load_catalog
     from autoheal.classifier import RuleClassifier
-    from autoheal.evaluation import score
+    from autoheal.evaluation import Labeled, compare, print_comparison, read_labeled
     from autoheal.settings import get_settings
 
+    settings = get_settings()
     try:
-        classifier = RuleClassifier(load_catalog(get_settings().catalog_file))
-    except CatalogError as exc:
-        raise _fail(str(exc)) from exc
-    if jsonl is None:
-        if file is not None:
-            message = file.read_text(encoding="utf-8")
-        if not message:
-            raise _fail("give a message, --file FILE or --jsonl FILE")
-        print(classifier.classify(message, service=service, error_code=code).model_dump_json())
-        return
-    scored = []
-    for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            text = str(item["message"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise _fail(f"{jsonl}, line {number}: expected a JSON object with a 'message': {exc}") from exc
-        result = classifier.classify(text, service=item.get("service"), error_code=item.get("error_code"))
+        catalog = load_catalog(settings.catalog_file)
+        classifier = RuleClassifier(catalog)
+        analyst = analyst_for(settings, catalog, provider or "none")
+        if jsonl is not None:
+            items = read_labeled(jsonl)
+        else:
+            if file is not None:
+                message = file.read_text(encoding="utf-8")
+            if not message:
+                raise _fail("give a message, --file FILE or --jsonl FILE")
+            items = [Labeled(message=message, service=service, error_code=code)]
         if report:
-            if "label" not in item or "remediable" not in item:
-                raise _fail(f"{jsonl}, line {number}: --report needs 'label' and 'remediable' on every line")
-            scored.append((item["label"], bool(item["remediable"]), result.error_type, result.remediable))
-            continue
-        out = {
-            "id": item.get("id"),
-            "error_type": result.error_type,
-            "remediable": result.remediable,
-            "confidence": result.confidence,
-            "classifier": result.classifier,
-            "rule": result.rule,
-        }
-        print(json.dumps(out))
-    if report:
-        scores = score(scored)
-        table = Table(title=f"Rule classifier on {jsonl.name}")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        table.add_row("messages", str(scores.n))
-        table.add_row("exact-label accuracy", f"{scores.accuracy:.3f}")
-        table.add_row("macro-F1", f"{scores.macro_f1:.3f}")
-        table.add_row("remediable precision", f"{scores.remediable_precision:.3f}")
-        table.add_row("remediable recall", f"{scores.remediable_recall:.3f}")
-        table.add_row("false 'remediable'", str(scores.false_remediable))
-        table.add_row("missed remediable", str(scores.missed_remediable))
-        console.print(table)
+            print_comparison(console, compare(items, classifier, analyst, catalog), jsonl.name if jsonl else "")
+            return
+    except (CatalogError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        for item in items:
+            result = classifier.classify(item.message, service=item.service, error_code=item.error_code)
+            out: dict[str, Any] = {"id": item.id, **result.model_dump()}
+            if analyst is not None:
+                analysis = analyst.analyse(item.message, service=item.service, error_code=item.error_code, rules=result)
+                verdict = merge(result, analysis, catalog)
+                out |= {"decided_by": verdict.decided_by, "analysis": analysis.model_dump(mode="json")}
+            print(json.dumps(out))
+    finally:
+        if analyst is not None:
+            analyst.close()
 
 
 @app.command()

@@ -49,6 +49,8 @@ class Incident(SQLModel, table=True):
     mttr_seconds: float | None = None
     flow_run_id: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, sa_column=Column(Text))
+    analysis: str | None = Field(default=None, sa_column=Column(Text), description="the model's RCA, redacted JSON")
+    decided_by: str | None = Field(default=None, max_length=16, description="rules, or model (a suggestion)")
     alert_json: str = Field(sa_column=Column(Text, nullable=False))
     raw_payload: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -12,6 +12,34 @@ def _cell(value: object) -> str:
     return str(value if value is not None else "-").replace("|", "\\|").replace("\n", " ")
 
 
+def _analysis(stored: str | None) -> list[str]:
+    """The model's root cause and recommendations, or why there are none."""
+    if not stored:
+        return []
+    analysis = json.loads(stored)
+    head = f"## Root cause ({_cell(analysis.get('provider'))}, {_cell(analysis.get('model'))})"
+    rca = analysis.get("rca")
+    cost = f", cost {analysis['cost']:.5f}" if analysis.get("cost") is not None else ""
+    usage = (
+        f"{analysis.get('calls', 0)} call(s), {analysis.get('input_tokens', 0)} + {analysis.get('output_tokens', 0)} "
+        f"tokens, {analysis.get('latency_ms', 0):.0f} ms{cost}"
+    )
+    if rca is None:
+        return [head, "", f"No analysis: {_cell(analysis.get('error'))} ({usage}).", ""]
+    lines = [
+        head,
+        "",
+        _cell(rca.get("root_cause")),
+        "",
+        f"The model's view: **{_cell(rca.get('error_type'))}**, severity {_cell(rca.get('severity'))}, "
+        f"priority {_cell(rca.get('priority'))}, confidence {_cell(rca.get('confidence'))}; affects "
+        f"{_cell(rca.get('affected_entity'))}. It advises; the rules decide.",
+        "",
+    ]
+    lines += [f"- {_cell(step)}" for step in rca.get("recommendations") or []]
+    return [*lines, "", f"_{usage}_", ""]
+
+
 def incident_markdown(incident: Incident, attempts: list[RemediationAttempt]) -> str:
     lines = [
         f"# Incident {incident.id}: {incident.status}",
@@ -41,8 +69,10 @@ def incident_markdown(incident: Incident, attempts: list[RemediationAttempt]) ->
         "",
         "## Decision",
         "",
-        f"**{_cell(incident.decision)}**: {_cell(incident.decision_reason)}",
+        f"**{_cell(incident.decision)}** (decided by {_cell(incident.decided_by or 'rules')}): "
+        f"{_cell(incident.decision_reason)}",
         "",
+        *_analysis(incident.analysis),
     ]
     if attempts:
         lines += [

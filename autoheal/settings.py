@@ -54,6 +54,30 @@ class Settings(BaseSettings):
         True, description="fork flow-run processes from a preloaded server (false: Prefect's spawn, +3 CPU-s a run)"
     )
 
+    # Root-cause analysis by a model (optional; the rules decide either way)
+    ai_provider: Literal["none", "openai", "azure_openai", "ollama"] = Field(
+        "none", description="none (rules only), openai, azure_openai or ollama"
+    )
+    ai_model: str | None = Field(None, description="the model (openai: gpt-4o-mini, ollama: llama3.1 by default)")
+    ai_timeout_seconds: float = Field(20, gt=0, description="bound on each call to the model")
+    ai_retries: int = Field(2, ge=0, description="retries on 429 and 5xx, honouring Retry-After")
+    ai_max_input_chars: int = Field(8000, ge=500, description="longer error texts keep their head and tail")
+    ai_price_input_per_1k: float | None = Field(None, ge=0, description="price of 1,000 input tokens, for cost")
+    ai_price_output_per_1k: float | None = Field(None, ge=0, description="price of 1,000 output tokens")
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("openai_api_key", "OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("openai_base_url", "OPENAI_BASE_URL"))
+    azure_openai_endpoint: str | None = Field(
+        None, validation_alias=_env("azure_openai_endpoint", "AZURE_OPENAI_ENDPOINT")
+    )
+    azure_openai_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("azure_openai_api_key", "AZURE_OPENAI_API_KEY")
+    )
+    azure_openai_deployment: str | None = Field(
+        None, validation_alias=_env("azure_openai_deployment", "AZURE_OPENAI_DEPLOYMENT")
+    )
+    openai_api_version: str = Field("2024-10-21", validation_alias=_env("openai_api_version", "OPENAI_API_VERSION"))
+    ollama_host: str = Field("http://127.0.0.1:11434", validation_alias=_env("ollama_host", "OLLAMA_HOST"))
+
     # Databricks: host plus PAT, or the SDK's unified auth when no token is given.
     databricks_host: str | None = Field(None, validation_alias=_env("databricks_host", "DATABRICKS_HOST"))
     databricks_token: SecretStr | None = Field(None, validation_alias=_env("databricks_token", "DATABRICKS_TOKEN"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from typing import Any
@@ -32,6 +33,7 @@ SETTINGS = {
     **DEMO_SETTINGS,
     "AUTOHEAL_DELAY_SCALE": "0",
     "AUTOHEAL_POLL_INTERVAL_SECONDS": "0.05",
+    **({"AUTOHEAL_RUNNER_LIMIT": os.environ["BENCH_RUNNER_LIMIT"]} if "BENCH_RUNNER_LIMIT" in os.environ else {}),
 }
 GATEWAY_TIMEOUT = ActivityError(
     errorCode="2108",

@@ -13,7 +13,16 @@ from prefect.runtime import flow_run
 from autoheal.alerts import Alert
 from autoheal.context import get_store
 from autoheal.report import incident_markdown
-from tasks.incident import classify_incident, close_incident, decide_incident, enrich_incident, expand, open_incident
+from autoheal.settings import get_settings
+from tasks.incident import (
+    analyze_incident,
+    classify_incident,
+    close_incident,
+    decide_incident,
+    enrich_incident,
+    expand,
+    open_incident,
+)
 from tasks.remediation import remediate_attempt
 
 
@@ -27,9 +36,8 @@ def _run_name() -> str:
 async def _tag(*tags: str) -> None:
     if flow_run.id is None:
         return
-    async with get_client() as client:
-        current = await client.read_flow_run(flow_run.id)
-        await client.update_flow_run(flow_run.id, tags=sorted({*(current.tags or []), *tags}))
+    async with get_client() as client:  # the run's tags are in its context: one call, not a read and a write
+        await client.update_flow_run(flow_run.id, tags=sorted({*flow_run.tags, *tags}))
 
 
 @flow(name="remediate", flow_run_name=_run_name, log_prints=True)
@@ -56,7 +64,15 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         return await _expand(incident_id, alert)
     facts = enrich_incident(incident_id, alert)
     classification = classify_incident(incident_id, facts, alert.service)
-    decision = decide_incident(incident_id, classification, facts, alert.service, fresh_budget=rerun)
+    # Only with a model configured: rules-only runs skip the task and its cost.
+    analysis = (
+        analyze_incident(incident_id, facts, classification, alert.service)
+        if get_settings().ai_provider != "none"
+        else None
+    )
+    decision = decide_incident(
+        incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis
+    )
     await _tag(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
     outcome, error = None, None
     if decision.action == "remediate" and decision.playbook:

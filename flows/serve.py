@@ -59,27 +59,36 @@ def deploy_to_pool(*, pool: str) -> UUID:
 
 
 async def serve_here() -> None:
-    """Register both flows with one runner, in memory, and run it until stopped.
+    """Register both flows with one runner and run it until stopped.
 
-    `aadd_flow` (not `serve(*deployments)`) keeps each flow object in the runner: it then starts a run
-    as a process that receives the flow (forked by autoheal/launcher.py), instead of one that runs
-    `python -m prefect.engine` and imports everything again.
+    With AUTOHEAL_RUNNER_FORK (the default), `aadd_flow` keeps each flow object in the runner, which
+    then starts a run as a process forked from the preloaded server (autoheal/launcher.py) instead of
+    one that runs `python -m prefect.engine` and imports everything again.
     """
     settings = get_settings()
-    if settings.runner_fork:
-        launcher.install()
     window = int(os.environ.get("AUTOHEAL_SWEEP_WINDOW_MINUTES", "60"))
     interval = float(os.environ.get("AUTOHEAL_SWEEP_INTERVAL_MINUTES", "15"))
     runner = Runner(name="autoheal", limit=settings.runner_limit, query_seconds=settings.runner_poll_seconds)
-    await runner.aadd_flow(remediate, name="remediate", triggers=[alert_trigger()], tags=TAGS, description=REMEDIATE)
-    await runner.aadd_flow(
-        sweep,
-        name="sweep",
-        interval=timedelta(minutes=interval),
-        parameters={"window_minutes": window},
-        tags=TAGS,
-        description="Failed runs that no webhook reported.",
-    )
+    remediate_options: dict[str, Any] = {
+        "name": "remediate",
+        "triggers": [alert_trigger()],
+        "tags": TAGS,
+        "description": REMEDIATE,
+    }
+    sweep_options: dict[str, Any] = {
+        "name": "sweep",
+        "interval": timedelta(minutes=interval),
+        "parameters": {"window_minutes": window},
+        "tags": TAGS,
+        "description": "Failed runs that no webhook reported.",
+    }
+    if settings.runner_fork:
+        launcher.install()
+        await runner.aadd_flow(remediate, **remediate_options)
+        await runner.aadd_flow(sweep, **sweep_options)
+    else:  # Prefect's own path: each run is `python -m prefect.engine`, loading the flow from its file
+        await runner.aadd_deployment(await remediate.ato_deployment(**remediate_options))
+        await runner.aadd_deployment(await sweep.ato_deployment(**sweep_options))
     await runner.start()
 
 

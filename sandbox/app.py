@@ -33,7 +33,9 @@ class _Serialized:
         self.state.journal.append(
             Call(time.time(), scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"))
         )
-        await asyncio.to_thread(self.state.lock.acquire)
+        # Uncontended (the usual case), take the lock here; otherwise wait for it off the event loop.
+        if not self.state.lock.acquire(blocking=False):
+            await asyncio.to_thread(self.state.lock.acquire)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -9,10 +9,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from autoheal.alerts import Alert
+from autoheal.analyst import Analysis, analyst_for, merge
 from autoheal.classifier import Classification
 from autoheal.context import get_catalog, get_classifier, get_store
 from autoheal.decision import Decision, decide
 from autoheal.enrichment import Facts, enrich, failed_runs_behind
+from autoheal.redaction import redacted_dump
 from autoheal.settings import get_settings
 from autoheal.store import aware
 from playbooks.outcome import PlaybookFailure
@@ -82,22 +84,57 @@ def classify_incident(incident_id: int, facts: Facts, service: str) -> Classific
     return result
 
 
+@task(name="analyze", cache_policy=NO_CACHE)
+def analyze_incident(incident_id: int, facts: Facts, classification: Classification, service: str) -> Analysis | None:
+    """The model's root cause and next steps (redacted, bounded); None when none is configured. A
+    provider that is misconfigured or failing leaves the rules alone, with the reason recorded."""
+    settings = get_settings()
+    try:
+        analyst = analyst_for(settings, get_catalog())
+    except ValueError as exc:
+        analysis = Analysis(provider=settings.ai_provider, model=settings.ai_model or "-", error=f"{exc}; rules only")
+    else:
+        if analyst is None:
+            return None
+        with analyst:
+            analysis = analyst.analyse(
+                facts.error_message or "", service=service, error_code=facts.error_code, rules=classification
+            )
+    get_store().update(incident_id, analysis=redacted_dump(analysis.model_dump(mode="json")))
+    return analysis
+
+
 @task(name="decide", cache_policy=NO_CACHE)
 def decide_incident(
-    incident_id: int, classification: Classification, facts: Facts, service: str, fresh_budget: bool = False
+    incident_id: int,
+    classification: Classification,
+    facts: Facts,
+    service: str,
+    fresh_budget: bool = False,
+    analysis: Analysis | None = None,
 ) -> Decision:
+    """The rules' classification decides; a model's analysis only adds a suggestion to an Unknown."""
     store, settings = get_store(), get_settings()
     other = store.open_in_lineage(facts.lineage, exclude=incident_id)
+    verdict = merge(classification, analysis, get_catalog())
     decision = decide(
         mode=settings.mode,
-        classification=classification,
+        classification=verdict.classification,
         service=service,
         catalog=get_catalog(),
         attempts_spent=0 if fresh_budget else store.attempts_spent(facts.lineage),
         joined=other.id if other else None,
         delay_scale=settings.delay_scale,
     )
-    store.update(incident_id, decision=decision.action, decision_reason=decision.reason, playbook=decision.playbook)
+    if verdict.suggestion:
+        decision = decision.model_copy(update={"reason": f"{decision.reason}; {verdict.suggestion}"})
+    store.update(
+        incident_id,
+        decision=decision.action,
+        decision_reason=decision.reason,
+        playbook=decision.playbook,
+        decided_by=verdict.decided_by,
+    )
     return decision
 
 

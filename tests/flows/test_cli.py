@@ -57,3 +57,52 @@ def test_run_keeps_a_bad_payload(flow_env: Any, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(file)])
     assert result.exit_code == 2 and "run.run_id" in result.output
     assert store.rejected()[0].field == "run.run_id"
+
+
+def test_classify_compares_rules_a_model_and_both_with_the_cost_per_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoheal import context
+    from tests.fakes.models import model_server, valid
+
+    lines = [
+        {
+            "service": "adf",
+            "error_code": "2108",
+            "message": "Response status code: 'GatewayTimeout'. timed out",
+            "label": "GatewayTimeout",
+            "remediable": True,
+        },
+        {"service": "adf", "message": "Something odd happened, code ZX-81", "label": "Unknown", "remediable": False},
+    ]
+    history = tmp_path / "history.jsonl"
+    history.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    with model_server([valid("GatewayTimeout"), valid("GatewayTimeout")]) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{fake.url}/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
+        monkeypatch.setenv("AUTOHEAL_AI_PRICE_INPUT_PER_1K", "0.15")
+        monkeypatch.setenv("AUTOHEAL_AI_PRICE_OUTPUT_PER_1K", "0.6")
+        context.reset()
+        result = CliRunner().invoke(
+            app, ["classify", "--jsonl", str(history), "--report", "--provider", "openai"], terminal_width=200
+        )
+        context.reset()
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "rules + model" in flat and "model calls: 2" in flat
+    # (120 x 0.15 + 60 x 0.6) / 1000 per call
+    assert "per call 120 input and 60 output tokens" in flat and "cost 0.05400" in flat
+    # The model called the unknown one GatewayTimeout: the model alone claims it remediable; with the rules it is not.
+    row = next(line for line in result.output.splitlines() if "false 'remediable'" in line)
+    assert [cell.strip() for cell in row.split("│")[2:5]] == ["0", "1", "0"]
+
+
+def test_classify_names_a_provider_that_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoheal import context
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("AUTOHEAL_OPENAI_API_KEY", raising=False)
+    context.reset()
+    result = CliRunner().invoke(app, ["classify", "timed out", "--provider", "openai"])
+    context.reset()
+    assert result.exit_code != 0 and "OPENAI_API_KEY" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -182,3 +183,34 @@ def test_databricks_cluster_healed_and_run_repaired(load: Any, flow_env: Any, ru
     incident = store.get(result["incident_id"])
     assert "CLOUD_PROVIDER_SHUTDOWN" in incident.message and incident.lineage.startswith("databricks:run:")
     assert sb.state.counts()["cluster_starts"] == 1 and sb.state.counts()["repairs"] == 1
+
+
+def test_a_models_analysis_is_recorded_and_shown_and_the_rules_still_decide(
+    load: Any, flow_env: Any, run: Any, runner: asyncio.Runner
+) -> None:
+    from tests.fakes.models import model_server, valid
+
+    sb: Sandbox = load("gateway-timeout")
+    with model_server([valid("PermissionDenied")]) as fake:  # a model that disagrees with the rules
+        store = flow_env(ai_provider="openai", openai_base_url=f"{fake.url}/v1", openai_api_key="sk-flow-test")
+        result = run(adf_alert(adf_failed_run(sb)))
+    assert result["status"] == "resolved" and result["error_type"] == "GatewayTimeout"
+    incident = store.get(result["incident_id"])
+    assert incident.decided_by == "rules" and incident.decision == "remediate"
+    stored = json.loads(incident.analysis)
+    assert stored["rca"]["error_type"] == "PermissionDenied" and stored["calls"] == 1
+    assert "sk-flow-test" not in incident.analysis and len(fake.requests) == 1
+    view = prefect_view(runner, store, incident.id)
+    assert "analyze" in view["tasks"]
+    markdown = view["artifacts"][f"incident-{incident.id}"].data
+    assert "## Root cause (openai, gpt-4o-mini)" in markdown and "partner API timed out" in markdown
+    assert "decided by rules" in markdown
+
+
+def test_without_a_model_there_is_no_analysis_task(load: Any, flow_env: Any, run: Any, runner: asyncio.Runner) -> None:
+    sb: Sandbox = load("gateway-timeout")
+    store = flow_env()
+    result = run(adf_alert(adf_failed_run(sb)))
+    incident = store.get(result["incident_id"])
+    assert incident.analysis is None and incident.decided_by == "rules"
+    assert "analyze" not in prefect_view(runner, store, incident.id)["tasks"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+import autoheal.store
 from autoheal.alerts import Alert
 from autoheal.store import Store
 
@@ -61,7 +62,25 @@ def test_migrations_create_every_table(store: Store) -> None:
     assert {"incidents", "remediation_attempts", "rejected_payloads", "ignored_alerts", "alembic_version"} <= tables
     Store(store.url).engine.dispose()  # migrating again is a no-op
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+
+
+def test_head_is_alembics_newest_revision_and_an_up_to_date_schema_is_left_alone(store: Store) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(autoheal.store.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(config).get_current_head() == autoheal.store.HEAD == store.revision()
+    store.migrate()  # at HEAD: one query, nothing else
+    assert store.revision() == autoheal.store.HEAD
+
+
+def test_an_empty_database_has_no_revision_until_migrated(tmp_path: Path) -> None:
+    empty = Store(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
+    assert empty.revision() is None
+    empty.migrate()
+    assert empty.revision() == autoheal.store.HEAD
 
 
 def test_open_incident_is_idempotent_and_redacts(store: Store) -> None:
