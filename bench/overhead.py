@@ -194,7 +194,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}")
     # The headline configuration gets the 200 alerts; the comparisons fewer, to keep `make bench` short.
-    counts = {c: (5 if smoke() else (200 if c == "served-pg" else 20)) for c in chosen}
+    counts = {c: (5 if smoke() else (200 if c == "served-pg" else 10)) for c in chosen}
     if smoke():
         chosen = ["served-pg"]
     results = []
