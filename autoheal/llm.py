@@ -77,6 +77,10 @@ class OpenAIChat:
             raise _status_error(exc.status_code, str(exc.message), _retry_after(exc.response.headers)) from None
         except openai.APIConnectionError as exc:
             raise ModelError(f"cannot reach the model: {exc}", retryable=True) from None
+        except openai.OpenAIError as exc:  # anything else the client raises (a reply it cannot read, ...)
+            raise ModelError(f"{type(exc).__name__}: {exc}"[:300], retryable=False) from None
+        if not hasattr(response, "choices"):  # a body that is not JSON (a proxy's error page) comes back as text
+            raise ModelError(f"the reply is not a chat completion: {str(response)[:200]}", retryable=False)
         choice = response.choices[0].message if response.choices else None
         if choice is None or getattr(choice, "refusal", None):
             raise ModelError(f"the model refused: {getattr(choice, 'refusal', 'no answer')}", retryable=False)
@@ -108,6 +112,8 @@ class OllamaChat:
             raise ModelError("the model did not answer within the timeout", retryable=False) from None
         except (httpx.HTTPError, ConnectionError) as exc:
             raise ModelError(f"cannot reach the model: {exc}", retryable=True) from None
+        except (ollama.RequestError, ValueError) as exc:  # a request or reply the client cannot handle
+            raise ModelError(f"{type(exc).__name__}: {exc}"[:300], retryable=False) from None
         return ModelReply(
             content=response.message.content or "",
             input_tokens=int(response.prompt_eval_count or 0),

@@ -97,9 +97,13 @@ def analyze_incident(incident_id: int, facts: Facts, classification: Classificat
         if analyst is None:
             return None
         with analyst:
-            analysis = analyst.analyse(
-                facts.error_message or "", service=service, error_code=facts.error_code, rules=classification
-            )
+            try:
+                analysis = analyst.analyse(
+                    facts.error_message or "", service=service, error_code=facts.error_code, rules=classification
+                )
+            except Exception as exc:  # the analyst must never stop a remediation the rules decide on
+                reason = f"the analysis failed ({type(exc).__name__}: {exc}); rules only"
+                analysis = Analysis(provider=analyst.provider.name, model=analyst.provider.model, error=reason)
     get_store().update(incident_id, analysis=redacted_dump(analysis.model_dump(mode="json")))
     return analysis
 

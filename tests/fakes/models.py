@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from sandbox.server import ThreadedServer
 
@@ -25,6 +25,7 @@ class Step:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: str | None = None  # a body sent as it is (a proxy's HTML page, say)
 
 
 def valid(error_type: str = "GatewayTimeout", **extra: Any) -> Step:
@@ -60,12 +61,14 @@ class ModelServer:
         assert self.server is not None
         return self.server.url
 
-    async def _answer(self, request: Request, kind: str) -> JSONResponse:
+    async def _answer(self, request: Request, kind: str) -> Response:
         body = await request.json()
         self.requests.append(Seen(request.url.path, request.url.query, dict(request.headers), body))
         step = self.script.pop(0) if self.script else valid()
         if step.delay:
             await asyncio.sleep(step.delay)
+        if step.raw is not None:
+            return Response(step.raw, status_code=step.status, media_type="text/html")
         if step.status != 200:
             if kind == "ollama":
                 error: dict[str, Any] = {"error": f"scripted {step.status}"}
@@ -106,15 +109,15 @@ class ModelServer:
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
-        async def openai_chat(request: Request) -> JSONResponse:
+        async def openai_chat(request: Request) -> Response:
             return await self._answer(request, "openai")
 
         @app.post("/openai/deployments/{deployment}/chat/completions")
-        async def azure_chat(request: Request, deployment: str) -> JSONResponse:
+        async def azure_chat(request: Request, deployment: str) -> Response:
             return await self._answer(request, "openai")
 
         @app.post("/api/chat")
-        async def ollama_chat(request: Request) -> JSONResponse:
+        async def ollama_chat(request: Request) -> Response:
             return await self._answer(request, "ollama")
 
         return app

@@ -149,6 +149,13 @@ def test_a_retry_after_longer_than_allowed_is_not_waited_for() -> None:
     assert result.rca is None and clock.sleeps == [] and "HTTP 429" in (result.error or "")
 
 
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_a_reply_the_client_cannot_read_is_an_error_not_a_crash(provider: str) -> None:
+    with model_server([Step(raw="<html>bad gateway page</html>")]) as fake:
+        result = run(analyst(settings(fake, provider)))
+    assert result.rca is None and result.error is not None and "rules only" in result.error
+
+
 def test_cost_per_call_comes_from_the_configured_prices() -> None:
     with model_server([valid()]) as fake:
         result = run(analyst(settings(fake, "openai"), price_per_1k=(0.5, 1.5)))
