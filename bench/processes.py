@@ -60,20 +60,11 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(cpu_seconds(p) for p in tree(pid))
 
 
-def _status_kib(pid: int, key: str) -> int:
+def _kib(pid: int, file: str, key: str) -> int:
+    """A "Key: <n> kB" line of /proc/<pid>/<file>; 0 once the process is gone."""
     try:
-        for line in (PROC / str(pid) / "status").read_text().splitlines():
+        for line in (PROC / str(pid) / file).read_text().splitlines():
             if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -110,9 +101,9 @@ class MemorySampler:
                 self.seen[pid] = (self.seen.get(pid, (now, now))[0], now)
                 kind = self.classify(role, pid, cmdline(pid))
                 self.processes.setdefault(kind, set()).add(pid)
-                self.peak_kib[kind] = max(self.peak_kib.get(kind, 0), _status_kib(pid, "VmHWM"))
-                rss += _status_kib(pid, "VmRSS")
-                pss += _pss_kib(pid)
+                self.peak_kib[kind] = max(self.peak_kib.get(kind, 0), _kib(pid, "status", "VmHWM"))
+                rss += _kib(pid, "status", "VmRSS")
+                pss += _kib(pid, "smaps_rollup", "Pss")
         self.peak_total_rss_kib = max(self.peak_total_rss_kib, rss)
         self.peak_total_pss_kib = max(self.peak_total_pss_kib, pss)
 
