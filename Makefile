@@ -18,17 +18,19 @@ install: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows
+	$(VENV)/bin/lint-imports
 
 demo: $(STAMP)
 	$(VENV)/bin/autoheal demo $(ARGS)
 
 # Benchmarks print their tables and write JSON under bench/results/. Not part of `make test`.
-BENCHES := bench.classifier bench.work_saved bench.receiver bench.overhead bench.storm
+BENCHES := bench.classifier bench.work_saved bench.webhooks bench.overhead bench.storm
 
 bench: $(STAMP)
 	@for b in $(BENCHES); do $(PY) -m $$b || exit 1; done

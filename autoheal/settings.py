@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         True, description="fork flow-run processes from a preloaded server (false: Prefect's spawn, +3 CPU-s a run)"
     )
 
+    sweep_window_minutes: int = Field(60, ge=1, description="the sweep looks for failed runs this far back")
+    sweep_interval_minutes: float = Field(15, gt=0, description="how often the served sweep deployment runs")
+
     # Root-cause analysis by a model (optional; the rules decide either way)
     ai_provider: Literal["none", "openai", "azure_openai", "ollama"] = Field(
         "none", description="none (rules only), openai, azure_openai or ollama"

@@ -6,8 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from autoheal.catalog import load_catalog
-from autoheal.classifier import RuleClassifier
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
 from bench.common import report, smoke, summary_ms
 
 CORPUS = Path(__file__).parents[1] / "tests" / "data" / "errors-dev.jsonl"

@@ -19,26 +19,26 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import create_engine, text
 
-from autoheal import context
-from autoheal.demo import wait_for_failures
-from autoheal.enrichment import enrich
-from autoheal.parsers import parse_payload
+from autoheal import services as context
+from autoheal.app.demo import wait_for_failures
+from autoheal.app.scratch import ADMIN_URL, scratch_databases
+from autoheal.app.scratch import clean_environment as environment
+from autoheal.app.stack import Stack
+from autoheal.cloud.enrichment import enrich
+from autoheal.domain.parsers import parse_payload
 from autoheal.settings import get_settings
-from autoheal.stack import Stack
 from bench.common import report, smoke, summary_ms
 from bench.worlds import SETTINGS, alerts, dead_clusters, first_action, wait_terminal
 from playbooks.registry import run_playbook
 
-PG = os.environ.get("AUTOHEAL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG = os.environ.get("AUTOHEAL_BENCH_POSTGRES", ADMIN_URL)
 CONFIGS: dict[str, tuple[Literal["served", "worker"], str, dict[str, str]]] = {
     "served-pg": ("served", "postgresql", {}),
     "served-pg-spawn": ("served", "postgresql", {"AUTOHEAL_RUNNER_FORK": "false"}),
@@ -54,37 +54,8 @@ def databases(kind: str) -> Iterator[tuple[str | None, str]]:
     if kind != "postgresql":
         yield None, ""
         return
-    suffix = uuid.uuid4().hex[:8]
-    names = [f"autoheal_bench_prefect_{suffix}", f"autoheal_bench_store_{suffix}"]
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = PG.rsplit("/", 1)[0].split("://", 1)[1]
-    try:
-        yield f"postgresql+asyncpg://{base}/{names[0]}", f"postgresql://{base}/{names[1]}"
-    finally:
-        context.reset()
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def environment() -> Iterator[None]:
-    """Each configuration's stack sets its variables in this process: give the next a clean slate."""
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith(("DATABRICKS_", "AZURE_", "AUTOHEAL_", "PREFECT_")):
-            del os.environ[key]
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
-        context.reset()
+    with scratch_databases("autoheal_bench", PG) as urls:
+        yield urls
 
 
 def flow_runs(api_url: str, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 
-from autoheal import context
-from autoheal.demo import wait_for_failures
+from autoheal import services as context
+from autoheal.app.demo import wait_for_failures
+from autoheal.app.stack import Stack
 from autoheal.settings import get_settings
-from autoheal.stack import Stack
 from bench.common import percentile, report, smoke
 from bench.overhead import databases, environment, flow_runs, seconds
 from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds

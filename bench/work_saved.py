@@ -3,8 +3,8 @@ repair, against a full rerun, over the sandbox's single-type scenarios."""
 
 from __future__ import annotations
 
-from autoheal.catalog import load_catalog
-from autoheal.rehearsal import rehearse
+from autoheal.app.rehearsal import rehearse
+from autoheal.domain.catalog import load_catalog
 from bench.common import report, smoke
 from sandbox.scenario import bundled_scenarios, load_scenario
 

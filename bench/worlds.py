@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from autoheal.demo import DEMO_SETTINGS, TERMINAL
-from autoheal.store import Store
+from autoheal.app.demo import DEMO_SETTINGS, TERMINAL
+from autoheal.store.store import Store
 from sandbox import Sandbox
 from sandbox.scenario import (
     ActivityError,

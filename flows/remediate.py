@@ -10,10 +10,13 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
-from autoheal.alerts import Alert
-from autoheal.context import get_store
-from autoheal.report import incident_markdown
+from autoheal.domain.alerts import Alert
+from autoheal.domain.outcome import Outcome
+from autoheal.domain.values import IncidentStatus, Remediation
+from autoheal.services import get_store
 from autoheal.settings import get_settings
+from autoheal.store.report import incident_markdown
+from autoheal.store.tables import IncidentChange
 from tasks.incident import (
     analyze_incident,
     classify_incident,
@@ -43,7 +46,7 @@ async def _tag(*tags: str) -> None:
 @flow(name="remediate", flow_run_name=_run_name, log_prints=True)
 async def remediate(
     alert: Alert, raw: dict[str, Any] | None = None, rerun: bool = False, requested_by: str | None = None
-) -> dict[str, Any]:
+) -> Remediation:
     """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close.
 
     ``rerun`` (a person asked, from the CLI or the UI's run form) bypasses deduplication: it claims the
@@ -54,12 +57,12 @@ async def remediate(
         return await _remediate(alert, raw, rerun, requested_by)
 
 
-async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None) -> dict[str, Any]:
+async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None) -> Remediation:
     run_id = str(flow_run.id) if flow_run.id else None
     incident_id, created = open_incident(alert, raw, run_id, force=rerun)
     if not created:
         await _tag(f"service:{alert.service}", "decision:duplicate")
-        return {"incident_id": incident_id, "status": "duplicate", "joined": True}
+        return Remediation(incident_id=incident_id, duplicate=True)
     if alert.needs_lookup:
         return await _expand(incident_id, alert)
     facts = enrich_incident(incident_id, alert)
@@ -74,7 +77,8 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis
     )
     await _tag(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
-    outcome, error = None, None
+    outcome: Outcome | None = None
+    error: str | None = None
     if decision.action == "remediate" and decision.playbook:
         await asyncio.sleep(decision.first_delay)
         attempt = remediate_attempt.with_options(
@@ -90,26 +94,25 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
             error = str(state.data) if isinstance(state.data, BaseException) else state.message
     status = close_incident(incident_id, decision, outcome, error)
     await _report(incident_id)
-    return {
-        "incident_id": incident_id,
-        "status": status,
-        "error_type": classification.error_type,
-        "decision": decision.action,
-    }
+    return Remediation(
+        incident_id=incident_id, status=status, error_type=classification.error_type, decision=decision.action
+    )
 
 
-async def _expand(incident_id: int, alert: Alert) -> dict[str, Any]:
+async def _expand(incident_id: int, alert: Alert) -> Remediation:
     """A metric alert: one child flow run per failed run it counted."""
     concrete = expand(alert)
     results = [await remediate(alert=child) for child in concrete]
     get_store().update(
         incident_id,
-        status="expanded",
-        decision="skip",
-        decision_reason=f"metric alert: {len(concrete)} failed run(s) looked up, each its own incident",
+        IncidentChange(
+            status=IncidentStatus.EXPANDED,
+            decision="skip",
+            decision_reason=f"metric alert: {len(concrete)} failed run(s) looked up, each its own incident",
+        ),
     )
     await _tag(f"service:{alert.service}", "decision:expanded")
-    return {"incident_id": incident_id, "status": "expanded", "children": results}
+    return Remediation(incident_id=incident_id, status=IncidentStatus.EXPANDED, children=results)
 
 
 async def _report(incident_id: int) -> None:

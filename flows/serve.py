@@ -1,14 +1,13 @@
 """Serve the deployments on this machine: `remediate` (run by the alert event) and `sweep` (scheduled).
 
 `python -m flows.serve` (what `autoheal up` starts). Each flow run gets its own process, forked
-from a server that has imported the flow modules once (autoheal/launcher.py); the runner asks for
+from a server that has imported the flow modules once (flows/launcher.py); the runner asks for
 new runs every AUTOHEAL_RUNNER_POLL_SECONDS (0.25 s) rather than Prefect's 10 s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -18,9 +17,9 @@ from uuid import UUID
 from prefect.events import DeploymentEventTrigger
 from prefect.runner import Runner
 
-from autoheal import launcher
-from autoheal.dispatch import EVENT
+from autoheal.intake.outbox import EVENT
 from autoheal.settings import get_settings
+from flows import launcher
 from flows.remediate import remediate
 from flows.sweep import sweep
 
@@ -62,12 +61,11 @@ async def serve_here() -> None:
     """Register both flows with one runner and run it until stopped.
 
     With AUTOHEAL_RUNNER_FORK (the default), `aadd_flow` keeps each flow object in the runner, which
-    then starts a run as a process forked from the preloaded server (autoheal/launcher.py) instead of
+    then starts a run as a process forked from the preloaded server (flows/launcher.py) instead of
     one that runs `python -m prefect.engine` and imports everything again.
     """
     settings = get_settings()
-    window = int(os.environ.get("AUTOHEAL_SWEEP_WINDOW_MINUTES", "60"))
-    interval = float(os.environ.get("AUTOHEAL_SWEEP_INTERVAL_MINUTES", "15"))
+    window, interval = settings.sweep_window_minutes, settings.sweep_interval_minutes
     runner = Runner(name="autoheal", limit=settings.runner_limit, query_seconds=settings.runner_poll_seconds)
     remediate_options: dict[str, Any] = {
         "name": "remediate",
@@ -82,8 +80,7 @@ async def serve_here() -> None:
         "tags": TAGS,
         "description": "Failed runs that no webhook reported.",
     }
-    if settings.runner_fork:
-        launcher.install()
+    if settings.runner_fork and launcher.enable():
         await runner.aadd_flow(remediate, **remediate_options)
         await runner.aadd_flow(sweep, **sweep_options)
     else:  # Prefect's own path: each run is `python -m prefect.engine`, loading the flow from its file

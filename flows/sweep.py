@@ -8,10 +8,10 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from autoheal.alerts import Alert
-from autoheal.context import get_store
+from autoheal.cloud.discovery import failed_runs
+from autoheal.domain.alerts import Alert
+from autoheal.services import get_store
 from autoheal.settings import get_settings
-from autoheal.sweep import failed_runs
 
 
 @task(name="find-unreported-failures", cache_policy=NO_CACHE)
@@ -26,7 +26,7 @@ def send(alerts: list[Alert]) -> list[int]:
     """Record each alert, then let the outbox send their events, exactly as the receiver does."""
     from prefect.settings import PREFECT_API_URL
 
-    from autoheal.dispatch import Dispatcher
+    from autoheal.intake.outbox import Dispatcher
 
     store = get_store()
     received = [store.receive(alert) for alert in alerts]

@@ -6,35 +6,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from playbooks.clock import Clock, Limits, PollTimeout, poll
-from playbooks.errors import translated
-from playbooks.outcome import Outcome, PermanentFailure, TransientFailure
+from autoheal.cloud.adf_runs import failed_activity_error, query_runs, run_filter
+from autoheal.cloud.errors import translated
+from autoheal.cloud.polling import Clock, Limits, PollTimeout, poll
+from autoheal.domain.outcome import Outcome, PermanentFailure, TransientFailure
 
 RERUN = "adf.rerun_from_failure"
 UPSTREAM = "adf.rerun_after_upstream"
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
-
-
-def _filters(after: datetime, **equals: str) -> Any:
-    from azure.mgmt.datafactory.models import RunFilterParameters, RunQueryFilter, RunQueryOrderBy
-
-    return RunFilterParameters(
-        last_updated_after=after,
-        last_updated_before=datetime.now(UTC) + timedelta(days=1),
-        filters=[RunQueryFilter(operand=k, operator="Equals", values_property=[v]) for k, v in equals.items()],
-        order_by=[RunQueryOrderBy(order_by="RunStart", order="DESC")],
-    )
-
-
-def query_runs(client: Any, rg: str, factory: str, params: Any) -> list[Any]:
-    """Every page of ``queryPipelineRuns`` for ``params``."""
-    runs: list[Any] = []
-    while True:
-        page = client.pipeline_runs.query_by_factory(rg, factory, params)
-        runs.extend(page.value or [])
-        if not page.continuation_token:
-            return runs
-        params.continuation_token = page.continuation_token
 
 
 def _summary(run: Any) -> dict[str, Any]:
@@ -44,17 +23,6 @@ def _summary(run: Any) -> dict[str, Any]:
         "pipeline": run.pipeline_name,
         "run_end": run.run_end.isoformat() if run.run_end else None,
     }
-
-
-def failed_activity_error(client: Any, *, resource_group: str, factory: str, run: Any) -> dict[str, str]:
-    """The first failed activity's error (errorCode, message, failureType), or an empty dict."""
-    after = (run.run_start or datetime.now(UTC)) - timedelta(hours=1)
-    with translated(f"query activity runs of {run.run_id}"):
-        page = client.activity_runs.query_by_pipeline_run(resource_group, factory, run.run_id, _filters(after))
-    for act in page.value or []:
-        if act.status == "Failed" and isinstance(act.error, dict):
-            return {"activity": act.activity_name, **{k: str(v) for k, v in act.error.items()}}
-    return {}
 
 
 def _wait(
@@ -95,8 +63,13 @@ def rerun_from_failure(
     # same run must not both start one. Verification waits outside the guard.
     with limits.guard(f"pipeline-run:{factory}/{failed.run_group_id}"):
         since = (failed.run_start or datetime.now(UTC)) - timedelta(minutes=5)
-        with translated(f"query run group {failed.run_group_id}"):
-            group = query_runs(client, resource_group, factory, _filters(since, RunGroupId=failed.run_group_id))
+        group = query_runs(
+            client,
+            resource_group,
+            factory,
+            run_filter(since, newest_first=True, RunGroupId=failed.run_group_id),
+            what=f"query run group {failed.run_group_id}",
+        )
         latest = max(group, key=lambda r: r.run_start or datetime.min.replace(tzinfo=UTC), default=failed)
         if latest.run_id != failed.run_id:
             outcome.step(f"recovery run {latest.run_id} already exists ({latest.status}): following it")
@@ -163,8 +136,13 @@ def rerun_after_upstream(
     after = failed_at - timedelta(hours=limits.upstream_lookback_hours)
 
     def latest_upstream() -> Any:
-        with translated(f"query runs of upstream pipeline {upstream_pipeline}"):
-            runs = query_runs(client, resource_group, factory, _filters(after, PipelineName=upstream_pipeline))
+        runs = query_runs(
+            client,
+            resource_group,
+            factory,
+            run_filter(after, newest_first=True, PipelineName=upstream_pipeline),
+            what=f"query runs of upstream pipeline {upstream_pipeline}",
+        )
         return max(runs, key=lambda r: r.run_start or after, default=None)
 
     try:

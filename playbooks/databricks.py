@@ -17,10 +17,11 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.compute import AutoScale, EventType, Library, PythonPyPiLibrary, State
 from databricks.sdk.service.jobs import JobSettings, RunResultState, Task
 
-from playbooks.clock import Clock, Limits
-from playbooks.errors import translated
-from playbooks.outcome import Outcome
-from playbooks.runs import Ctx, cluster_ids, failed_tasks, finish, repair, start, succeeded, terminal
+from autoheal.cloud.databricks_runs import cluster_ids, failed_tasks, succeeded, terminal
+from autoheal.cloud.errors import translated
+from autoheal.cloud.polling import Clock, Limits
+from autoheal.domain.outcome import Outcome
+from playbooks.runs import Ctx, finish, repair, start
 
 HEAL_CLUSTER = "databricks.heal_cluster_then_repair"
 SCALE_UP = "databricks.scale_up_then_repair"

@@ -9,41 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
+from autoheal.cloud.clients import adf_client, databricks_client
+from autoheal.cloud.polling import Clock, Guard, Limits, SystemClock, no_guard
+from autoheal.domain.outcome import Outcome, PermanentFailure
+from autoheal.domain.values import Target
 from autoheal.settings import Settings
 from playbooks import adf, databricks
-from playbooks.clients import adf_client, databricks_client
-from playbooks.clock import Clock, Guard, Limits, SystemClock, no_guard
-from playbooks.outcome import Outcome, PermanentFailure
-
-
-class Target(BaseModel):
-    """What failed: an ADF pipeline run or a Databricks job run."""
-
-    service: Literal["adf", "databricks"]
-    run_id: str
-    resource_group: str | None = None
-    factory: str | None = None
-    pipeline: str | None = None
-    cluster_id: str | None = None
-    failed_at_ms: int | None = None
-
-    def require_adf(self, settings: Settings) -> tuple[str, str]:
-        rg = self.resource_group or settings.adf_resource_group
-        factory = self.factory or settings.adf_factory
-        if not rg or not factory:
-            raise PermanentFailure(
-                f"ADF run {self.run_id}: resource group and factory are unknown "
-                "(not in the alert, and AUTOHEAL_ADF_RESOURCE_GROUP/AUTOHEAL_ADF_FACTORY unset)"
-            )
-        return rg, factory
-
-    def databricks_run_id(self) -> int:
-        try:
-            return int(self.run_id)
-        except ValueError:
-            raise PermanentFailure(f"Databricks run id {self.run_id!r} is not a number") from None
 
 
 def limits_from(settings: Settings, guard: Guard = no_guard) -> Limits:

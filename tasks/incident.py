@@ -8,16 +8,18 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from autoheal.alerts import Alert
-from autoheal.analyst import Analysis, analyst_for, merge
-from autoheal.classifier import Classification
-from autoheal.context import get_catalog, get_classifier, get_store
-from autoheal.decision import Decision, decide
-from autoheal.enrichment import Facts, enrich, failed_runs_behind
-from autoheal.redaction import redacted_dump
+from autoheal.analysis.analyst import Analysis, analyst_for, merge
+from autoheal.cloud.enrichment import enrich, failed_runs_behind
+from autoheal.domain.alerts import Alert
+from autoheal.domain.classifier import Classification
+from autoheal.domain.decision import Decision, decide
+from autoheal.domain.outcome import Outcome, PlaybookFailure
+from autoheal.domain.redaction import redacted_dump
+from autoheal.domain.values import Facts, IncidentStatus, Target
+from autoheal.services import get_catalog, get_classifier, get_store
 from autoheal.settings import get_settings
-from autoheal.store import aware
-from playbooks.outcome import PlaybookFailure
+from autoheal.store.store import aware
+from autoheal.store.tables import IncidentChange
 
 
 @task(name="open-incident", cache_policy=NO_CACHE)
@@ -41,9 +43,7 @@ def enrich_incident(incident_id: int, alert: Alert) -> Facts:
         facts = enrich(alert, get_settings())
     except PlaybookFailure as exc:
         # Without the service's view we still classify what the alert said.
-        get_store().update(incident_id, outcome=f"enrichment failed: {exc.reason}")
-        from playbooks.registry import Target
-
+        get_store().update(incident_id, IncidentChange(outcome=f"enrichment failed: {exc.reason}"))
         target = Target(
             service=alert.service,
             run_id=alert.run_id or "",
@@ -54,7 +54,6 @@ def enrich_incident(incident_id: int, alert: Alert) -> Facts:
         )
         facts = Facts(
             target=target,
-            lock=f"{alert.service}:{alert.resource}",
             lineage=f"{alert.service}:{alert.resource}:{alert.run_key}".lower(),
             error_code=alert.error_code,
             error_message=alert.error_message,
@@ -62,10 +61,9 @@ def enrich_incident(incident_id: int, alert: Alert) -> Facts:
         )
     get_store().update(
         incident_id,
-        lineage=facts.lineage,
-        error_code=facts.error_code,
-        message=facts.error_message,
-        failed_at=facts.failed_at,
+        IncidentChange(
+            lineage=facts.lineage, error_code=facts.error_code, message=facts.error_message, failed_at=facts.failed_at
+        ),
     )
     return facts
 
@@ -75,11 +73,13 @@ def classify_incident(incident_id: int, facts: Facts, service: str) -> Classific
     result = get_classifier().classify(facts.error_message or "", service=service, error_code=facts.error_code)
     get_store().update(
         incident_id,
-        error_type=result.error_type,
-        remediable=result.remediable,
-        classifier=result.classifier,
-        rule=result.rule,
-        confidence=result.confidence,
+        IncidentChange(
+            error_type=result.error_type,
+            remediable=result.remediable,
+            classifier=result.classifier,
+            rule=result.rule,
+            confidence=result.confidence,
+        ),
     )
     return result
 
@@ -104,7 +104,7 @@ def analyze_incident(incident_id: int, facts: Facts, classification: Classificat
             except Exception as exc:  # the analyst must never stop a remediation the rules decide on
                 reason = f"the analysis failed ({type(exc).__name__}: {exc}); rules only"
                 analysis = Analysis(provider=analyst.provider.name, model=analyst.provider.model, error=reason)
-    get_store().update(incident_id, analysis=redacted_dump(analysis.model_dump(mode="json")))
+    get_store().update(incident_id, IncidentChange(analysis=redacted_dump(analysis.model_dump(mode="json"))))
     return analysis
 
 
@@ -134,37 +134,41 @@ def decide_incident(
         decision = decision.model_copy(update={"reason": f"{decision.reason}; {verdict.suggestion}"})
     store.update(
         incident_id,
-        decision=decision.action,
-        decision_reason=decision.reason,
-        playbook=decision.playbook,
-        decided_by=verdict.decided_by,
+        IncidentChange(
+            decision=decision.action,
+            decision_reason=decision.reason,
+            playbook=decision.playbook,
+            decided_by=verdict.decided_by,
+        ),
     )
     return decision
 
 
 @task(name="close", cache_policy=NO_CACHE)
-def close_incident(incident_id: int, decision: Decision, outcome: dict[str, Any] | None, error: str | None) -> str:
+def close_incident(incident_id: int, decision: Decision, outcome: Outcome | None, error: str | None) -> IncidentStatus:
     """Resolve (with MTTR) or escalate; returns the final status."""
     store = get_store()
     incident = store.get(incident_id)
     assert incident is not None
     now = datetime.now(UTC)
     if decision.action == "skip":
-        status, text = ("dry-run" if decision.dry_run else "skipped"), decision.reason
+        status = IncidentStatus.DRY_RUN if decision.dry_run else IncidentStatus.SKIPPED
+        text = decision.reason
     elif decision.action == "escalate":
-        status, text = "escalated", decision.reason
-    elif outcome is not None and outcome.get("verified"):
+        status, text = IncidentStatus.ESCALATED, decision.reason
+    elif outcome is not None and outcome.verified:
         failed_at = aware(incident.failed_at)
-        mttr = (now - failed_at).total_seconds() if failed_at else None
         store.update(
             incident_id,
-            status="resolved",
-            resolved_at=now,
-            mttr_seconds=mttr,
-            outcome=f"healed and verified: {outcome.get('action')} {outcome.get('created_ids')}",
+            IncidentChange(
+                status=IncidentStatus.RESOLVED,
+                resolved_at=now,
+                mttr_seconds=(now - failed_at).total_seconds() if failed_at else None,
+                outcome=f"healed and verified: {outcome.action} {outcome.created_ids}",
+            ),
         )
-        return "resolved"
+        return IncidentStatus.RESOLVED
     else:
-        status, text = "escalated", f"remediation failed: {error or 'not verified'}"
-    store.update(incident_id, status=status, outcome=text)
+        status, text = IncidentStatus.ESCALATED, f"remediation failed: {error or 'not verified'}"
+    store.update(incident_id, IncidentChange(status=status, outcome=text))
     return status

@@ -9,11 +9,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run, task_run
 
-from autoheal.context import get_store
-from autoheal.locks import resource_guard
+from autoheal.domain.outcome import Outcome, PlaybookFailure, TransientFailure
+from autoheal.domain.values import Target
+from autoheal.services import get_store
 from autoheal.settings import get_settings
-from playbooks.outcome import PlaybookFailure, TransientFailure
-from playbooks.registry import Target, run_playbook
+from playbooks.registry import run_playbook
+from tasks.locks import resource_guard
 
 
 def only_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
@@ -24,7 +25,7 @@ def only_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> boo
 @task(name="remediate", cache_policy=NO_CACHE, retry_condition_fn=only_transient)
 def remediate_attempt(
     incident_id: int, playbook: str, target: Target, first_number: int = 1, requested_by: str | None = None
-) -> dict[str, Any]:
+) -> Outcome:
     """Run the playbook once and record the attempt; raises TransientFailure or PermanentFailure."""
     store = get_store()
     number = first_number + int(task_run.run_count or 1) - 1  # Prefect counts this task run's attempts
@@ -55,4 +56,4 @@ def remediate_attempt(
         created_ids=outcome.created_ids,
         detail=outcome.model_dump(mode="json"),
     )
-    return outcome.model_dump(mode="json")
+    return outcome

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from autoheal.rehearsal import sandbox_settings
+from autoheal.app.rehearsal import sandbox_settings
+from autoheal.cloud.clients import adf_client, databricks_client
+from autoheal.cloud.polling import Limits
 from autoheal.settings import Settings
-from playbooks.clients import adf_client, databricks_client
-from playbooks.clock import Limits
 from sandbox import Sandbox
 from sandbox.scenario import Scenario, load_scenario
 

@@ -10,15 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from autoheal import context
-from autoheal.demo import DEMO_SETTINGS
-from autoheal.stack import Stack
-from autoheal.store import Store
+from autoheal import services as context
+from autoheal.app.demo import DEMO_SETTINGS
+from autoheal.app.scratch import ADMIN_URL, clean_environment, scratch_databases
+from autoheal.app.stack import Stack
+from autoheal.store.store import Store
 from sandbox.scenario import Scenario, load_scenario
 
-PG = os.environ.get("AUTOHEAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG = os.environ.get("AUTOHEAL_TEST_POSTGRES", ADMIN_URL)
 
 
 @pytest.fixture(autouse=True)
@@ -28,40 +28,19 @@ def _clean_cloud_env() -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    suffix = uuid.uuid4().hex[:8]
-    names = [f"autoheal_e2e_prefect_{suffix}", f"autoheal_e2e_store_{suffix}"]
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = PG.rsplit("/", 1)[0].split("://", 1)[1]
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith(("DATABRICKS_", "AZURE_", "AUTOHEAL_", "PREFECT_")):
-            del os.environ[key]
     workdir: Path = tmp_path_factory.mktemp("stack")
-    the_stack = Stack(
-        workdir,
-        scenario=load_scenario("demo"),
-        prefect_database_url=f"postgresql+asyncpg://{base}/{names[0]}",
-        settings={
-            **DEMO_SETTINGS,
-            "AUTOHEAL_DATABASE_URL": f"postgresql://{base}/{names[1]}",
-            "AUTOHEAL_RECEIVER_PORT": "0",
-        },
-    )
-    try:
-        the_stack.start()
-        yield the_stack
-    finally:
-        the_stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        context.reset()
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with clean_environment(), scratch_databases("autoheal_e2e", PG) as (prefect_db, store_db):
+        the_stack = Stack(
+            workdir,
+            scenario=load_scenario("demo"),
+            prefect_database_url=prefect_db,
+            settings={**DEMO_SETTINGS, "AUTOHEAL_DATABASE_URL": store_db, "AUTOHEAL_RECEIVER_PORT": "0"},
+        )
+        try:
+            the_stack.start()
+            yield the_stack
+        finally:
+            the_stack.stop()
 
 
 @pytest.fixture

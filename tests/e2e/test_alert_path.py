@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from autoheal.demo import bundled_alerts, post_all, rows_for, wait_for_failures, wait_until_done
-from autoheal.stack import Stack
-from autoheal.store import Store
+from autoheal.app.demo import bundled_alerts, post_all, rows_for, wait_for_failures, wait_until_done
+from autoheal.app.stack import Stack
+from autoheal.store.store import Store
 from sandbox.scenario import (
     ClusterSpec,
     DatabricksSpec,
@@ -231,7 +231,7 @@ def test_alerts_taken_while_prefect_is_down_are_remediated_when_it_is_back(world
 def test_manual_rerun_from_the_terminal_bypasses_deduplication(world: tuple[Stack, Store]) -> None:
     from typer.testing import CliRunner
 
-    from autoheal.cli import app
+    from autoheal.app.cli import app
 
     stack, store = world
     load(stack, "gateway-timeout")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from autoheal import context
-from autoheal.context import get_store
-from autoheal.rehearsal import sandbox_settings
-from autoheal.store import Store
+from autoheal import services as context
+from autoheal.app.rehearsal import sandbox_settings
+from autoheal.services import get_store
+from autoheal.store.store import Store
 from sandbox import Sandbox
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from autoheal.cli import app
+from autoheal.app.cli import app
 from tests.integration.test_playbook_adf import failed_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
@@ -62,8 +62,8 @@ def test_run_keeps_a_bad_payload(flow_env: Any, tmp_path: Path) -> None:
 def test_classify_compares_rules_a_model_and_both_with_the_cost_per_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from autoheal import context
-    from tests.fakes.models import model_server, valid
+    from autoheal import services as context
+    from tests.fakes.llm_server import model_server, valid
 
     lines = [
         {
@@ -98,7 +98,7 @@ def test_classify_compares_rules_a_model_and_both_with_the_cost_per_call(
 
 
 def test_classify_names_a_provider_that_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    from autoheal import context
+    from autoheal import services as context
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("AUTOHEAL_OPENAI_API_KEY", raising=False)

@@ -1,4 +1,4 @@
-"""Flow runs forked from the preloaded server (autoheal/launcher.py), as the served runner starts them."""
+"""Flow runs forked from the preloaded server (flows/launcher.py), as the served runner starts them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from prefect import flow, get_client
 from prefect.client.schemas.sorting import FlowRunSort
 
-from autoheal import launcher
+from flows import launcher
 
 
 @flow(name="launcher-probe")
@@ -31,10 +31,33 @@ def restore_starter() -> Iterator[None]:
     setattr(starter, "run_flow_in_subprocess", original)  # noqa: B010
 
 
-def test_install_replaces_the_runners_starter(restore_starter: None) -> None:
+def test_the_installed_prefect_is_one_the_launcher_supports() -> None:
+    """Fails on a Prefect release the launcher was not written against, saying which and why."""
+    assert launcher.unsupported_reason() is None, launcher.unsupported_reason()
+
+
+def test_enable_replaces_the_runners_starter(restore_starter: None) -> None:
+    launcher.enable.cache_clear()
     assert not launcher.installed()
-    launcher.install()
+    assert launcher.enable() is True
     assert launcher.installed()
+
+
+def test_an_unsupported_prefect_falls_back_to_its_own_spawn_and_says_so_once(
+    restore_starter: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    launcher.enable.cache_clear()
+    monkeypatch.setattr(launcher, "PRIVATE", (*launcher.PRIVATE, ("prefect.flow_engine", "_gone_in_this_release")))
+    assert "prefect.flow_engine._gone_in_this_release" in (launcher.unsupported_reason() or "")
+    with caplog.at_level("WARNING", logger="autoheal.launcher"):
+        assert launcher.enable() is False
+        assert launcher.enable() is False
+    assert not launcher.installed()
+    assert [r.getMessage() for r in caplog.records].count(caplog.records[0].getMessage()) == 1
+    assert "spawned by Prefect" in caplog.records[0].getMessage()
+    monkeypatch.setattr(launcher.prefect, "__version__", "4.0.0")
+    assert "Prefect 4.0.0 is installed" in (launcher.unsupported_reason() or "")
+    launcher.enable.cache_clear()
 
 
 def test_a_flow_run_is_forked_from_the_preloaded_server_and_completes(prefect_server: None, tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from autoheal.receiver import build_receiver
+from autoheal.app.receiver import build_receiver
 from autoheal.settings import Settings
-from autoheal.store import Store
+from autoheal.store.store import Store
 from sandbox.server import ThreadedServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
@@ -118,7 +118,7 @@ def test_prefect_down_keeps_alerts_in_the_outbox_until_it_is_back(prefect_server
         assert http.get("/healthz").json()["outbox_pending"] == 1
     (pending,) = store.pending_events()
     assert pending.event_attempts >= 1 and "ConnectError" in (pending.last_event_error or "")
-    from autoheal.dispatch import Dispatcher
+    from autoheal.intake.outbox import Dispatcher
 
     dispatcher = Dispatcher(store, api_url())
     assert dispatcher.drain() == 1 and store.pending_events() == []

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from autoheal.analyst import Analysis, Analyst, merge
-from autoheal.catalog import load_catalog
-from autoheal.classifier import Classification, RuleClassifier
-from autoheal.decision import decide
-from autoheal.llm import build_provider
+from autoheal.analysis.analyst import Analysis, Analyst, merge
+from autoheal.analysis.llm import build_provider
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import Classification, RuleClassifier
+from autoheal.domain.decision import decide
 from autoheal.settings import Settings
 from tests.conftest import FastClock
-from tests.fakes.models import ModelServer, Step, model_server, valid
+from tests.fakes.llm_server import ModelServer, Step, model_server, valid
 
 CATALOG = load_catalog()
 RULES = RuleClassifier(CATALOG)
@@ -175,7 +175,7 @@ def test_missing_provider_settings_are_named() -> None:
 
 def analysis(error_type: str, confidence: float = 0.9) -> Analysis:
     rca = json.loads(valid(error_type, confidence=confidence).content or "{}")
-    from autoheal.analyst import RCA
+    from autoheal.analysis.analyst import RCA
 
     return Analysis(provider="openai", model="m", rca=RCA.model_validate(rca))
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from autoheal.cloud.polling import Limits
+from autoheal.domain.outcome import PermanentFailure, TransientFailure
 from playbooks import adf as adf_playbooks
-from playbooks.clock import Limits
-from playbooks.outcome import PermanentFailure, TransientFailure
 from sandbox import Sandbox
 from sandbox.faults import Fault
 from tests.conftest import FastClock, wait_until

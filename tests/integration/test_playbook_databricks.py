@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from autoheal.cloud.polling import Limits
+from autoheal.domain.outcome import PermanentFailure, TransientFailure
 from playbooks import databricks as pb
-from playbooks.clock import Limits
-from playbooks.outcome import PermanentFailure, TransientFailure
 from sandbox import Sandbox
 from sandbox.faults import Fault
 from sandbox.scenario import Autoscale, load_scenario

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from autoheal.catalog import load_catalog
-from autoheal.rehearsal import find_failure, sandbox_settings
-from playbooks.outcome import TransientFailure
-from playbooks.registry import Target, run_playbook
+from autoheal.app.rehearsal import find_failure, sandbox_settings
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.outcome import TransientFailure
+from autoheal.domain.values import Target
+from playbooks.registry import run_playbook
 from sandbox import Sandbox
 from sandbox.scenario import bundled_scenarios, load_scenario
 from tests.conftest import FastClock

@@ -19,8 +19,8 @@ from databricks.sdk.service.compute import AutoScale, EventType, LibraryInstallS
 from databricks.sdk.service.jobs import RunLifeCycleState, RunResultState
 from pydantic import SecretStr
 
+from autoheal.cloud.clients import adf_client, databricks_client
 from autoheal.settings import Settings
-from playbooks.clients import adf_client, databricks_client
 from tests.conftest import FastClock, wait_until
 from tests.integration.test_playbook_adf import FACTORY, RG
 from tests.integration.test_playbook_adf import failed_run as adf_failed_run

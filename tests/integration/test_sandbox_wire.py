@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from autoheal.cli import app
+from autoheal.app.cli import app
 from sandbox import Sandbox
 
 
@@ -99,7 +99,7 @@ def test_sandbox_command_prints_exports_and_serves_until_terminated(tmp_path: An
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "AZURE_", "AUTOHEAL_"))}
-    command = [sys.executable, "-m", "autoheal.cli", "sandbox", "--scenario", "timeout"]
+    command = [sys.executable, "-m", "autoheal.app.cli", "sandbox", "--scenario", "timeout"]
     with subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
     ) as proc:

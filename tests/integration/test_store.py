@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-import autoheal.store
-from autoheal.alerts import Alert
-from autoheal.store import Store
+import autoheal.store.database
+from autoheal.domain.alerts import Alert
+from autoheal.domain.values import IncidentStatus
+from autoheal.store.store import Store
+from autoheal.store.tables import IncidentChange
 
 PG_ADMIN = os.environ.get("AUTOHEAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -70,17 +72,17 @@ def test_head_is_alembics_newest_revision_and_an_up_to_date_schema_is_left_alone
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(Path(autoheal.store.__file__).parent / "migrations"))
-    assert ScriptDirectory.from_config(config).get_current_head() == autoheal.store.HEAD == store.revision()
+    config.set_main_option("script_location", str(Path(autoheal.store.database.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(config).get_current_head() == autoheal.store.database.HEAD == store.revision()
     store.migrate()  # at HEAD: one query, nothing else
-    assert store.revision() == autoheal.store.HEAD
+    assert store.revision() == autoheal.store.database.HEAD
 
 
 def test_an_empty_database_has_no_revision_until_migrated(tmp_path: Path) -> None:
     empty = Store(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
     assert empty.revision() is None
     empty.migrate()
-    assert empty.revision() == autoheal.store.HEAD
+    assert empty.revision() == autoheal.store.database.HEAD
 
 
 def test_open_incident_is_idempotent_and_redacts(store: Store) -> None:
@@ -144,8 +146,8 @@ def test_attempts_and_lineage(store: Store) -> None:
     first, _ = store.open_incident(alert("r-1"))
     rerun, _ = store.open_incident(alert("r-2"))
     assert first.id and rerun.id
-    store.update(first.id, lineage="group-1")
-    store.update(rerun.id, lineage="group-1")
+    store.update(first.id, IncidentChange(lineage="group-1"))
+    store.update(rerun.id, IncidentChange(lineage="group-1"))
     attempt = store.start_attempt(first.id, number=1, playbook="adf.rerun_from_failure")
     assert store.start_attempt(first.id, number=1, playbook="adf.rerun_from_failure") == attempt
     store.finish_attempt(
@@ -157,7 +159,7 @@ def test_attempts_and_lineage(store: Store) -> None:
     )
     store.start_attempt(first.id, number=2, playbook="adf.rerun_from_failure")
     assert store.get(first.id).status == "remediating"  # type: ignore[union-attr]
-    store.update(first.id, status="escalated")
+    store.update(first.id, IncidentChange(status=IncidentStatus.ESCALATED))
     assert store.attempts_spent("group-1") == 2
     assert store.open_in_lineage("group-1", exclude=rerun.id) is None
     assert store.open_in_lineage("group-1", exclude=first.id) is not None
@@ -186,9 +188,9 @@ def test_stats_by_error_type(store: Store) -> None:
     b, _ = store.open_incident(alert("b"))
     c, _ = store.open_incident(alert("c"))
     assert a.id and b.id and c.id
-    store.update(a.id, error_type="GatewayTimeout", status="resolved", mttr_seconds=30.0)
-    store.update(b.id, error_type="GatewayTimeout", status="escalated")
-    store.update(c.id, error_type="PermissionDenied", status="escalated")
+    store.update(a.id, IncidentChange(error_type="GatewayTimeout", status=IncidentStatus.RESOLVED, mttr_seconds=30.0))
+    store.update(b.id, IncidentChange(error_type="GatewayTimeout", status=IncidentStatus.ESCALATED))
+    store.update(c.id, IncidentChange(error_type="PermissionDenied", status=IncidentStatus.ESCALATED))
     stats = {row["error_type"]: row for row in store.stats()}
     assert stats["GatewayTimeout"]["success_rate"] == 0.5 and stats["GatewayTimeout"]["mttr_mean_seconds"] == 30.0
     assert stats["PermissionDenied"]["success_rate"] == 0.0
@@ -216,7 +218,7 @@ def test_received_alerts_are_claimed_by_exactly_one_flow_run(store: Store) -> No
 
     # A manual re-run claims it again only once nobody is working on it.
     assert store.claim(alert("r-9"), force=True)[1] is False
-    store.update(received.id or 0, status="escalated")
+    store.update(received.id or 0, IncidentChange(status=IncidentStatus.ESCALATED))
     incident, claimed = store.claim(alert("r-9"), force=True, flow_run_id="g")
     assert claimed and incident.status == "open" and incident.flow_run_id == "g"
 
@@ -227,7 +229,7 @@ def test_migration_0002_keeps_data_written_at_0001(tmp_path: Path) -> None:
 
     store = Store(f"sqlite:///{tmp_path / 'old.db'}", migrate=False)
     config = Config()
-    config.set_main_option("script_location", "autoheal/migrations")
+    config.set_main_option("script_location", "autoheal/store/migrations")
     with store.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")

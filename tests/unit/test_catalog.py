@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from autoheal.catalog import NEVER_REMEDIATED, CatalogError, load_catalog, parse_catalog
+from autoheal.domain.catalog import NEVER_REMEDIATED, CatalogError, load_catalog, parse_catalog
 from playbooks.registry import PLAYBOOKS
 
-DESIGN_TABLE = {  # DESIGN.md section 1: attempts and delays
+DESIGN_TABLE = {  # the starting values (attempts and delays) of the system autoheal replaces
     "GatewayTimeout": [10, 30, 60],
     "HttpConnectionFailed": [5, 15, 30],
     "ThrottlingError": [30, 60, 120, 300, 600],
@@ -40,7 +40,7 @@ def test_schedule_maps_attempts_onto_prefect_retries() -> None:
 
 
 def test_errors_name_the_line(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[2] / "autoheal" / "catalog.toml").read_text()
+    text = (Path(__file__).parents[2] / "autoheal" / "domain" / "catalog.toml").read_text()
     broken = text.replace("attempts = 5\n", "attempts = 4\n")
     line = broken.splitlines().index("[types.ThrottlingError]") + 1
     with pytest.raises(CatalogError, match=rf"line {line} \(\[types.ThrottlingError\]\): .*delays has 5 values"):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autoheal.catalog import load_catalog
-from autoheal.classifier import RuleClassifier, required_literals
-from autoheal.evaluation import score
+from autoheal.app.evaluation import score
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier, required_literals
 
 CORPUS = Path(__file__).parents[1] / "data" / "errors-dev.jsonl"
 CATALOG = load_catalog()
@@ -206,7 +206,7 @@ def test_instructions_in_error_text_change_nothing() -> None:
 
 
 def test_rules_must_name_catalog_types() -> None:
-    from autoheal.rules import Rule
+    from autoheal.domain.rules import Rule
 
     with pytest.raises(ValueError, match="NotAType is not in the catalog"):
         RuleClassifier(CATALOG, [Rule("x", "NotAType", "y")])

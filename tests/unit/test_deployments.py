@@ -9,9 +9,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from autoheal.alerts import Alert
-from autoheal.dispatch import EVENT
-from autoheal.parsers import parse_payload
+from autoheal.domain.alerts import Alert
+from autoheal.domain.parsers import parse_payload
+from autoheal.intake.outbox import EVENT
 
 ROOT = Path(__file__).parents[2]
 PAYLOADS = ROOT / "tests" / "data" / "payloads"

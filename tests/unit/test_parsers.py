@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from autoheal.alerts import Alert, PayloadError
-from autoheal.parsers import parse_payload
+from autoheal.domain.alerts import Alert, PayloadError
+from autoheal.domain.parsers import parse_payload
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 

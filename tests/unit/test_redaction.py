@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoheal.redaction import MASK, redact, redact_json
+from autoheal.domain.redaction import MASK, redact, redact_json
 
 SECRETS = [
     (

@@ -1,0 +1,173 @@
+"""`autoheal demo`: the main job on embedded defaults.
+
+A local Prefect server (unless PREFECT_API_URL is set), the sandbox with the `demo` scenario, and
+the bundled alerts (autoheal/app/demo_alerts) sent through the remediate flow; then a table of what
+happened to each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from autoheal import services as context
+from autoheal.app.stack import Stack
+from sandbox import Sandbox
+from sandbox.scenario import load_scenario
+
+DEMO_SETTINGS = {
+    "AUTOHEAL_MODE": "on",  # the demo acts, against the sandbox only
+    "AUTOHEAL_DELAY_SCALE": "0.01",  # catalog delays of 60 s become 0.6 s
+    "AUTOHEAL_POLL_INTERVAL_SECONDS": "0.05",
+    "AUTOHEAL_DATABRICKS_RETRY_TIMEOUT_SECONDS": "10",
+    "AUTOHEAL_UPSTREAM_PIPELINES": json.dumps({"TransformSales": "IngestRaw"}),
+}
+
+
+class Row(BaseModel):
+    alert: str
+    shape: str
+    incident_id: int | None = None
+    error_type: str | None = None
+    decision: str | None = None
+    attempts: int = 0
+    outcome: str
+    mttr_seconds: float | None = None
+
+
+def bundled_alerts() -> list[tuple[str, dict[str, Any]]]:
+    folder = resources.files("autoheal.app").joinpath("demo_alerts")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".json"))
+    return [(name, json.loads(folder.joinpath(name).read_text(encoding="utf-8"))) for name in names]
+
+
+def stamp_now(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Azure Monitor stamps an alert when it fires: do the same, so its window covers the runs."""
+    data = payload.get("data")
+    essentials = data.get("essentials") if isinstance(data, dict) else None
+    if isinstance(essentials, dict) and essentials.get("monitorCondition") == "Fired":
+        essentials["firedDateTime"] = now.isoformat().replace("+00:00", "Z")
+        condition = ((data or {}).get("alertContext") or {}).get("condition") or {}
+        if "windowEndTime" in condition:
+            condition["windowStartTime"] = (now - timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
+            condition["windowEndTime"] = now.isoformat().replace("+00:00", "Z")
+    return payload
+
+
+def wait_for_failures(sandbox: Sandbox, timeout: float = 30) -> None:
+    """The scenario's pipelines and jobs fail within moments; wait until every one has finished."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sandbox.state.lock:
+            sandbox.state.adf.tick()
+            sandbox.state.workspace.tick()
+            adf_done = all(
+                r.status in ("Succeeded", "Failed", "Cancelled")
+                for f in sandbox.state.adf.factories.values()
+                for r in f.runs.values()
+            )
+            dbx_done = all(r.terminal for r in sandbox.state.workspace.runs.values())
+        if adf_done and dbx_done:
+            return
+        time.sleep(0.05)
+    raise TimeoutError("the demo scenario's runs did not finish")
+
+
+TERMINAL = {"resolved", "escalated", "skipped", "dry-run", "expanded"}
+
+
+def post_all(stack: Stack, alerts: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, httpx.Response]]:
+    """POST every bundled alert to the receiver, as Azure Monitor and Databricks would."""
+    now = datetime.now(UTC)
+    out = []
+    for name, payload in alerts:
+        path = "/alerts/databricks" if name.split("_")[1] == "dbx" else "/alerts/azure-monitor"
+        out.append((name, stack.post(path, stamp_now(payload, now))))
+    return out
+
+
+def wait_until_done(incident_ids: list[int], timeout: float = 240) -> None:
+    store = context.get_store()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [store.get(i) for i in incident_ids]
+        if all(s is not None and s.status in TERMINAL for s in states):
+            return
+        time.sleep(0.5)
+    pending = [i for i in incident_ids if (s := store.get(i)) is None or s.status not in TERMINAL]
+    raise TimeoutError(f"incidents {pending} did not finish within {timeout:g}s")
+
+
+def rows_for(responses: list[tuple[str, httpx.Response]]) -> list[Row]:
+    store = context.get_store()
+    rows: list[Row] = []
+    seen: set[int] = set()
+    for name, response in responses:
+        body = response.json()
+        if response.status_code >= 400:
+            rows.append(Row(alert=name, shape="-", outcome=f"rejected (HTTP {response.status_code}): {body['error']}"))
+        elif body.get("status") == "ignored":
+            rows.append(Row(alert=name, shape="-", outcome=f"ignored: {body['reason']}"))
+        elif body.get("status") == "duplicate":
+            rows.append(
+                Row(
+                    alert=name,
+                    shape="-",
+                    incident_id=body["incident_id"],
+                    outcome=f"duplicate: joined {body['incident_id']}",
+                )
+            )
+        else:
+            incident = store.get(int(body["incident_id"]))
+            assert incident is not None
+            seen.add(int(incident.id or 0))
+            rows.append(_row(name, incident))
+    for incident in store.incidents():  # runs a metric alert's lookup found, each its own incident
+        if incident.id not in seen and incident.source == "azure-monitor" and incident.run_id:
+            rows.append(_row("  -> looked up from the metric alert", incident))
+    return rows
+
+
+def _row(name: str, incident: Any) -> Row:
+    return Row(
+        alert=name,
+        shape=incident.source,
+        incident_id=incident.id,
+        error_type=incident.error_type,
+        decision=incident.decision,
+        attempts=incident.attempts,
+        outcome=incident.status,
+        mttr_seconds=incident.mttr_seconds,
+    )
+
+
+def demo_stack(workdir: Path) -> Stack:
+    database = workdir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = {
+        **DEMO_SETTINGS,
+        "AUTOHEAL_DATABASE_URL": f"sqlite:///{database.resolve()}",
+        "AUTOHEAL_RECEIVER_PORT": os.environ.get("AUTOHEAL_RECEIVER_PORT", "0"),
+    }
+    return Stack(workdir, scenario=load_scenario("demo"), settings=settings)
+
+
+def run_demo(stack: Stack) -> list[Row]:
+    """Every bundled alert over HTTP to the receiver: event, automation, flow run. One row per alert."""
+    assert stack.sandbox is not None
+    wait_for_failures(stack.sandbox)
+    responses = post_all(stack, bundled_alerts())
+    accepted = [int(r.json()["incident_id"]) for _, r in responses if r.status_code == 202]
+    wait_until_done(accepted)
+    return rows_for(responses)

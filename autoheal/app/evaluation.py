@@ -1,0 +1,162 @@
+"""Scores a classifier on labeled lines: exact-label accuracy, macro-F1, and the eligibility
+precision and recall that matter most (a false "remediable" is the costly error)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+
+class Scores(BaseModel):
+    n: int
+    accuracy: float
+    macro_f1: float
+    remediable_precision: float
+    remediable_recall: float
+    false_remediable: int
+    missed_remediable: int
+
+
+def score(pairs: Iterable[tuple[str, bool, str, bool]]) -> Scores:
+    """``pairs``: (gold label, gold remediable, predicted label, predicted remediable)."""
+    rows = list(pairs)
+    n = len(rows)
+    correct = sum(1 for g, _, p, _ in rows if g == p)
+    labels = sorted({g for g, *_ in rows} | {p for _, _, p, _ in rows})
+    f1s = []
+    for label in labels:
+        tp = sum(1 for g, _, p, _ in rows if g == label and p == label)
+        fp = sum(1 for g, _, p, _ in rows if g != label and p == label)
+        fn = sum(1 for g, _, p, _ in rows if g == label and p != label)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    tp = sum(1 for _, gr, _, pr in rows if gr and pr)
+    fp = sum(1 for _, gr, _, pr in rows if not gr and pr)
+    fn = sum(1 for _, gr, _, pr in rows if gr and not pr)
+    return Scores(
+        n=n,
+        accuracy=correct / n if n else 0.0,
+        macro_f1=sum(f1s) / len(f1s) if f1s else 0.0,
+        remediable_precision=tp / (tp + fp) if tp + fp else 1.0,
+        remediable_recall=tp / (tp + fn) if tp + fn else 1.0,
+        false_remediable=fp,
+        missed_remediable=fn,
+    )
+
+
+class Labeled(BaseModel):
+    """One line of a labeled file: what the classifiers see, and the truth when it is known."""
+
+    id: str | int | None = None
+    service: str | None = None
+    error_code: str | None = None
+    message: str
+    label: str | None = None
+    remediable: bool | None = None
+
+
+class Costs(BaseModel):
+    calls: int = 0
+    failures: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    cost: float | None = None
+
+    def per_call(self) -> dict[str, float | None]:
+        n = max(self.calls, 1)
+        return {
+            "input_tokens": self.input_tokens / n,
+            "output_tokens": self.output_tokens / n,
+            "latency_ms": self.latency_ms / n,
+            "cost": self.cost / n if self.cost is not None else None,
+        }
+
+
+class Comparison(BaseModel):
+    """Rules alone, the model alone, and rules plus model (what autoheal decides with), on one file."""
+
+    rules: Scores
+    model: Scores | None = None
+    combined: Scores | None = None
+    costs: Costs | None = None
+
+
+def compare(items: list[Labeled], classifier: Any, analyst: Any | None, catalog: Any) -> Comparison:
+    """Score every line; with an analyst, also the model's own answer and the merged verdict."""
+    from autoheal.analysis.analyst import merge
+
+    rules_rows, model_rows, combined_rows = [], [], []
+    costs = Costs()
+    for item in items:
+        if item.label is None or item.remediable is None:
+            raise ValueError(f"line {item.id}: scoring needs 'label' and 'remediable' on every line")
+        rules = classifier.classify(item.message, service=item.service, error_code=item.error_code)
+        rules_rows.append((item.label, item.remediable, rules.error_type, rules.remediable))
+        if analyst is None:
+            continue
+        analysis = analyst.analyse(item.message, service=item.service, error_code=item.error_code, rules=rules)
+        costs.calls += analysis.calls
+        costs.failures += analysis.rca is None
+        costs.input_tokens += analysis.input_tokens
+        costs.output_tokens += analysis.output_tokens
+        costs.latency_ms += analysis.latency_ms
+        if analysis.cost is not None:
+            costs.cost = (costs.cost or 0.0) + analysis.cost
+        said = analysis.rca.error_type if analysis.rca else "Unknown"
+        model_rows.append((item.label, item.remediable, said, catalog.entry(said) is not None))
+        verdict = merge(rules, analysis, catalog)
+        final = said if verdict.decided_by == "model" else rules.error_type
+        combined_rows.append((item.label, item.remediable, final, verdict.classification.remediable))
+    if analyst is None:
+        return Comparison(rules=score(rules_rows))
+    return Comparison(rules=score(rules_rows), model=score(model_rows), combined=score(combined_rows), costs=costs)
+
+
+def read_labeled(path: Path) -> list[Labeled]:
+    """Lines of {id, service, error_code, message[, label, remediable]}; raises ValueError naming the line."""
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(Labeled.model_validate({"id": number, **json.loads(line)}))
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            raise ValueError(f"{path}, line {number}: expected a JSON object with a 'message': {exc}") from None
+    return items
+
+
+def print_comparison(console: Console, result: Comparison, name: str) -> None:
+    table = Table(title=f"Classification of {name}")
+    table.add_column("metric")
+    columns = [
+        (label, s)
+        for label, s in (("rules", result.rules), ("model", result.model), ("rules + model", result.combined))
+        if s
+    ]
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    for metric, field, fmt in (
+        ("messages", "n", "{}"),
+        ("exact-label accuracy", "accuracy", "{:.3f}"),
+        ("macro-F1", "macro_f1", "{:.3f}"),
+        ("remediable precision", "remediable_precision", "{:.3f}"),
+        ("remediable recall", "remediable_recall", "{:.3f}"),
+        ("false 'remediable'", "false_remediable", "{}"),
+        ("missed remediable", "missed_remediable", "{}"),
+    ):
+        table.add_row(metric, *(fmt.format(getattr(scores, field)) for _, scores in columns))
+    console.print(table)
+    if result.costs is not None:
+        per = result.costs.per_call()
+        cost = f"{per['cost']:.5f}" if per["cost"] is not None else "unknown (set AUTOHEAL_AI_PRICE_*_PER_1K)"
+        console.print(
+            f"model calls: {result.costs.calls}, messages left without an analysis: {result.costs.failures}; "
+            f"per call {per['input_tokens']:.0f} input and {per['output_tokens']:.0f} output tokens, "
+            f"{per['latency_ms']:.0f} ms, cost {cost}"
+        )

@@ -1,0 +1,226 @@
+"""What a single machine needs, started together and stopped together: a Prefect server (unless
+PREFECT_API_URL is set), the sandbox (optional), the served deployments (a subprocess whose flow
+runs each get a process), and the webhook receiver."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from autoheal import services as context
+from autoheal.app.receiver import build_receiver
+from autoheal.settings import get_settings
+from flows.prefect_server import LocalPrefectServer, drain_clients
+from sandbox import Sandbox
+from sandbox.scenario import Scenario
+from sandbox.server import ThreadedServer, bind
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class Stack:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        scenario: Scenario | None = None,
+        prefect_database_url: str | None = None,
+        receiver_port: int | None = None,
+        settings: dict[str, str] | None = None,
+        runner: Literal["served", "worker"] = "served",
+        receiver_process: bool = False,
+    ) -> None:
+        self.workdir = workdir.resolve()
+        self.scenario = scenario
+        self.prefect_database_url = prefect_database_url
+        self.receiver_port = receiver_port
+        self.overrides = settings or {}
+        self.server: LocalPrefectServer | None = None
+        self.sandbox: Sandbox | None = None
+        self.runner = runner
+        self.receiver_process = receiver_process
+        self.receiver_child: subprocess.Popen[bytes] | None = None
+        self._receiver_url = ""
+        self.serve: subprocess.Popen[bytes] | None = None
+        self.receiver: ThreadedServer | None = None
+        self.api_url = os.environ.get("PREFECT_API_URL", "")
+
+    @property
+    def receiver_url(self) -> str:
+        return self._receiver_url
+
+    @property
+    def ui_url(self) -> str:
+        return self.api_url.removesuffix("/api")
+
+    def start(self) -> Stack:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self.api_url:
+            self.start_prefect()
+        if self.scenario is not None:
+            self.sandbox = Sandbox(self.scenario, workdir=self.workdir / "sandbox")
+            self.sandbox.start()
+            os.environ.update(self.sandbox.exports())
+        os.environ.update(self.overrides)
+        os.environ.setdefault("AUTOHEAL_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
+        context.reset()
+        if self.runner == "worker":
+            self.start_worker()
+        else:
+            self.start_serving()
+        self.start_receiver()
+        return self
+
+    def start_prefect(self) -> None:
+        self.server = LocalPrefectServer(self.workdir / "prefect", database_url=self.prefect_database_url)
+        self.server.start()
+        self.api_url = self.server.api_url
+        os.environ.update({k: v for k, v in self.server.environment().items() if k != "PREFECT_HOME"})
+
+    def _flow_env(self) -> dict[str, str]:
+        settings = get_settings()
+        return {
+            **os.environ,
+            # Absolute (see Settings): the flow runs start in the project folder, not here.
+            "AUTOHEAL_DATABASE_URL": settings.database_url.get_secret_value(),
+            **({"AUTOHEAL_CATALOG_FILE": str(settings.catalog_file)} if settings.catalog_file else {}),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+    def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with (self.workdir / "serve.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+            )
+
+    def start_serving(self, timeout: float = 90) -> None:
+        self.serve = self._start([sys.executable, "-m", "flows.serve"], self._flow_env())
+        self._wait_until_served(timeout)
+
+    def start_worker(self, pool: str = "autoheal-process", timeout: float = 90) -> None:
+        """The other way to run flows: `remediate` deployed to a process work pool, and a worker that
+        starts each of its runs as `python -m prefect.engine` (what prefect.yaml sets up)."""
+        env = self._flow_env()
+        for command in (
+            ["prefect", "work-pool", "create", pool, "--type", "process", "--overwrite"],
+            ["flows.serve", "--pool", pool],
+        ):
+            done = subprocess.run([sys.executable, "-m", *command], env=env, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode != 0:
+                raise StackError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
+        worker_env = {**env, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "0"}
+        self.serve = self._start([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool], worker_env)
+        self._wait_until_served(timeout, pool=pool)
+
+    def _wait_until_served(self, timeout: float, *, pool: str | None = None) -> None:
+        assert self.serve is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.serve.poll() is not None:
+                raise StackError(
+                    f"serving the deployments failed (exit {self.serve.returncode}); see {self.workdir / 'serve.log'}"
+                )
+            if self._deployment_ready() and (pool is None or self._pool_ready(pool)):
+                time.sleep(1.5)  # the runner's first poll
+                return
+            time.sleep(0.5)
+        raise StackError(f"the deployments were not served within {timeout:g}s; see {self.workdir / 'serve.log'}")
+
+    def _pool_ready(self, pool: str) -> bool:
+        """A worker has polled the pool (its status turns READY on the first heartbeat)."""
+        try:
+            response = httpx.get(f"{self.api_url}/work_pools/{pool}", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json().get("status") == "READY"
+
+    def _deployment_ready(self) -> bool:
+        try:
+            response = httpx.get(f"{self.api_url}/deployments/name/remediate/remediate", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def start_receiver(self, timeout: float = 60) -> None:
+        settings = get_settings()
+        port = settings.receiver_port if self.receiver_port is None else self.receiver_port
+        sock = bind(settings.receiver_host, port)
+        if not self.receiver_process:
+            app = build_receiver(settings, context.get_store(), prefect_api_url=self.api_url)
+            self.receiver = ThreadedServer(app, sock, lifespan="on")  # runs the outbox
+            self.receiver.start()
+            self._receiver_url = self.receiver.url
+            return
+        # In its own process (`autoheal serve`), as in production: benchmarks measure it apart.
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {**self._flow_env(), "AUTOHEAL_RECEIVER_PORT": str(port)}
+        with (self.workdir / "receiver.log").open("ab") as log:
+            self.receiver_child = subprocess.Popen(
+                [sys.executable, "-m", "autoheal.app.cli", "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        self._receiver_url = f"http://{settings.receiver_host}:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.receiver_child.poll() is not None:
+                raise StackError(f"the receiver exited ({self.receiver_child.returncode}); see receiver.log")
+            try:
+                if httpx.get(f"{self._receiver_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise StackError(f"the receiver did not answer within {timeout:g}s")
+
+    def post(self, path: str, payload: Any) -> httpx.Response:
+        token = get_settings().webhook_token
+        headers = {"X-Autoheal-Token": token.get_secret_value()} if token else {}
+        return httpx.post(f"{self.receiver_url}{path}", json=payload, headers=headers, timeout=30)
+
+    def stop_prefect(self) -> None:
+        """Stop only the Prefect server; `restart_prefect` brings it back on the same port and database."""
+        if self.server is not None:
+            self.server.stop()
+
+    def restart_prefect(self) -> None:
+        if self.server is None:
+            raise StackError("this stack did not start the Prefect server")
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.receiver is not None:
+            self.receiver.stop()
+        for child in (self.receiver_child, self.serve):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        if self.server is not None:
+            self.server.stop()
+        else:
+            drain_clients()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,201 @@
+"""Flow-run processes forked from a preloaded server, instead of spawned from nothing.
+
+Prefect's runner starts every flow run with multiprocessing's "spawn": a new interpreter that
+imports prefect, our flow modules and the cloud SDKs again, 3.2 CPU-seconds and 3.5 s here before
+the flow does anything (ARCHITECTURE.md, "Flow-run processes"). multiprocessing's "forkserver" pays that once: a clean
+server process (started by exec, not forked from the threaded runner) imports the modules, and each
+flow run is a fork of it. A run keeps everything the runner relies on: its own process, its pid for
+cancellation, its exit code, its environment and settings.
+
+The runner's ``DirectSubprocessStarter`` looks ``run_flow_in_subprocess`` up in its module for each
+run and names that as the way to override it; :func:`install` replaces that one name. The body of
+:func:`run_flow_in_forked_process` is Prefect 3.9's ``run_flow_in_subprocess`` with the context
+changed. Those private names are Prefect's, not a promise: :func:`enable` checks the version and the
+names first, and falls back to Prefect's own spawn (logged once) when either is not what this was
+written against; tests/flows/test_launcher.py fails with the reason on an unsupported version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import multiprocessing
+import multiprocessing.context
+import os
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+import prefect
+from prefect.context import SettingsContext, get_settings_context, serialize_context
+from prefect.settings.context import get_current_settings
+from prefect.settings.models.root import Settings
+from prefect.utilities.callables import cloudpickle_wrapped_call
+from prefect.utilities.processutils import sanitize_subprocess_env
+
+log = logging.getLogger("autoheal.launcher")
+
+SUPPORTED = ("3.9.",)  # the Prefect releases whose private names below were read and tested
+# The private names this module uses: (module, attribute).
+PRIVATE = (
+    ("prefect.runner._starter_direct", "run_flow_in_subprocess"),
+    ("prefect.flow_engine", "_CONTROL_CHANNEL_ENV_KEYS"),
+    ("prefect.flow_engine", "_run_serialized_call_with_control_bootstrap"),
+    ("prefect.flow_engine", "_runtime_subprocess_env"),
+    ("prefect.flow_engine", "run_flow"),
+    ("prefect.engine", "handle_engine_signals"),
+)
+
+
+def _private(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+def unsupported_reason() -> str | None:
+    """Why forking cannot be used with the installed Prefect, or None when it can."""
+    version = prefect.__version__
+    if not version.startswith(SUPPORTED):
+        return (
+            f"Prefect {version} is installed; flows/launcher.py was written against Prefect "
+            f"{' or '.join(v + 'x' for v in SUPPORTED)} and relies on its private names"
+        )
+    missing = []
+    for module, name in PRIVATE:
+        try:
+            _private(module, name)
+        except (ImportError, AttributeError):
+            missing.append(f"{module}.{name}")
+    if missing:
+        return f"Prefect {version} lacks the private names flows/launcher.py uses: {', '.join(missing)}"
+    return None
+
+
+@cache
+def enable() -> bool:
+    """Make this process's runner fork flow runs from the preloaded server; False (logged once) when
+    the installed Prefect is not one this was written against, and the runner keeps Prefect's spawn."""
+    reason = unsupported_reason()
+    if reason is not None:
+        log.warning("flow runs are spawned by Prefect, not forked (about 3 CPU-s more each): %s", reason)
+        return False
+    install()
+    return True
+
+# The modules a flow run needs, imported once by the fork server (one that is not installed is skipped).
+# Beyond the flows and SDKs: what Prefect's engine and the PostgreSQL driver import on first use, found
+# by listing the modules a forked run still imported.
+PRELOAD = [
+    "flows.remediate",
+    "flows.sweep",
+    "databricks.sdk",
+    "azure.mgmt.datafactory",
+    "azure.identity",
+    "prefect.task_engine",
+    "prefect.concurrency.sync",
+    "anyio._backends._asyncio",
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "flows.warmup",
+]
+
+
+def _context() -> multiprocessing.context.ForkServerContext:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def _run_flow_with_env(
+    *args: Any,
+    env: dict[str, str | None] | None = None,
+    remove_env: set[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """In the child: take the run's environment, then run the flow (async flows on a new loop)."""
+
+    run_flow = _private("prefect.flow_engine", "run_flow")
+    runtime_env = _private("prefect.flow_engine", "_runtime_subprocess_env")
+    handle_engine_signals = _private("prefect.engine", "handle_engine_signals")
+    if isinstance(kwargs.get("flow"), str):  # a reference: the fork server has already imported it
+        module, _, name = kwargs["flow"].partition(":")
+        kwargs["flow"] = getattr(importlib.import_module(module), name)
+    for key in remove_env or ():
+        os.environ.pop(key, None)
+    os.environ.update(runtime_env(env))
+    settings_context = get_settings_context()
+    flow_run = kwargs.get("flow_run")
+    with (
+        SettingsContext(profile=settings_context.profile, settings=Settings()),
+        handle_engine_signals(getattr(flow_run, "id", None)),
+    ):
+        outcome = run_flow(*args, **kwargs)
+        if asyncio.iscoroutine(outcome):
+            asyncio.run(outcome)
+
+
+def reference(flow: Any) -> str | None:
+    """"module:name" when that import gives back this very flow object, else None.
+
+    A flow object would be pickled by value, its function's globals cut down to the names its code
+    uses: the parameter annotations (strings under `from __future__ import annotations`) then no
+    longer resolve, and the child is sent more than it needs."""
+    fn = getattr(flow, "fn", None)
+    module, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
+    if not module or not name:
+        return None
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return f"{module}:{name}" if found is flow else None
+
+
+def run_flow_in_forked_process(
+    flow: Any,
+    flow_run: Any = None,
+    parameters: dict[str, Any] | None = None,
+    wait_for: Iterable[Any] | None = None,
+    context: dict[str, Any] | None = None,
+    env: dict[str, str | None] | None = None,
+) -> multiprocessing.process.BaseProcess:
+    """Prefect's ``run_flow_in_subprocess``, forked from the preloaded server rather than spawned."""
+    runtime_env = _private("prefect.flow_engine", "_runtime_subprocess_env")
+    control_keys = _private("prefect.flow_engine", "_CONTROL_CHANNEL_ENV_KEYS")
+    bootstrap = _private("prefect.flow_engine", "_run_serialized_call_with_control_bootstrap")
+
+    merged_env: dict[str, str | None] = (
+        dict[str, str | None](get_current_settings().to_environment_variables(exclude_unset=True))
+        | os.environ
+        | {"PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false"}
+        | (env or {})
+    )
+    sanitized = sanitize_subprocess_env(merged_env)
+    wrapped = cloudpickle_wrapped_call(
+        _run_flow_with_env,
+        env=runtime_env(sanitized),
+        remove_env={key for key, value in merged_env.items() if value is None},
+        flow=reference(flow) or flow,
+        flow_run=flow_run,
+        parameters=parameters,
+        wait_for=wait_for,
+        context=context or serialize_context(),
+    )
+    startup_env = {key: value for key, value in sanitized.items() if key in control_keys}
+    process = _context().Process(
+        target=bootstrap,
+        args=(wrapped.args[0], startup_env),  # type: ignore[attr-defined]  # a functools.partial,
+    )
+    process.start()
+    return process
+
+
+def install() -> None:
+    """Replace the runner's starter (its documented override point); :func:`enable` checks first."""
+    starter = importlib.import_module("prefect.runner._starter_direct")
+    setattr(starter, "run_flow_in_subprocess", run_flow_in_forked_process)  # noqa: B010  # not exported
+
+
+def installed() -> bool:
+    starter = importlib.import_module("prefect.runner._starter_direct")
+    return getattr(starter, "run_flow_in_subprocess", None) is run_flow_in_forked_process

@@ -1,0 +1,30 @@
+"""Guard a resource (a cluster, a job, a pipeline run) while a playbook changes it, with Prefect
+global concurrency limits: they hold across flow-run processes and machines, and show in the UI.
+
+Limits are created on demand, and taken with ``strict=True``: without it Prefect silently skips
+a limit that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect import get_client
+from prefect.concurrency.sync import concurrency
+
+
+def limit_name(resource: str) -> str:
+    """``cluster:0923-164208-etl001`` -> ``autoheal-cluster-0923-164208-etl001`` (Prefect-safe)."""
+    return "autoheal-" + re.sub(r"[^a-z0-9-]+", "-", resource.lower()).strip("-")[:100]
+
+
+@contextmanager
+def resource_guard(resource: str, *, timeout_seconds: float = 3600) -> Iterator[None]:
+    """The playbooks' guard (autoheal/cloud/polling.py) for flow runs: one holder per resource at a time."""
+    name = limit_name(resource)
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(name, limit=1)
+    with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds):
+        yield
