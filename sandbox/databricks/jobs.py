@@ -112,7 +112,12 @@ class JobRun:
             },
         }
 
-    def as_dict(self, *, include_history: bool = False) -> dict[str, Any]:
+    def run_duration_ms(self) -> int:
+        """The time the run and all its repairs took to finish (0 until it has)."""
+        return SimClock.ms(self.end_time) - SimClock.ms(self.start_time) if self.terminal and self.end_time else 0
+
+    def as_dict(self, *, include_history: bool = False, include_tasks: bool = True) -> dict[str, Any]:
+        """The run as ``runs/get`` answers it; ``runs/list`` leaves out the tasks unless ``expand_tasks``."""
         out: dict[str, Any] = {
             "job_id": self.job.spec.job_id,
             "run_id": self.run_id,
@@ -127,9 +132,15 @@ class JobRun:
             "status": self.status(),
             "start_time": SimClock.ms(self.start_time),
             "end_time": SimClock.ms(self.end_time) if self.end_time else 0,
+            # A multi-task run's own durations are 0; its length is run_duration.
+            "setup_duration": 0,
+            "execution_duration": 0,
+            "cleanup_duration": 0,
+            "run_duration": self.run_duration_ms(),
             "run_page_url": f"https://sandbox.azuredatabricks.net/#job/{self.job.spec.job_id}/run/{self.run_id}",
-            "tasks": [t.as_dict() for t in self.tasks.values()],
         }
+        if include_tasks:
+            out["tasks"] = [t.as_dict() for t in self.tasks.values()]
         if self.job.spec.timeout_seconds:
             out["timeout_seconds"] = self.job.spec.timeout_seconds
         if include_history:
