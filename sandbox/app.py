@@ -8,13 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox.adf import errors as adf_errors
 from sandbox.adf import routes as adf_routes
 from sandbox.databricks import errors as dbx_errors
 from sandbox.databricks import routes as dbx_routes
 from sandbox.faults import Fault, FaultMiddleware
-from sandbox.scenario import Scenario, ScenarioError, load_scenario
+from sandbox.scenario import ClusterActivity, ClusterActivityFor, Scenario, ScenarioError, load_scenario
 from sandbox.state import Call, SandboxState
 
 
@@ -53,6 +54,17 @@ def build_app(state: SandboxState) -> Any:
     async def _adf(_: Request, exc: adf_errors.AdfApiError) -> JSONResponse:
         return adf_routes.error_response(exc)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _unrouted(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # No route for the path (404), or not for this method (405): each service's own answer.
+        path, method = request.url.path, request.method
+        if path.startswith("/_sandbox"):
+            return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)})
+        if path.startswith("/subscriptions/"):
+            return adf_routes.error_response(adf_routes.unrouted(method, path, str(request.url), exc.status_code))
+        # The workspace looks an API up by method and path together: a wrong method is not found, too.
+        return dbx_routes.error_response(dbx_routes.endpoint_not_found(method, path))
+
     app.include_router(dbx_routes.build_router(lambda: state.workspace))
     app.include_router(adf_routes.build_router(lambda: state.adf))
 
@@ -84,6 +96,17 @@ def build_app(state: SandboxState) -> Any:
     async def control_faults(request: Request) -> dict[str, int]:
         state.add_fault(Fault.model_validate(await request.json()))
         return {"pending": 1}
+
+    @app.post("/_sandbox/cluster-activity")
+    async def control_cluster_activity(request: Request) -> JSONResponse:
+        try:
+            spec = ClusterActivityFor.model_validate(await request.json())
+            state.add_cluster_activity(
+                spec.cluster_id, ClusterActivity.model_validate(spec.model_dump(exclude={"cluster_id"}))
+            )
+        except (ValueError, dbx_errors.DatabricksApiError) as exc:
+            return JSONResponse(status_code=400, content={"error": str(exc)})
+        return JSONResponse(content={"cluster_id": spec.cluster_id, "action": spec.action})
 
     inner = _ControlBypass(app, _Serialized(app, state))
     return FaultMiddleware(inner, state.faults)

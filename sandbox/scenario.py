@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,6 +32,29 @@ class TerminationReason(_Spec):
 class Autoscale(_Spec):
     min_workers: int
     max_workers: int
+
+
+class ClusterActivity(_Spec):
+    """What someone other than the playbook (a user, another job) does to a cluster, and when.
+
+    The time is ``at_ms`` (epoch milliseconds) or else ``after_seconds`` (simulated, may be negative)
+    after the activity is added: the scenario's load, or the call that adds it. One dated before it
+    is added is history: its event is in the cluster's log and the declared state is what it led to.
+    A later one is carried out when its time comes, if the cluster's state then allows it (a
+    restart needs RUNNING, a start TERMINATED...), as the actor's own API call would be.
+    """
+
+    action: Literal["start", "restart", "terminate", "resize"]
+    after_seconds: float = 0.0
+    at_ms: int | None = None
+    user: str = "someone-else@example.com"
+    num_workers: int | None = Field(None, description="resize only: the new number of workers")
+
+
+class ClusterActivityFor(ClusterActivity):
+    """A :class:`ClusterActivity` with the cluster it is done to: the control API's body."""
+
+    cluster_id: str
 
 
 class ClusterSpec(_Spec):
@@ -59,6 +82,7 @@ class ClusterSpec(_Spec):
     resize_seconds: float = 60
     install_seconds: float = 30
     libraries: list[dict[str, Any]] = Field(default_factory=list)
+    activity: list[ClusterActivity] = Field(default_factory=list, description="what others do to the cluster")
 
 
 class TaskSpec(_Spec):
@@ -87,6 +111,8 @@ class JobRunStart(_Spec):
 
 class DatabricksSpec(_Spec):
     token: str | None = None
+    workspace_id: str = "4151327623847219"
+    account_id: str = "7f3b2c1e-5d4a-4e8f-9b6c-2a1d0e9f8c7b"
     first_id: int = Field(1_000_001, description="run ids count up from here; vary it to get fresh ids")
     clusters: list[ClusterSpec] = Field(default_factory=list)
     jobs: list[JobSpec] = Field(default_factory=list)

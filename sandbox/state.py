@@ -11,7 +11,7 @@ from sandbox.adf.models import DataFactories
 from sandbox.clock import SimClock
 from sandbox.databricks.models import Workspace
 from sandbox.faults import Fault, FaultBook
-from sandbox.scenario import Scenario
+from sandbox.scenario import ClusterActivity, Scenario
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class SandboxState:
 
     def add_fault(self, fault: Fault | None = None, **kwargs: Any) -> None:
         self.faults.add(fault or Fault(**kwargs))
+
+    def add_cluster_activity(self, cluster_id: str, activity: ClusterActivity | None = None, **kwargs: Any) -> None:
+        """Someone else (a user, another job) acts on a cluster: now, later, or in its past history."""
+        with self.lock:
+            self.workspace.add_activity(cluster_id, activity or ClusterActivity(**kwargs))
 
     def counts(self) -> dict[str, Any]:
         with self.lock:

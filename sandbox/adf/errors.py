@@ -57,3 +57,16 @@ def entity_not_found(kind: str, name: str) -> AdfApiError:
 
 def bad_request(message: str) -> AdfApiError:
     return AdfApiError(400, "BadRequest", message)
+
+
+def invalid_resource_type(resource_type: str) -> AdfApiError:
+    return AdfApiError(
+        404,
+        "InvalidResourceType",
+        f"The resource type '{resource_type}' could not be found in the namespace 'Microsoft.DataFactory' "
+        "for api version '2018-06-01'.",
+    )
+
+
+def method_not_allowed(method: str, url: str) -> AdfApiError:
+    return AdfApiError(405, "MethodNotAllowed", f"The HTTP method '{method}' is not supported on the resource '{url}'.")

@@ -172,6 +172,15 @@ def build_router(get_factories: Callable[[], DataFactories]) -> APIRouter:
     return router
 
 
+def unrouted(method: str, path: str, url: str, status: int) -> errors.AdfApiError:
+    """ARM's answer for a path no route serves (404) or a method a path does not take (405)."""
+    if status == 405:
+        return errors.method_not_allowed(method, url)
+    _, _, tail = path.partition("/providers/Microsoft.DataFactory/")
+    names = [n for n in (tail or path).split("/") if n]
+    return errors.invalid_resource_type("/".join(names[0::2]) or path)
+
+
 def error_response(exc: errors.AdfApiError) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +10,11 @@ from typing import Any
 
 from sandbox.clock import SimClock
 from sandbox.databricks import errors
-from sandbox.scenario import ClusterSpec
+from sandbox.scenario import ClusterActivity, ClusterSpec
+
+CREATOR = "etl-owner@example.com"
+# Seeded history ends this long (real seconds) before the scenario's load, so before any failure in it.
+HISTORY_MARGIN = 0.005
 
 
 def library_key(spec: dict[str, Any]) -> str:
@@ -53,6 +58,7 @@ class Cluster:
     due: float | None = None
     on_due: Callable[[float], None] | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    planned: list[tuple[float, ClusterActivity]] = field(default_factory=list)
     libraries: list[Library] = field(default_factory=list)
     starts: int = 0
     restarts: int = 0
@@ -69,12 +75,12 @@ class Cluster:
             "state_message": self.state_message,
             "start_time": SimClock.ms(self.start_time),
             "cluster_source": "UI",
-            "creator_user_name": "etl-owner@example.com",
+            "creator_user_name": CREATOR,
             "autotermination_minutes": 120,
             "enable_elastic_disk": True,
             "default_tags": {
                 "Vendor": "Databricks",
-                "Creator": "etl-owner@example.com",
+                "Creator": CREATOR,
                 "ClusterName": self.spec.cluster_name,
                 "ClusterId": self.spec.cluster_id,
             },
@@ -102,6 +108,9 @@ class ClusterOps:
 
     def _new_cluster(self, spec: ClusterSpec, now: float) -> Cluster:
         reason = spec.termination_reason.model_dump() if spec.termination_reason else None
+        if reason is None and spec.state in ("TERMINATED", "ERROR"):
+            # A terminated cluster always says why; with none declared, it timed out idle.
+            reason = {"code": "INACTIVITY", "type": "SUCCESS", "parameters": {"inactivity_duration_min": "120"}}
         cluster = Cluster(
             spec=spec,
             state=spec.state,
@@ -111,17 +120,11 @@ class ClusterOps:
             driver_healthy=spec.driver_healthy,
             fail_starts=spec.fail_starts,
             start_time=now - 3600,
-            terminated_time=now if spec.state in ("TERMINATED", "ERROR") else None,
+            terminated_time=now - HISTORY_MARGIN if spec.state in ("TERMINATED", "ERROR") else None,
         )
         if reason:
             cluster.state_message = f"Cluster terminated. Reason: {reason['code']}"
-        if not spec.driver_healthy:
-            self._event(
-                cluster,
-                "DRIVER_NOT_RESPONDING",
-                now,
-                {"driver_state_message": "Driver is up but is not responsive, likely due to GC."},
-            )
+        self._seed_history(cluster, now)
         for lib in spec.libraries:
             status = "INSTALLED"
             if library_key(lib) in self.failing_libraries:
@@ -129,7 +132,79 @@ class ClusterOps:
             cluster.libraries.append(
                 Library(spec=lib, status=status, messages=self._lib_messages(lib, status, spec.cluster_id))
             )
+        for activity in spec.activity:
+            self._add_activity(cluster, activity, now)
         return cluster
+
+    def _seed_history(self, cluster: Cluster, now: float) -> None:
+        """The events the declared state implies: created and up an hour ago, then how it got here."""
+        spec, scale = cluster.spec, self.clock.scale
+        size: dict[str, Any] = {"autoscale": dict(cluster.autoscale)} if cluster.autoscale else {}
+        size = size or {"num_workers": cluster.num_workers}
+        up = cluster.start_time
+        self._event(cluster, "CREATING", up - spec.start_seconds * scale, {"user": CREATOR, "cluster_size": size})
+        self._event(cluster, "RUNNING", up, {"current_num_workers": cluster.num_workers})
+        self._event(cluster, "DRIVER_HEALTHY", up)
+        last = now - HISTORY_MARGIN
+        if cluster.state in ("TERMINATED", "ERROR"):
+            # There is no TERMINATED event type: the TERMINATING event carries the reason.
+            self._event(cluster, "TERMINATING", last - 10 * scale, {"reason": cluster.termination_reason})
+        elif cluster.state == "TERMINATING":
+            self._event(cluster, "TERMINATING", last, {"reason": _user_request(CREATOR)})
+        elif cluster.state == "PENDING":
+            self._event(cluster, "STARTING", last, {"user": CREATOR})
+        elif cluster.state in ("RESTARTING", "RESIZING"):
+            self._event(cluster, cluster.state, last, {"user": CREATOR})
+        if not cluster.driver_healthy:
+            self._event(
+                cluster,
+                "DRIVER_NOT_RESPONDING",
+                last,
+                {"driver_state_message": "Driver is up but is not responsive, likely due to GC."},
+            )
+
+    # ---- what other actors do -----------------------------------------------
+
+    def add_activity(self, cluster_id: str, activity: ClusterActivity) -> None:
+        """Someone else acts on the cluster (see :class:`ClusterActivity` for when and how)."""
+        self._add_activity(self.cluster(cluster_id), activity, self.clock.now())
+
+    def _add_activity(self, cluster: Cluster, activity: ClusterActivity, now: float) -> None:
+        at = activity.at_ms / 1000 if activity.at_ms is not None else now + activity.after_seconds * self.clock.scale
+        if at < now:
+            kind, details = _activity_event(cluster, activity)
+            self._event(cluster, kind, at, details)
+            return
+        bisect.insort(cluster.planned, (at, activity), key=lambda p: p[0])
+
+    def _carry_out(self, cluster: Cluster, activity: ClusterActivity, at: float) -> None:
+        try:
+            if activity.action == "start":
+                self._start(cluster, at, activity.user)
+            elif activity.action == "restart":
+                self._restart(cluster, at, activity.user)
+            elif activity.action == "terminate":
+                self._terminate(cluster, at, activity.user)
+            else:
+                self._resize(cluster, at, activity.user, num_workers=activity.num_workers, autoscale=None)
+        except errors.DatabricksApiError:
+            pass  # the actor's call was refused, as ours would have been: nothing happened
+
+    def _tick_cluster(self, cluster: Cluster, now: float) -> None:
+        """Play out, in time order, the transitions and the others' activity that have come due."""
+        while True:
+            due = cluster.due if cluster.due is not None and cluster.due <= now and cluster.on_due else None
+            planned = cluster.planned[0] if cluster.planned and cluster.planned[0][0] <= now else None
+            if planned is not None and (due is None or planned[0] < due):
+                cluster.planned.pop(0)
+                self._carry_out(cluster, planned[1], planned[0])
+            elif due is not None and cluster.on_due is not None:
+                action = cluster.on_due
+                cluster.due, cluster.on_due = None, None
+                action(due)
+            else:
+                break
+        self._tick_libraries(cluster, now)
 
     def cluster(self, cluster_id: str) -> Cluster:
         self.tick()
@@ -139,17 +214,13 @@ class ClusterOps:
             raise errors.invalid_parameter(f"Cluster {cluster_id} does not exist") from None
 
     def _event(self, cluster: Cluster, kind: str, ts: float, details: dict[str, Any] | None = None) -> None:
-        cluster.events.append(
-            {
-                "cluster_id": cluster.spec.cluster_id,
-                "timestamp": SimClock.ms(ts),
-                "type": kind,
-                "details": details or {},
-            }
-        )
+        """Log an event in time order (an event dated in the past goes where it belongs)."""
+        event = {"cluster_id": cluster.spec.cluster_id, "timestamp": SimClock.ms(ts), "type": kind}
+        event["details"] = details or {}
+        bisect.insort(cluster.events, event, key=lambda e: e["timestamp"])
 
-    def _schedule(self, cluster: Cluster, seconds: float, action: Callable[[float], None]) -> None:
-        cluster.due = self.clock.after(seconds)
+    def _schedule(self, cluster: Cluster, at: float, seconds: float, action: Callable[[float], None]) -> None:
+        cluster.due = at + seconds * self.clock.scale
         cluster.on_due = action
 
     def _come_up(self, cluster: Cluster, at: float, *, event: str) -> None:
@@ -172,65 +243,83 @@ class ClusterOps:
         self._event(cluster, "DRIVER_HEALTHY", at)
 
     def start(self, cluster_id: str) -> None:
-        cluster = self.cluster(cluster_id)
+        self._start(self.cluster(cluster_id), self.clock.now(), "autoheal")
+        self.clusters[cluster_id].starts += 1
+
+    def _start(self, cluster: Cluster, at: float, user: str) -> None:
         if cluster.state not in ("TERMINATED", "ERROR"):
-            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
-        cluster.starts += 1
+            raise errors.invalid_state(
+                f"Cluster {cluster.spec.cluster_id} is in unexpected state {cluster.state.title()}."
+            )
         cluster.state, cluster.state_message = (
             "PENDING",
             "Finding instances for new nodes, acquiring more instances if necessary",
         )
-        self._event(cluster, "STARTING", self.clock.now(), {"user": "autoheal"})
-        self._schedule(cluster, cluster.spec.start_seconds, lambda at: self._come_up(cluster, at, event="RUNNING"))
+        self._event(cluster, "STARTING", at, {"user": user})
+        self._schedule(cluster, at, cluster.spec.start_seconds, lambda t: self._come_up(cluster, t, event="RUNNING"))
 
     def restart(self, cluster_id: str) -> None:
-        cluster = self.cluster(cluster_id)
+        self._restart(self.cluster(cluster_id), self.clock.now(), "autoheal")
+        self.clusters[cluster_id].restarts += 1
+
+    def _restart(self, cluster: Cluster, at: float, user: str) -> None:
         if cluster.state != "RUNNING":
-            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
-        cluster.restarts += 1
+            raise errors.invalid_state(
+                f"Cluster {cluster.spec.cluster_id} is in unexpected state {cluster.state.title()}."
+            )
         cluster.state, cluster.state_message = "RESTARTING", "Restarting Spark"
-        self._event(cluster, "RESTARTING", self.clock.now(), {"user": "autoheal"})
-        self._schedule(cluster, cluster.spec.restart_seconds, lambda at: self._come_up(cluster, at, event="RUNNING"))
+        self._event(cluster, "RESTARTING", at, {"user": user})
+        self._schedule(cluster, at, cluster.spec.restart_seconds, lambda t: self._come_up(cluster, t, event="RUNNING"))
 
     def terminate(self, cluster_id: str) -> None:
-        cluster = self.cluster(cluster_id)
+        self._terminate(self.cluster(cluster_id), self.clock.now(), "autoheal")
+
+    def _terminate(self, cluster: Cluster, at: float, user: str) -> None:
         if cluster.state in ("TERMINATED", "TERMINATING"):
             return
         cluster.state = "TERMINATING"
-        reason = {"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": "autoheal"}}
-        self._event(cluster, "TERMINATING", self.clock.now(), {"reason": reason})
+        reason = _user_request(user)
+        self._event(cluster, "TERMINATING", at, {"reason": reason})
 
-        def done(at: float) -> None:
-            cluster.state, cluster.termination_reason, cluster.terminated_time = "TERMINATED", reason, at
+        def done(t: float) -> None:
+            cluster.state, cluster.termination_reason, cluster.terminated_time = "TERMINATED", reason, t
+            cluster.state_message = f"Cluster terminated. Reason: {reason['code']}"
 
-        self._schedule(cluster, 10, done)
+        self._schedule(cluster, at, 10, done)
 
     def resize(self, cluster_id: str, *, num_workers: int | None, autoscale: dict[str, int] | None) -> None:
         cluster = self.cluster(cluster_id)
+        self._resize(cluster, self.clock.now(), "autoheal", num_workers=num_workers, autoscale=autoscale)
+        cluster.resizes += 1
+
+    def _resize(
+        self, cluster: Cluster, at: float, user: str, *, num_workers: int | None, autoscale: dict[str, int] | None
+    ) -> None:
         if cluster.state != "RUNNING":
-            raise errors.invalid_state(f"Cluster {cluster_id} is in unexpected state {cluster.state.title()}.")
+            raise errors.invalid_state(
+                f"Cluster {cluster.spec.cluster_id} is in unexpected state {cluster.state.title()}."
+            )
         if num_workers is None and autoscale is None:
             raise errors.invalid_parameter("Either num_workers or autoscale must be specified.")
-        cluster.resizes += 1
         cluster.state = "RESIZING"
         previous = cluster.num_workers
         self._event(
             cluster,
             "RESIZING",
-            self.clock.now(),
-            {"current_num_workers": previous, "target_num_workers": num_workers or 0},
+            at,
+            {"current_num_workers": previous, "target_num_workers": num_workers or 0, "user": user},
         )
 
-        def done(at: float) -> None:
+        def done(t: float) -> None:
             if autoscale is not None:
                 cluster.autoscale = dict(autoscale)
                 cluster.num_workers = max(cluster.num_workers, autoscale["min_workers"])
             else:
                 cluster.autoscale, cluster.num_workers = None, int(num_workers or 0)
             cluster.state = "RUNNING"
-            self._event(cluster, "UPSIZE_COMPLETED", at, {"current_num_workers": cluster.num_workers})
+            self._event(cluster, "UPSIZE_COMPLETED", t, {"current_num_workers": cluster.num_workers})
 
-        self._schedule(cluster, cluster.spec.resize_seconds, done)
+        self._schedule(cluster, at, cluster.spec.resize_seconds, done)
 
     def edit(self, cluster_id: str, body: dict[str, Any]) -> None:
         cluster = self.cluster(cluster_id)
@@ -244,7 +333,10 @@ class ClusterOps:
         if cluster.state == "RUNNING":  # an edit of a running cluster restarts it
             cluster.state = "RESTARTING"
             self._schedule(
-                cluster, cluster.spec.restart_seconds, lambda at: self._come_up(cluster, at, event="RUNNING")
+                cluster,
+                self.clock.now(),
+                cluster.spec.restart_seconds,
+                lambda at: self._come_up(cluster, at, event="RUNNING"),
             )
 
     def events(self, cluster_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -316,3 +408,20 @@ class ClusterOps:
     def library_status(self, cluster_id: str) -> dict[str, Any]:
         cluster = self.cluster(cluster_id)
         return {"cluster_id": cluster_id, "library_statuses": [lib.as_dict() for lib in cluster.libraries]}
+
+
+def _user_request(user: str) -> dict[str, Any]:
+    return {"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": user}}
+
+
+def _activity_event(cluster: Cluster, activity: ClusterActivity) -> tuple[str, dict[str, Any]]:
+    """The event an activity leaves in the log, for one that is history."""
+    if activity.action == "terminate":
+        return "TERMINATING", {"reason": _user_request(activity.user)}
+    if activity.action == "resize":
+        return "RESIZING", {
+            "current_num_workers": cluster.num_workers,
+            "target_num_workers": activity.num_workers or 0,
+            "user": activity.user,
+        }
+    return ("STARTING" if activity.action == "start" else "RESTARTING"), {"user": activity.user}

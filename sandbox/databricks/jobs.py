@@ -16,6 +16,20 @@ TERMINAL_LIFE_CYCLES = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 FAILED_RESULTS = {"FAILED", "TIMEDOUT", "CANCELED", "UPSTREAM_FAILED", "MAXIMUM_CONCURRENT_RUNS_REACHED"}
 
 
+# The fields a task run shares with a Run, for get-output's metadata.
+_TASK_RUN_AS_RUN = {
+    "run_id",
+    "attempt_number",
+    "state",
+    "start_time",
+    "end_time",
+    "setup_duration",
+    "execution_duration",
+    "cleanup_duration",
+    "cluster_instance",
+}
+
+
 def run_state(life_cycle_state: str, result_state: str | None, message: str) -> dict[str, Any]:
     """The ``state`` object of a run or a task run."""
     out: dict[str, Any] = {
@@ -112,7 +126,12 @@ class JobRun:
             },
         }
 
-    def as_dict(self, *, include_history: bool = False) -> dict[str, Any]:
+    def run_duration_ms(self) -> int:
+        """The time the run and all its repairs took to finish (0 until it has)."""
+        return SimClock.ms(self.end_time) - SimClock.ms(self.start_time) if self.terminal and self.end_time else 0
+
+    def as_dict(self, *, include_history: bool = False, include_tasks: bool = True) -> dict[str, Any]:
+        """The run as ``runs/get`` answers it; ``runs/list`` leaves out the tasks unless ``expand_tasks``."""
         out: dict[str, Any] = {
             "job_id": self.job.spec.job_id,
             "run_id": self.run_id,
@@ -122,14 +141,19 @@ class JobRun:
             "creator_user_name": "etl-owner@example.com",
             "run_type": "JOB_RUN",
             "trigger": "ONE_TIME",
-            "format": "MULTI_TASK",
             "state": self.state(),
             "status": self.status(),
             "start_time": SimClock.ms(self.start_time),
             "end_time": SimClock.ms(self.end_time) if self.end_time else 0,
+            # A multi-task run's own durations are 0; its length is run_duration.
+            "setup_duration": 0,
+            "execution_duration": 0,
+            "cleanup_duration": 0,
+            "run_duration": self.run_duration_ms(),
             "run_page_url": f"https://sandbox.azuredatabricks.net/#job/{self.job.spec.job_id}/run/{self.run_id}",
-            "tasks": [t.as_dict() for t in self.tasks.values()],
         }
+        if include_tasks:
+            out["tasks"] = [t.as_dict() for t in self.tasks.values()]
         if self.job.spec.timeout_seconds:
             out["timeout_seconds"] = self.job.spec.timeout_seconds
         if include_history:
@@ -404,8 +428,13 @@ class JobOps:
             run, task = self.task_runs[int(run_id)]
         else:
             raise errors.invalid_parameter(f"Run {run_id} does not exist.")
-        metadata = run.as_dict()
-        metadata.update(task.as_dict())
+        # The task run, as a Run: the run's fields with the task's own, and the task in ``tasks``
+        # (task-only keys such as task_key are not Run fields).
+        task_dict = task.as_dict()
+        metadata = run.as_dict(include_tasks=False)
+        metadata.update({k: v for k, v in task_dict.items() if k in _TASK_RUN_AS_RUN})
+        metadata["run_duration"] = task_dict["execution_duration"]
+        metadata["tasks"] = [task_dict]
         out: dict[str, Any] = {"metadata": metadata}
         if task.error:
             out["error"] = task.error

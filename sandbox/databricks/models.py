@@ -22,6 +22,8 @@ class Workspace(ClusterOps, JobOps):
     def __init__(self, spec: DatabricksSpec, clock: SimClock) -> None:
         self.clock = clock
         self.token = spec.token
+        self.workspace_id = spec.workspace_id
+        self.account_id = spec.account_id
         self.failing_libraries = dict(spec.failing_libraries)
         self._ids = itertools.count(spec.first_id)
         self.clusters: dict[str, Cluster] = {}
@@ -41,11 +43,7 @@ class Workspace(ClusterOps, JobOps):
     def tick(self) -> None:
         now = self.clock.now()
         for cluster in self.clusters.values():
-            while cluster.due is not None and cluster.due <= now and cluster.on_due:
-                due, action = cluster.due, cluster.on_due
-                cluster.due, cluster.on_due = None, None
-                action(due)
-            self._tick_libraries(cluster, now)
+            self._tick_cluster(cluster, now)
         for run in self.runs.values():
             self._tick_run(run, now)
 

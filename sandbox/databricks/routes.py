@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -41,8 +42,18 @@ def build_router(get_workspace: Callable[[], Workspace]) -> APIRouter:
         return data[key]
 
     @router.get("/.well-known/databricks-config")
-    async def well_known() -> dict[str, Any]:
-        return {}
+    async def well_known(request: Request) -> dict[str, Any]:
+        # Host metadata, unauthenticated, as a workspace host answers it; the SDK reads oidc_endpoint,
+        # account_id, workspace_id and cloud from it when it builds its Config.
+        workspace = get_workspace()
+        host = str(request.base_url).rstrip("/")
+        return {
+            "oidc_endpoint": f"{host}/oidc",
+            "account_id": workspace.account_id,
+            "workspace_id": workspace.workspace_id,
+            "cloud": "azure",
+            "host_type": "workspace",
+        }
 
     # ---- clusters -----------------------------------------------------------
 
@@ -177,7 +188,11 @@ def build_router(get_workspace: Callable[[], Workspace]) -> APIRouter:
         offset = int(params.get("page_token") or params.get("offset") or 0)
         limit = min(int(params.get("limit") or 25), 25)
         page = runs[offset : offset + limit]
-        out: dict[str, Any] = {"runs": [r.as_dict() for r in page], "has_more": offset + limit < len(runs)}
+        expand = params.get("expand_tasks", "false").lower() == "true"
+        out: dict[str, Any] = {
+            "runs": [r.as_dict(include_tasks=expand) for r in page],
+            "has_more": offset + limit < len(runs),
+        }
         if out["has_more"]:
             out["next_page_token"] = str(offset + limit)
         return out
@@ -194,6 +209,13 @@ def build_router(get_workspace: Callable[[], Workspace]) -> APIRouter:
         return {}
 
     return router
+
+
+def endpoint_not_found(method: str, path: str) -> errors.DatabricksApiError:
+    """What the workspace answers for a method and path it has no API for (a wrong method included)."""
+    return errors.DatabricksApiError(
+        404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {re.sub(r'^/api/[0-9.]+', '', path) or '/'}'"
+    )
 
 
 def error_response(exc: errors.DatabricksApiError) -> JSONResponse:

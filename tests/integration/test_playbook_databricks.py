@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from databricks.sdk.service.compute import EventType, State
 
 from autoheal.cloud.polling import Limits
 from autoheal.domain.outcome import PermanentFailure, TransientFailure
@@ -84,6 +85,38 @@ def test_hung_driver_is_restarted_once_and_a_second_call_does_nothing_more(
     second = heal(dbx, run_id, clock, limits, restart=True, since_ms=int(since))
     assert second.verified and "repair_id" not in second.created_ids
     assert counts(sb)["cluster_restarts"] == 1 and counts(sb)["repairs"] == 1
+
+
+def test_someone_elses_restart_after_the_failure_is_not_repeated(
+    load: Any, dbx: Any, clock: FastClock, limits: Limits
+) -> None:
+    sb = load("driver-not-responding")
+    run_id = failed_run(sb)
+    since = int(sb.state.workspace.runs[run_id].start_time * 1000)
+    # Before the failure, the cluster has no restart: left alone, the playbook would restart it.
+    come_up = [EventType.STARTING, EventType.RESTARTING]
+    assert list(dbx.clusters.events(CLUSTER, start_time=since, event_types=come_up)) == []
+    sb.state.add_cluster_activity(CLUSTER, action="restart", user="jane@example.com")
+    wait_until(lambda: dbx.clusters.get(CLUSTER).state == State.RUNNING)
+    restarts = list(dbx.clusters.events(CLUSTER, start_time=since, event_types=come_up))
+    assert [(e.type, e.details.user) for e in restarts] == [(EventType.RESTARTING, "jane@example.com")]
+    outcome = heal(dbx, run_id, clock, limits, restart=True, since_ms=since)
+    assert outcome.verified and outcome.action == "repair"
+    assert f"cluster {CLUSTER} was already restarted since the failure" in outcome.steps
+    assert counts(sb)["cluster_restarts"] == 0 and counts(sb)["repairs"] == 1
+
+
+def test_a_restart_before_the_failure_does_not_count(load: Any, dbx: Any, clock: FastClock, limits: Limits) -> None:
+    from sandbox.scenario import ClusterActivity
+
+    scenario = load_scenario("driver-not-responding")
+    scenario.databricks.clusters[0].activity = [ClusterActivity(action="restart", after_seconds=-600)]
+    sb = load(scenario)
+    run_id = failed_run(sb)
+    since = int(sb.state.workspace.runs[run_id].start_time * 1000)
+    outcome = heal(dbx, run_id, clock, limits, restart=True, since_ms=since)
+    assert outcome.verified and outcome.action == "cluster_restarted"
+    assert counts(sb)["cluster_restarts"] == 1
 
 
 def test_many_failed_runs_on_one_cluster_make_one_restart(

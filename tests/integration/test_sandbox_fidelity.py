@@ -78,10 +78,11 @@ def test_cluster_state_rules(load: Any, dbx: Any) -> None:
 
 def test_cluster_events_paginate(load: Any, dbx: Any) -> None:
     sb = load("driver-not-responding")
+    seeded = len(sb.state.workspace.clusters[CLUSTER].events)
     for _ in range(30):
         with sb.state.lock:
             sb.state.workspace._event(sb.state.workspace.clusters[CLUSTER], "DRIVER_HEALTHY", 1.0)
-    assert len(list(dbx.clusters.events(CLUSTER, limit=7))) == 31
+    assert len(list(dbx.clusters.events(CLUSTER, limit=7))) == seeded + 30
 
 
 def test_runs_tasks_output_and_repair_history(load: Any, dbx: Any) -> None:
@@ -226,3 +227,96 @@ def test_adf_cancel_and_error_shapes(load: Any, adf: Any, settings: Settings) ->
         wrong.pipeline_runs.get(RG, FACTORY, run_id)
     assert auth.value.error.code == "InvalidAuthenticationToken"
     wrong.close()
+
+
+# ---- cluster event history: declared by the scenario, and what others do -----------------------
+
+
+def ascending(dbx: Any, cluster_id: str) -> list[Any]:
+    from databricks.sdk.service.compute import GetEventsOrder
+
+    return list(dbx.clusters.events(cluster_id, order=GetEventsOrder.ASC))
+
+
+def test_a_cluster_declared_terminated_has_the_history_that_led_there(load: Any, dbx: Any) -> None:
+    sb = load("cluster-unexpected-termination")
+    run_id = dbx_failed_run(sb)
+    failed = dbx.jobs.get_run(run_id)
+    events = ascending(dbx, CLUSTER)
+    assert [e.type for e in events] == [
+        EventType.CREATING,
+        EventType.RUNNING,
+        EventType.DRIVER_HEALTHY,
+        EventType.TERMINATING,  # the API has no TERMINATED event: TERMINATING carries the reason
+    ]
+    last = events[-1]
+    assert last.details.reason.code.value == "CLOUD_PROVIDER_SHUTDOWN"
+    assert last.details.reason.type.value == "CLOUD_FAILURE"
+    assert events[0].details.cluster_size.num_workers == 2
+    assert all(e.timestamp < failed.start_time for e in events)  # all before the failure
+    cluster = dbx.clusters.get(CLUSTER)
+    assert last.timestamp <= cluster.terminated_time < failed.start_time
+    assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
+
+
+def test_a_hung_driver_and_a_cluster_in_transit_have_their_events(load: Any, dbx: Any) -> None:
+    from sandbox.scenario import load_scenario
+
+    sb = load("driver-not-responding")
+    run_id = dbx_failed_run(sb)
+    events = ascending(dbx, CLUSTER)
+    assert events[-1].type == EventType.DRIVER_NOT_RESPONDING
+    assert events[-1].timestamp < dbx.jobs.get_run(run_id).start_time
+    scenario = load_scenario("driver-not-responding")
+    scenario.databricks.clusters[0].state = "PENDING"
+    load(scenario)
+    assert ascending(dbx, CLUSTER)[-2].type == EventType.STARTING
+
+
+def test_others_activity_in_a_scenario_is_history_or_happens_when_due(load: Any, dbx: Any) -> None:
+    from sandbox.scenario import ClusterActivity, load_scenario
+
+    scenario = load_scenario("driver-not-responding")
+    scenario.databricks.clusters[0].activity = [
+        ClusterActivity(action="restart", after_seconds=-600, user="jane@example.com"),
+        ClusterActivity(action="restart", after_seconds=100, user="job-202"),
+    ]
+    sb = load(scenario)
+    sb.state.clock.freeze()
+    restarts = [e for e in ascending(dbx, CLUSTER) if e.type == EventType.RESTARTING]
+    assert [e.details.user for e in restarts] == ["jane@example.com"]  # history: state unchanged
+    assert dbx.clusters.get(CLUSTER).state == State.RUNNING
+    assert not sb.state.workspace.clusters[CLUSTER].driver_healthy
+    sb.state.clock.advance(100)
+    assert dbx.clusters.get(CLUSTER).state == State.RESTARTING
+    sb.state.clock.advance(180)
+    assert dbx.clusters.get(CLUSTER).state == State.RUNNING
+    types = [(e.type, e.details.user) for e in ascending(dbx, CLUSTER)][-3:]
+    assert types == [(EventType.RESTARTING, "job-202"), (EventType.RUNNING, None), (EventType.DRIVER_HEALTHY, None)]
+    assert sb.state.workspace.clusters[CLUSTER].driver_healthy
+    assert sb.state.counts()["cluster_restarts"] == 0  # the counts are what the API was asked to do
+
+
+def test_others_activity_through_the_control_api_and_a_refused_one(load: Any, dbx: Any) -> None:
+    import httpx
+
+    sb = load("cluster-unexpected-termination")
+    sb.state.clock.freeze()
+    with httpx.Client(base_url=sb.endpoints.databricks_host) as http:
+        # A restart of a TERMINATED cluster is refused, as the actor's API call would be: nothing happens.
+        ok = http.post("/_sandbox/cluster-activity", json={"cluster_id": CLUSTER, "action": "restart"})
+        assert ok.status_code == 200
+        assert dbx.clusters.get(CLUSTER).state == State.TERMINATED
+        started = http.post(
+            "/_sandbox/cluster-activity", json={"cluster_id": CLUSTER, "action": "start", "user": "jane@example.com"}
+        )
+        assert started.json() == {"cluster_id": CLUSTER, "action": "start"}
+        assert dbx.clusters.get(CLUSTER).state == State.PENDING
+        assert ascending(dbx, CLUSTER)[-1].details.user == "jane@example.com"
+        bad = http.post("/_sandbox/cluster-activity", json={"cluster_id": "nope", "action": "start"})
+        assert bad.status_code == 400 and "does not exist" in bad.json()["error"]
+        bad = http.post("/_sandbox/cluster-activity", json={"cluster_id": CLUSTER, "action": "reboot"})
+        assert bad.status_code == 400
+    sb.state.clock.advance(240)
+    assert dbx.clusters.get(CLUSTER).state == State.RUNNING
+    assert sb.state.counts()["cluster_starts"] == 0

@@ -152,3 +152,80 @@ def test_the_request_journal_records_service_calls_in_order_and_resets_with_the_
     assert journal[0]["query"] == "cluster_id=nope" and before <= journal[0]["at"] <= journal[1]["at"]
     sb.reset()
     assert list(sb.state.journal) == []
+
+
+# ---- what the real APIs answer that FastAPI's defaults did not ----------------------------------
+
+
+def test_runs_list_leaves_out_tasks_unless_expanded_and_gives_the_run_duration(load: Any, dbx: Any) -> None:
+    from tests.integration.test_playbook_databricks import failed_run
+
+    sb = load("cluster-unexpected-termination")
+    run_id = failed_run(sb)
+    with client(sb, "databricks") as http:
+        listed = http.get("/api/2.2/jobs/runs/list", params={"job_id": 101}).json()["runs"][0]
+        expanded = http.get("/api/2.2/jobs/runs/list", params={"job_id": 101, "expand_tasks": "true"}).json()
+        got = http.get("/api/2.2/jobs/runs/get", params={"run_id": run_id}).json()
+    assert listed["run_id"] == run_id and "tasks" not in listed
+    assert [t["task_key"] for t in expanded["runs"][0]["tasks"]] == ["ingest", "transform", "publish"]
+    for run in (listed, got):
+        assert run["run_duration"] == run["end_time"] - run["start_time"] > 0
+        assert run["setup_duration"] == run["execution_duration"] == run["cleanup_duration"] == 0
+    assert {k for k in got if k != "tasks"} == set(listed)
+    # Through the SDK: what sweep and rehearsal read from a listing is there, and no tasks.
+    (run,) = dbx.jobs.list_runs(job_id=101, completed_only=True)
+    assert not run.tasks and run.run_duration > 0 and run.state.result_state.value == "FAILED"
+    (run,) = dbx.jobs.list_runs(job_id=101, expand_tasks=True)
+    assert len(run.tasks) == 3
+
+
+def test_well_known_databricks_config_feeds_the_sdks_host_metadata(load: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from databricks.sdk.core import Config
+    from databricks.sdk.environments import Cloud
+    from databricks.sdk.oauth import get_host_metadata
+
+    sb = load("cluster-unexpected-termination")
+    e = sb.endpoints
+    assert e is not None
+    with client(sb, "databricks") as http:
+        # Unauthenticated, as the SDK asks for it.
+        raw = http.get("/.well-known/databricks-config", headers={"Authorization": ""})
+    assert raw.status_code == 200
+    meta = get_host_metadata(e.databricks_host)
+    assert meta.oidc_endpoint == f"{e.databricks_host}/oidc"
+    assert meta.workspace_id == sb.state.workspace.workspace_id and meta.account_id == sb.state.workspace.account_id
+    assert meta.cloud == Cloud.AZURE
+    with caplog.at_level(logging.DEBUG, logger="databricks.sdk"):
+        cfg = Config(host=e.databricks_host, token=e.databricks_token, auth_type="pat")
+    assert "Failed to automatically resolve config from host metadata" not in caplog.text
+    assert cfg.workspace_id == sb.state.workspace.workspace_id and cfg.is_azure
+    assert cfg.discovery_url == f"{e.databricks_host}/oidc/.well-known/oauth-authorization-server"
+
+
+def test_unknown_paths_and_wrong_methods_answer_in_each_services_shape(load: Any, dbx: Any) -> None:
+    from databricks.sdk.errors import NotFound
+
+    sb = load("gateway-timeout")
+    with client(sb, "databricks") as http:
+        r = http.get("/api/2.1/clusters/nope")
+        assert r.status_code == 404
+        assert r.json() == {"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found for 'GET /clusters/nope'"}
+        # The workspace finds an API by method and path: a known path with the wrong method is not found.
+        r = http.post("/api/2.1/clusters/get", json={"cluster_id": "x"})
+        assert r.status_code == 404
+        assert r.json() == {"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found for 'POST /clusters/get'"}
+    with pytest.raises(NotFound, match="No API found for 'GET /clusters/nope'"):
+        dbx.api_client.do("GET", "/api/2.1/clusters/nope")
+    sub = sb.state.adf.subscription_id
+    factory = f"/subscriptions/{sub}/resourceGroups/rg-data/providers/Microsoft.DataFactory/factories/adf-sales"
+    with client(sb, "adf") as adf:
+        r = adf.get(f"{factory}/dataflowz/x", params={"api-version": "2018-06-01"})
+        assert r.status_code == 404
+        assert r.json()["error"]["code"] == "InvalidResourceType"
+        assert "'factories/dataflowz'" in r.json()["error"]["message"]
+        r = adf.delete(f"{factory}/pipelineruns/x", params={"api-version": "2018-06-01"})
+        assert r.status_code == 405
+        assert r.json()["error"]["code"] == "MethodNotAllowed"
+        assert "The HTTP method 'DELETE' is not supported" in r.json()["error"]["message"]
