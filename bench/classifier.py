@@ -10,7 +10,7 @@ from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
 from bench.common import report, smoke, summary_ms
 
-CORPUS = Path(__file__).parents[1] / "tests" / "data" / "errors-dev.jsonl"
+CORPUS = Path(__file__).parents[1] / "tests" / "data" / "corpus" / "errors-dev.jsonl"
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     started = time.perf_counter()
     for item in messages:
         t0 = time.perf_counter()
-        classifier.classify(item["message"], service=item["service"], error_code=item["error_code"])
+        classifier.classify_text(item["message"], service=item["service"], error_code=item["error_code"])
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
     stats = summary_ms(latencies)

@@ -84,7 +84,7 @@ def baseline(stack: Stack, items: list[tuple[str, dict[str, Any]]]) -> list[floa
         started = time.time()
         (alert,) = parse_payload(payload).alerts
         facts = enrich(alert, settings)
-        kind = classifier.classify(facts.error_message or "", service=alert.service, error_code=facts.error_code)
+        kind = classifier.classify(facts)
         entry = catalog.entry(kind.error_type)
         playbook = entry.playbook_for(alert.service) if entry else None
         if playbook is None:

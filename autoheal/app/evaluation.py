@@ -58,6 +58,7 @@ class Labeled(BaseModel):
     message: str
     label: str | None = None
     remediable: bool | None = None
+    context_dependent: bool = False  # its class depends on what the message does not say: not scored
 
 
 class Costs(BaseModel):
@@ -78,9 +79,25 @@ class Costs(BaseModel):
         }
 
 
+class Level(BaseModel):
+    """The rules' answers at one confidence level: how often "remediable" there was right."""
+
+    confidence: float
+    n: int
+    said_remediable: int
+    right_remediable: int
+    label_accuracy: float
+
+    @property
+    def remediable_precision(self) -> float | None:
+        return self.right_remediable / self.said_remediable if self.said_remediable else None
+
+
 class Comparison(BaseModel):
     """Rules alone, the model alone, and rules plus model (what autoheal decides with), on one file."""
 
+    skipped: int = 0  # lines marked context_dependent
+    levels: list[Level] = []
     rules: Scores
     model: Scores | None = None
     combined: Scores | None = None
@@ -92,12 +109,17 @@ def compare(items: list[Labeled], classifier: Any, analyst: Any | None, catalog:
     from autoheal.analysis.analyst import merge
 
     rules_rows, model_rows, combined_rows = [], [], []
+    by_level: dict[float, list[tuple[bool, bool, bool]]] = {}
     costs = Costs()
-    for item in items:
+    scored = [item for item in items if not item.context_dependent]
+    for item in scored:
         if item.label is None or item.remediable is None:
             raise ValueError(f"line {item.id}: scoring needs 'label' and 'remediable' on every line")
-        rules = classifier.classify(item.message, service=item.service, error_code=item.error_code)
+        rules = classifier.classify_text(item.message, service=item.service, error_code=item.error_code)
         rules_rows.append((item.label, item.remediable, rules.error_type, rules.remediable))
+        by_level.setdefault(rules.confidence, []).append(
+            (rules.remediable, item.remediable, rules.error_type == item.label)
+        )
         if analyst is None:
             continue
         analysis = analyst.analyse(item.message, service=item.service, error_code=item.error_code, rules=rules)
@@ -113,9 +135,27 @@ def compare(items: list[Labeled], classifier: Any, analyst: Any | None, catalog:
         verdict = merge(rules, analysis, catalog)
         final = said if verdict.decided_by == "model" else rules.error_type
         combined_rows.append((item.label, item.remediable, final, verdict.classification.remediable))
+    levels = [
+        Level(
+            confidence=level,
+            n=len(rows),
+            said_remediable=sum(said for said, _, _ in rows),
+            right_remediable=sum(said and truth for said, truth, _ in rows),
+            label_accuracy=sum(right for _, _, right in rows) / len(rows),
+        )
+        for level, rows in sorted(by_level.items(), reverse=True)
+    ]
+    skipped = len(items) - len(scored)
     if analyst is None:
-        return Comparison(rules=score(rules_rows))
-    return Comparison(rules=score(rules_rows), model=score(model_rows), combined=score(combined_rows), costs=costs)
+        return Comparison(rules=score(rules_rows), levels=levels, skipped=skipped)
+    return Comparison(
+        rules=score(rules_rows),
+        model=score(model_rows),
+        combined=score(combined_rows),
+        costs=costs,
+        levels=levels,
+        skipped=skipped,
+    )
 
 
 def read_labeled(path: Path) -> list[Labeled]:
@@ -152,6 +192,23 @@ def print_comparison(console: Console, result: Comparison, name: str) -> None:
     ):
         table.add_row(metric, *(fmt.format(getattr(scores, field)) for _, scores in columns))
     console.print(table)
+    if result.skipped:
+        console.print(f"{result.skipped} line(s) marked context_dependent were left out of the scores")
+    if result.levels:
+        levels = Table(title="The rules by confidence (autoheal acts alone from 0.6)")
+        for column in ("confidence", "messages", "said remediable", "of which right", "precision", "label accuracy"):
+            levels.add_column(column, justify="right")
+        for level in result.levels:
+            precision = level.remediable_precision
+            levels.add_row(
+                f"{level.confidence:.2f}",
+                str(level.n),
+                str(level.said_remediable),
+                str(level.right_remediable),
+                f"{precision:.3f}" if precision is not None else "-",
+                f"{level.label_accuracy:.3f}",
+            )
+        console.print(levels)
     if result.costs is not None:
         per = result.costs.per_call()
         cost = f"{per['cost']:.5f}" if per["cost"] is not None else "unknown (set AUTOHEAL_AI_PRICE_*_PER_1K)"

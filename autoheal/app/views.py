@@ -133,7 +133,7 @@ def classify(
         raise fail(str(exc)) from exc
     try:
         for item in items:
-            result = classifier.classify(item.message, service=item.service, error_code=item.error_code)
+            result = classifier.classify_text(item.message, service=item.service, error_code=item.error_code)
             out: dict[str, Any] = {"id": item.id, **result.model_dump()}
             if analyst is not None:
                 analysis = analyst.analyse(item.message, service=item.service, error_code=item.error_code, rules=result)

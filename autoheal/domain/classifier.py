@@ -1,21 +1,58 @@
-"""Rule classifier: error codes first, then wording. Its error_type is always a catalog name or a
-never-remediated class, and it says which rule decided."""
+"""The classifier: knowledge first, the innermost cause decides, and it abstains when unsure.
+
+1. Codes, from where the services put them: a cluster's termination reason, a job run's termination
+   code, an activity's errorCode, and the forms the services write codes in inside a message
+   (ErrorCode=..., UPPER_SNAKE termination codes, Spark error classes, exception names). Each is
+   looked up in the documented tables (autoheal/domain/knowledge.py); an undocumented code is no
+   evidence, and a class name in free text is never a code.
+2. Evidence of a cause a retry cannot fix vetoes healing wherever it stands in the message: a code
+   the tables call decisive and not remediable, or a never-class sign (autoheal/domain/rules.py).
+   The veto names the code or the words.
+3. Then a code that documents a transient class, then the transient wording.
+4. Weak or no evidence: a low confidence (below ``ACT_AT``) or Unknown, and the decision escalates.
+
+Its error_type is always a catalog name or a never-remediated class.
+"""
 
 from __future__ import annotations
 
 import re
 import re._constants as _sre  # the parser's opcodes: stable across 3.11-3.13, used only to read patterns
 import re._parser as _sre_parser
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+import ahocorasick
 from pydantic import BaseModel
 
 from autoheal.domain.catalog import Catalog
-from autoheal.domain.rules import RULES, Rule
+from autoheal.domain.knowledge import CodeEntry, Table, lookup
+from autoheal.domain.rules import NEVER_SIGNS, TRANSIENT_SIGNS, Sign
+from autoheal.domain.values import Facts
 
-_INNER_CODE = re.compile(r"ErrorCode=([A-Za-z][\w-]*)")
+# Confidence levels; each says what stands behind a classification. autoheal acts alone from ACT_AT.
+DECISIVE_CODE = 0.95  # a documented code that decides on its own
+VETO = 0.9  # a cause a retry cannot fix, found in a code or the words
+CODE = 0.8  # a documented code whose class the message did not contradict
+SIGN = 0.75  # the specific wording of a transient class
+CONFIRMED = 0.7  # wording of a transient class where the code's documented default is not transient
+NEVER_DEFAULT = 0.65  # a code whose documented default is not transient, nothing in the message against it
+WEAK = 0.5  # wording that also fits a fault a retry cannot fix
+UNKNOWN = 0.3  # nothing recognised, or only a generic wrapper ("Operation on target ... failed")
+ACT_AT = 0.6
+
+_ON_DATABRICKS = {"ThrottlingError": "DatabricksResourceExhausted", "GatewayTimeout": "DatabricksTimeoutError"}
+
+# Where codes stand inside a message, in the forms the services write them.
+_FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
+_NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
+_STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
+_SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
+_TITLE_RUN = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
+_EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
+_CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
 _PATTERN_TOKEN = re.compile(r"\\.|\(\?P[<=]|.", re.DOTALL)
 
 
@@ -65,74 +102,325 @@ def _sequence(items: list[tuple[Any, Any]]) -> list[str] | None:
     return max(candidates, key=lambda c: min(map(len, c)), default=None)
 
 
+def _precise(entry: CodeEntry) -> bool:
+    """A code that names one cause (a Spark error class, a termination code), not an ADF activity
+    code whose documented default stands for several."""
+    return entry.decisive or entry.table in (Table.CLUSTER, Table.RUN, Table.SPARK)
+
+
 class Classification(BaseModel):
     error_type: str
-    remediable: bool
+    remediable: bool  # autoheal may heal it alone: a remediable class, no veto, confidence >= ACT_AT
     confidence: float
-    rule: str
+    rule: str  # what decided: code:<CODE>, sign:<name>, veto:<...>, or no-evidence
     classifier: str = "rules"
+    vetoed_by: str | None = None  # the code or words of a cause a retry cannot fix
+    abstained: bool = False  # a transient class on evidence too weak to act alone
+    evidence: list[str] = []
+
+
+@dataclass(slots=True)
+class _Signals:
+    """What the classifier reads, structured fields first: built from Facts, or from text alone."""
+
+    service: str | None
+    message: str
+    error_code: str | None = None
+    failure_type: str | None = None
+    termination_code: str | None = None
+    run_termination_code: str | None = None
+    details: str = ""
+
+    @classmethod
+    def of(cls, facts: Facts) -> _Signals:
+        params = facts.termination_parameters
+        return cls(
+            service=facts.target.service,
+            message=facts.error_message or "",
+            error_code=facts.error_code,
+            failure_type=facts.failure_type,
+            termination_code=facts.termination_code,
+            run_termination_code=facts.run_termination_code,
+            details=" ".join(f"{k}: {v}" for k, v in params.items()) if params else "",
+        )
+
+
+def top_level_branches(pattern: str) -> list[str]:
+    """``a|b(c|d)|e`` -> ``["a", "b(c|d)", "e"]``: the alternatives a match can come from."""
+    out, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
 
 
 @dataclass(frozen=True)
 class _Compiled:
-    rule: Rule
-    regex: re.Pattern[str] | None
-    codes: frozenset[str]
-    literals: tuple[str, ...] | None
+    sign: Sign
+    branches: tuple[re.Pattern[str], ...]  # the top-level alternatives, each searched on its own
+    unless: re.Pattern[str] | None
+
+    def search(self, text: str, branches: Iterable[int]) -> str | None:
+        for b in branches:
+            found = self.branches[b].search(text)
+            if found is not None:
+                if self.unless is not None and self.unless.search(text):
+                    return None
+                return found.group(0)
+        return None
+
+
+@dataclass
+class _Signs:
+    """Signs in order, and one Aho-Corasick automaton over the literals of all their alternatives:
+    one pass over the text tells which alternatives can match at all, and only those small regexes
+    run (bench/classifier.py: a sign's whole alternation cost 3-19 us a search)."""
+
+    compiled: list[_Compiled]
+    literals: list[list[tuple[str, ...] | None]]  # per sign, per branch: what every match contains
+    always: dict[int, list[int]] = field(init=False)  # branches with no such literal: always searched
+    automaton: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.always = {}
+        owners: dict[str, set[tuple[int, int]]] = {}
+        for i, per_branch in enumerate(self.literals):
+            for b, lits in enumerate(per_branch):
+                if lits is None:
+                    self.always.setdefault(i, []).append(b)
+                for lit in lits or ():
+                    owners.setdefault(lit, set()).add((i, b))
+        self.automaton = ahocorasick.Automaton()
+        for lit, where in owners.items():
+            self.automaton.add_word(lit, frozenset(where))
+        self.automaton.make_automaton()
+
+    def first(self, text: str, service: str | None, *, prefilter: bool = True) -> tuple[_Compiled, str] | None:
+        """The first sign, in order, that matches ``text``, with the words it matched."""
+        if prefilter:
+            candidates: dict[int, set[int]] = {i: set(b) for i, b in self.always.items()}
+            for _, where in self.automaton.iter(text):
+                for i, b in where:
+                    candidates.setdefault(i, set()).add(b)
+        else:
+            candidates = {i: set(range(len(c.branches))) for i, c in enumerate(self.compiled)}
+        for i in sorted(candidates):
+            c = self.compiled[i]
+            if c.sign.service and service and c.sign.service != service:
+                continue
+            words = c.search(text, sorted(candidates[i]))
+            if words is not None:
+                return c, words
+        return None
+
+
+def _compile(signs: Iterable[Sign]) -> _Signs:
+    compiled, literals = [], []
+    for sign in signs:
+        branches = [_lower_pattern(b) for b in top_level_branches(sign.pattern)]
+        unless = re.compile(_lower_pattern(sign.unless)) if sign.unless else None
+        compiled.append(_Compiled(sign, tuple(re.compile(b) for b in branches), unless))
+        literals.append([required_literals(b) for b in branches])
+    return _Signs(compiled, literals)
 
 
 class RuleClassifier:
-    """Tries the rules in order; the first that matches decides."""
+    """Classifies :class:`Facts` (or, for text alone, a message with its service and code)."""
 
-    def __init__(self, catalog: Catalog, rules: Iterable[Rule] = RULES) -> None:
+    def __init__(
+        self, catalog: Catalog, never: Iterable[Sign] = NEVER_SIGNS, transient: Iterable[Sign] = TRANSIENT_SIGNS
+    ) -> None:
         self.catalog = catalog
-        self._rules: list[_Compiled] = []
         known = set(catalog.names)
-        for rule in rules:
-            if rule.error_type not in known:
-                raise ValueError(f"rule {rule.name}: {rule.error_type} is not in the catalog ({catalog.source})")
-            # Case-insensitive by lower-casing the text once and the patterns here: re.IGNORECASE
-            # costs about three times as much per rule.
-            pattern = _lower_pattern(rule.pattern)
-            regex = re.compile(pattern, re.MULTILINE) if rule.pattern else None
-            literals = required_literals(pattern) if rule.pattern else None
-            self._rules.append(_Compiled(rule, regex, frozenset(c.lower() for c in rule.codes), literals))
+        for sign in (*never, *transient):
+            for kind in {sign.error_type, sign.error_type_for("databricks")}:
+                if kind not in known:
+                    raise ValueError(f"sign {sign.name}: {kind} is not in the catalog ({catalog.source})")
+        self._never = _compile(never)
+        self._transient = _compile(transient)
+        # A class name in free text is never read as a code (ErrorCode=GatewayTimeout planted in a message).
+        self._class_names = {name.lower() for name in known}
+        remediable = sorted(name.lower() for name in catalog.types)
+        self._remediable_names = tuple(remediable)
+        self._class_words = re.compile(r"\b(" + "|".join(remediable) + r")\b")
+        self.prefilter = True  # off only to test that the prefilter never changes a classification
 
-    def classify(self, message: str, *, service: str | None = None, error_code: str | None = None) -> Classification:
-        code = (error_code or "").strip()
-        text = f"{code} {message or ''}".lower()
-        # ADF nests the connector's own code in the message: "ErrorCode=SqlFailedToConnect,'Type=...".
-        codes = (
-            {c.lower() for c in [code, *_INNER_CODE.findall(message)] if c}
-            if "errorcode=" in text
-            else ({code.lower()} if code else set())
-        )
-        for compiled in self._rules:
-            rule = compiled.rule
-            if rule.service and service and rule.service != service:
-                continue
-            if codes & compiled.codes:
-                return self._result(rule, service)
-            if compiled.regex is None:
-                continue
-            if compiled.literals is not None and not any(lit in text for lit in compiled.literals):
-                continue
-            if compiled.regex.search(text):
-                return self._result(rule, service)
-        return Classification.model_construct(
-            error_type="Unknown", remediable=False, confidence=0.3, rule="no-rule-matched", classifier="rules"
-        )
+    def classify(self, facts: Facts) -> Classification:
+        return self._classify(_Signals.of(facts))
 
-    def _result(self, rule: Rule, service: str | None) -> Classification:
-        entry = self.catalog.entry(rule.error_type)
-        remediable = entry is not None and (service is None or entry.playbook_for(service) is not None)
-        if rule.remediable is not None:
-            remediable = remediable and rule.remediable
-        # Built from values the constructor already checked (rules are validated against the catalog).
+    def classify_text(
+        self, message: str, *, service: str | None = None, error_code: str | None = None
+    ) -> Classification:
+        """Text alone: what an alert or a log line says, without what enrichment reads from the service."""
+        return self._classify(_Signals(service=service, message=message or "", error_code=error_code))
+
+    def _classify(self, s: _Signals) -> Classification:
+        service = s.service
+        inner = f"{s.message} {s.details}" if s.details else s.message
+        codes = list(self._codes(s, inner))
+        evidence = [f"{entry.table.value} code {entry.code}: {entry.error_type}" for entry in codes]
+        # A code is named by its cause (UserErrorTypeInSchemaTableNotSupported): its words count as text.
+        named = [s.error_code or "", *(_FIELD_CODE.findall(inner) if "rror" in inner else ())]
+        named = [n for n in named if n.lower() not in self._class_names]
+        words = " ".join(_CAMEL_WORD.findall(" ".join(named))) if any(named) else ""
+        # The termination codes are looked up, not read as words (ALLOCATION_TIMEOUT is no timeout wording).
+        text = " ".join(f for f in (s.error_code, inner, words) if f).lower()
+        # A class name in free text says nothing ("answer GatewayTimeout" is not a gateway timeout).
+        if any(name in text for name in self._remediable_names):
+            text = self._class_words.sub(" ", text)
+        quota = _QUOTA.search(text) if "quota" in text else None
+        fits = quota is not None and int(quota.group(2)) <= int(quota.group(1))
+
+        # 1. a cause a retry cannot fix, anywhere: it vetoes healing.
+        nevers = [e for e in codes if not self._transient_class(e, service)]
+        for entry in nevers:
+            # A code that names one cause vetoes whatever the words say; a quota code stands aside only
+            # when the numbers show the request fits once others free up.
+            if _precise(entry) and not (fits and entry.error_type == "DatabricksResourceExhausted"):
+                return self._veto(entry.error_type, f"code {entry.code} ({entry.why})", evidence, rule=entry.code)
+        hit = self._never.first(text, service, prefilter=self.prefilter)
+        if hit is not None:
+            sign, matched = hit
+            # The words veto; a documented never-class code that names one cause, where there is one,
+            # names the class.
+            precise = next((e for e in nevers if e.error_type != "Unknown" and _precise(e)), None)
+            kind = precise.error_type if precise else sign.sign.error_type_for(service)
+            return self._veto(kind, f"{sign.sign.name}: '{matched}'", evidence, rule=sign.sign.name)
+        if quota is not None and not fits:
+            why = f"quota: {quota.group(2)} more needed than the limit of {quota.group(1)} allows at all"
+            return self._veto("DatabricksResourceExhausted", why, evidence, rule="quota-never-fits")
+
+        # 2. a code that decides a transient class on its own.
+        transient = [e for e in codes if self._transient_class(e, service)]
+        for entry in transient:
+            if entry.decisive:
+                return self._result(_on(entry, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
+        # 3. the transient wording: it names the class more precisely than a code that does not decide.
+        defaults = [e for e in nevers if e.error_type != "Unknown"]
+        hit = self._transient.first(text, service, prefilter=self.prefilter)
+        if hit is not None:
+            sign, matched = hit
+            evidence.append(f"{sign.sign.name}: '{matched}'")
+            kind = sign.sign.error_type_for(service)
+            if transient:
+                # A termination code keeps its class; a generic activity or HTTP code yields to the words.
+                entry = transient[0]
+                if _precise(entry):
+                    return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
+                return self._result(kind, CODE, f"sign:{sign.sign.name}", evidence, service)
+            level = WEAK if sign.sign.weak else (CONFIRMED if defaults else SIGN)
+            return self._result(kind, level, f"sign:{sign.sign.name}", evidence, service)
+        # 4. a code that documents a transient class, the message silent.
+        if transient:
+            entry = transient[0]
+            return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
+        # 5. a code whose documented default is not transient, and nothing against it.
+        if defaults:
+            entry = defaults[0]
+            return self._result(entry.error_type, NEVER_DEFAULT, f"code:{entry.code}", evidence, service)
+        if s.failure_type and s.failure_type.lower() == "systemerror":
+            evidence.append("failureType SystemError")
+            return self._result("InternalServerError", WEAK, "failure-type:SystemError", evidence, service)
         return Classification.model_construct(
-            error_type=rule.error_type,
-            remediable=remediable,
-            confidence=rule.confidence,
-            rule=rule.name,
+            error_type="Unknown",
+            remediable=False,
+            confidence=UNKNOWN,
+            rule="no-evidence",
             classifier="rules",
+            vetoed_by=None,
+            abstained=True,
+            evidence=evidence,
         )
+
+    def _codes(self, s: _Signals, message: str) -> Iterator[CodeEntry]:
+        """Documented codes, the structured ones first, each once."""
+        seen: set[str] = set()
+
+        def found(code: str | None, *tables: Table, structured: bool) -> Iterator[CodeEntry]:
+            if not code or (not structured and code.lower() in self._class_names):
+                return
+            entry = lookup(code, *tables)
+            if entry is not None and entry.code.lower() not in seen:
+                seen.add(entry.code.lower())
+                yield entry
+
+        yield from found(s.termination_code, Table.CLUSTER, structured=True)
+        yield from found(s.run_termination_code, Table.RUN, structured=True)
+        field_tables = _FIELD_TABLES.get(s.service or "", _ALL_TABLES)
+        yield from found(s.error_code, *field_tables, structured=True)
+        if "tatus" in message:  # ADF's Web and Function activities: "Response status code: 'TooManyRequests'"
+            for code in _STATUS_CODE.findall(message):
+                yield from found(code, Table.API, structured=True)
+        if "rror" in message or "RROR" in message:
+            for code in _FIELD_CODE.findall(message):
+                yield from found(code, *field_tables, structured=False)
+            for code in _NUMERIC_CODE.findall(message):
+                yield from found(code, Table.ADF, structured=False)
+        if "_" in message:
+            for code in _SNAKE.findall(message):
+                yield from found(code, Table.CLUSTER, Table.RUN, Table.SPARK, Table.API, structured=False)
+        for run in _TITLE_RUN.findall(message):
+            words = run.split(" ")
+            for size in range(len(words), 1, -1):
+                for start in range(len(words) - size + 1):
+                    yield from found("_".join(words[start : start + size]), Table.CLUSTER, structured=False)
+        if "Exception" in message or "Error" in message or "Failure" in message:
+            for name in _EXCEPTION.findall(message):
+                yield from found(name, Table.SPARK, structured=False)
+                yield from found(name.rsplit(".", 1)[-1], Table.SPARK, structured=False)
+
+    def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
+        return entry.remediable and self.catalog.entry(_on(entry, service)) is not None
+
+    def _veto(self, kind: str, why: str, evidence: list[str], *, rule: str) -> Classification:
+        return Classification.model_construct(
+            error_type=kind if kind in self.catalog.names else "Unknown",
+            remediable=False,
+            confidence=VETO,
+            rule=f"veto:{rule}",
+            classifier="rules",
+            vetoed_by=why,
+            abstained=False,
+            evidence=[*evidence, f"veto: {why}"],
+        )
+
+    def _result(self, kind: str, level: float, rule: str, evidence: list[str], service: str | None) -> Classification:
+        entry = self.catalog.entry(kind)
+        transient = entry is not None and (service is None or entry.playbook_for(service) is not None)
+        return Classification.model_construct(
+            error_type=kind,
+            remediable=transient and level >= ACT_AT,
+            confidence=level,
+            rule=rule,
+            classifier="rules",
+            vetoed_by=None,
+            abstained=transient and level < ACT_AT,
+            evidence=evidence,
+        )
+
+
+def _on(entry: CodeEntry, service: str | None) -> str:
+    """Databricks has no throttling or gateway-timeout class of its own (tests/data/corpus/README.md)."""
+    return _ON_DATABRICKS.get(entry.error_type, entry.error_type) if service == "databricks" else entry.error_type
+
+
+_ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK)
+_FIELD_TABLES = {
+    "adf": (Table.ADF, Table.API, Table.SPARK),
+    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK),
+}

@@ -1,14 +1,21 @@
-"""The classifier's rules, as data: error codes first, then the wording each service uses.
+"""The classifier's signs, as data: the wording of each class of failure, apart from the codes
+(autoheal/domain/knowledge/ holds those, with their sources).
 
-Rules are tried in order and the first match wins. The order encodes the policy:
+Two lists, searched in the lower-cased text of the error (its code, message and termination
+details):
 
-1. error codes that name one class outright;
-2. signs of a fault a retry cannot fix (permissions, schema, data, code, configuration),
-   so that "timed out" inside a permission error never reads as a timeout;
-3. the transient classes, most specific first.
+1. ``NEVER_SIGNS``: evidence of a cause a retry cannot fix (credentials, certificate trust, a
+   permission, a policy, an exception from user code, a missing object, schema, data,
+   configuration). Found anywhere in the message, one vetoes healing, whatever the outer wrapper
+   says: "connection failed ... login failed for user" is a login failure.
+2. ``TRANSIENT_SIGNS``: the wording of the transient classes, most specific first. The first that
+   matches names the class; a ``weak`` sign (wording that also fits a configuration fault, such as
+   "failed to connect") gives a confidence below the one at which autoheal acts alone.
 
-A rule may also mark a remediable type as not remediable (a quota that can never fit).
-Patterns are case-insensitive regular expressions searched in "<code> <message>".
+The words are the services' own, as their troubleshooting guides and error catalogues write them,
+not lines of any corpus. A class name inside free text is never read as a code: codes come only
+from error-code fields and from the forms the services write them in (ErrorCode=..., UPPER_SNAKE
+termination codes, Spark error classes), and only codes the tables document count.
 """
 
 from __future__ import annotations
@@ -20,404 +27,283 @@ Service = Literal["adf", "databricks"]
 
 
 @dataclass(frozen=True)
-class Rule:
+class Sign:
     name: str
-    error_type: str
-    pattern: str = ""
-    codes: tuple[str, ...] = ()
-    service: Service | None = None
-    confidence: float = 0.8
-    remediable: bool | None = None  # None: as the catalog says for error_type
+    error_type: str  # the class on ADF, and on Databricks unless ``databricks`` says otherwise
+    pattern: str  # a regular expression, written in lower case, searched in the lower-cased text
+    unless: str = ""  # the sign does not count where this also matches
+    databricks: str | None = None  # the class when the failure is in Databricks
+    service: Service | None = None  # only for this service
+    weak: bool = False  # also fits a fault a retry cannot fix: not enough to act alone
+
+    def error_type_for(self, service: str | None) -> str:
+        return self.databricks if service == "databricks" and self.databricks else self.error_type
 
 
-R = Rule
+S = Sign
 
-
-def codes_text(*names: str) -> str:
-    """Databricks shows a reason both as a code (CLOUD_PROVIDER_SHUTDOWN) and as words (Cloud Provider Shutdown)."""
-    return "|".join(name.replace("_", "[ _]") for name in names)
-
-
-_DBX_CONFIG_CODES = (
-    "INIT_SCRIPT_FAILURE",
-    "GLOBAL_INIT_SCRIPT_FAILURE",
-    "NETWORK_CONFIGURATION_FAILURE",
-    "INVALID_ARGUMENT",
-    "INVALID_SPARK_IMAGE",
-    "SECRET_RESOLUTION_ERROR",
-    "UNSUPPORTED_INSTANCE_TYPE",
-    "AZURE_INVALID_DEPLOYMENT_TEMPLATE",
-    "DOCKER_IMAGE_PULL_FAILURE",
-    "SUBNET_EXHAUSTED_FAILURE",
-    "WORKSPACE_CANCELLED_ERROR",
-    "TRIAL_EXPIRED",
-    "INSTANCE_POOL_NOT_FOUND",
-)
-
-# ---- 1. error codes that decide on their own -------------------------------------------------
-CODE_RULES: tuple[Rule, ...] = (
-    R(
-        "adf-code-column-mapping",
+# ---- 1. causes a retry cannot fix ----------------------------------------------------------------
+NEVER_SIGNS: tuple[Sign, ...] = (
+    S(
+        "network-configuration",
+        "InvalidConfiguration",
+        r"could not resolve (host|the host|hostname)|name or service not known|no such host( is known)?|"
+        r"nodename nor servname|getaddrinfo|unknown host|dns (resolution|lookup) (failed|error)|"
+        r"blocked by (the |a |your )?firewall|firewall (rules? |settings? )?(blocks|blocked|denie[sd]|prevent)|"
+        r"not allowed .{0,30}firewall|client with ip address|ip address .{0,60}(not allowed|is not authorized)|"
+        r"not reachable via ssh|login timeout expired|check (your|the) network configuration|"
+        r"public network access|private endpoint|network security group|\bnsg\b|"
+        r"(vnet|subnet)s? .{0,60}(does not exist|not found|is full|exhausted|no longer|deleted|misconfig)|"
+        r"subnetisfull|invalidresourcereference|route table|user network configuration|due to misconfig|"
+        r"network configuration (error|failure|issue)|network_configuration_failure",
+    ),
+    S(
+        "integration-runtime",
+        "InvalidConfiguration",
+        r"integr?ation ?runtime .{0,80}(not registered|does not exist|not found|limit|expired|is not running)|"
+        r"(unable|failed|cannot) to connect to .{0,60}(self-hosted\)?|shir) nodes?|"
+        r"(self-hosted|shir) .{0,40}(authentication key|registration)|authentication key is (missing|invalid)|"
+        r"frontend\.clouddatahub|"
+        r"failed to connect to .{0,30}(frontend|clouddatahub|servicebus)|issue on registering",
+    ),
+    S(
+        "credentials",
+        "PermissionDenied",
+        r"login failed|failed to (log ?in|sign ?in|authenticate)|authentication (has )?failed|"
+        r"authenticationfailed|invalid (access |bearer |auth )?token|"
+        r"token (has |is )?(expired|invalid|revoked)|expired (access )?token|access token (failure|is invalid)|"
+        r"invalid[_ ](client|grant|credentials?)|credentials? (are|is|were|was) (invalid|incorrect|missing|expired)|"
+        r"oauth2?/(v2\.0/)?token|"
+        r"(password|username or password|user name or password) (is |was )?(incorrect|invalid|expired|wrong)|"
+        r"\baadsts\d{4,}|unauthenticated|signature (did not match|mismatch)|"
+        r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)",
+        unless=r"(continuation|pagination|page) token",
+    ),
+    S(
+        "permission",
+        "PermissionDenied",
+        r"\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
+        r"access to .{0,60} (is |was )?denied|"
+        r"permission(s)? (denied|(is |are )?required|mismatch)|permission_denied|"
+        r"insufficient (privilege|permission|access)|"
+        r"does not have (the )?(required |sufficient |necessary |enough )?"
+        r"(permission|privilege|authori[sz]ation|access|role)|"
+        r"do(es)? not have (permission|access|privilege)|"
+        r"(lacks?|missing) (the )?(required )?(permission|privilege|role)|"
+        r"'manage' permission|authorizationfail|authorizationpermissionmismatch|not permitted|"
+        r"acl verification failed|accesscontrolexception|is not allowed to (access|perform|read|write)|"
+        r"(user|principal|identity|service principal) .{0,80}(does not have|has no|is not authori)",
+        unless=r"403 (forbidden )?when downloading|proxy",
+    ),
+    S(
+        "certificate-trust",
+        "InvalidConfiguration",
+        r"certificate[ _](verify|verification|validation|chain)[ _]?(failed|error)|certificate_verify_failed|"
+        r"remote certificate (is )?invalid|untrusted (root|certificate)|not trusted|pkix path|"
+        r"valid certification path|self[- ]signed certificate|certificate (has )?expired|"
+        r"(host ?name|certificate name) mismatch|ssl ?(handshake|connection) (failed|could not be established)|"
+        r"could not establish trust relationship|x509|finger-?print validation failed|host key",
+    ),
+    S(
+        "policy",
+        "InvalidConfiguration",
+        r"polic(y|ies) (prevents?|does not allow|restricts?|violation|denied|disallow)|"
+        r"(violat\w*|disallowed by|denied by|not allowed by|blocked by|against) (the |a |an |your )?"
+        r"(\w+[ -]){0,3}polic(y|ies)|requestdisallowedbypolicy|administrator-defined policy|cluster polic",
+    ),
+    S(
+        "quota-never-fits",
+        "DatabricksResourceExhausted",  # the class stays; remediable is what the veto takes away
+        r"exceeds? the (maximum|approved) (allowed )?(quota|limit)|quota .{0,40}(can ?not|will never|never) (be )?|"
+        r"quota for the number of|maximum number of (jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|"
+        r"secrets|secret scopes|instance pools) (has been |was )?(reached|exceeded)",
+    ),
+    S(
+        "user-code",
+        "CodeError",
+        r"\b(nameerror|attributeerror|typeerror|keyerror|indexerror|zerodivisionerror|syntaxerror|"
+        r"indentationerror|unboundlocalerror|notimplementederror|assertionerror|valueerror|recursionerror|"
+        r"classcastexception|numberformatexception|arithmeticexception|illegalargumentexception|"
+        r"illegalstateexception|nosuchelementexception|arrayindexoutofboundsexception|matcherror|"
+        r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception|"
+        r"py4jjavaerror: an error occurred while calling o\d+\.sql)\b|"
+        r"azure function .{0,120}status-'?badgateway|230-second|"
+        r"(user|azure) function .{0,80}(threw|raised|returned|failed with status[- ]'?(internalservererror|500))|"
+        r"function .{0,60}(threw|raised) an exception|exception (was )?(thrown|raised) (by|in) (the )?(user|function)|"
+        r"notebook (exited|failed) with|cannot resolve|is not defined|mismatched input|syntax error|"
+        r"satisfies the requirement (install|pip|-u|--upgrade)\b|the pipeline failed because .{0,40}expression",
+        unless=r"connectionerror|timeouterror|connectionreseterror|socket\.timeout|readtimeout",
+    ),
+    S(
+        "schema",
         "SchemaMismatch",
-        codes=(
-            "UserErrorInvalidColumnMappingColumnNotFound",
-            "ParquetColumnNotFound",
-            "SchemaMappingFailedInHierarchicalToTabularStage",
-            "UserErrorSchemaMappingCannotInferSinkColumnType",
-            "SqlInvalidColumnName",
-            "DeltaInvalidSchema",
-            "UserErrorParquetTypeNotSupported",
-        ),
-        confidence=0.95,
+        r"column ['\"`]?[\w.]+['\"`]? (specified in column mapping )?(cannot be found|can not be found|"
+        r"does not exist|not found|is not found)|schema mismatch|(schema|schemas) (is |are )?(incompatible|"
+        r"not compatible|different)|incompatible (column |data |schema )?types?|column mapping|"
+        r"number of columns .{0,60}(does not match|mismatch)|failed to merge (fields|incompatible)|"
+        r"type mismatch|cannot (be )?cast|is (a )?legacy \w+ type which is not supported|schema ?mapping",
     ),
-    R(
-        "adf-code-data",
+    S(
+        "data",
         "DataQuality",
-        codes=(
-            "DelimitedTextMoreColumnsThanDefined",
-            "DelimitedTextColumnNameNotAllowNull",
-            "SqlBulkCopyInvalidColumnLength",
-            "UserErrorInvalidDataValue",
-            "JsonInvalidDataFormat",
-            "DF-Executor-Conversion",
-            "UserErrorTypeConversionFailed",
-        ),
-        confidence=0.95,
+        r"constraint violation|violation of (primary|unique) key|duplicate key|unique index|"
+        r"cannot insert (the value )?null|null value in column|not null constraint|"
+        r"more columns than (expected|defined)|malformed (record|row|csv|json|data|file)|bad record|"
+        r"conversion failed when converting|failed to convert value|invalid (date|number|numeric|decimal) "
+        r"(format|value)|unparseable|string or binary data would be truncated|divide by zero|"
+        r"multiple source rows matched|arithmetic overflow|caused overflow|numeric overflow|value out of range|"
+        r"corrupt(ed)? (file|record|data)",
     ),
-    R(
-        "adf-code-config",
+    S(
+        "missing-object",
         "InvalidConfiguration",
-        codes=(
-            "SftpInvalidHostKeyFingerprint",
-            "UserErrorJreNotFound",
-            "SqlDeniedPublicAccess",
-            "AdlsGen2InvalidUrl",
-            "UserErrorInvalidValueInPayload",
-            "DF-Executor-InvalidPath",
-            "DF-Executor-SourceInvalidPayload",
-            "DF-Executor-StoreIsNotDefined",
-            "UserErrorSqlDWCopyCommandError",
-        ),
-        confidence=0.9,
+        r"(does not|doesn't|did not) exist|(can ?not|could not|unable to) (be )?(find|found|locate)|"
+        r"(notebook|file|path|folder|directory|resource|container|database|table|entity|linked ?service|"
+        r"dataset|pipeline|cluster|job|secret|scope|module|package|dependency|class|jar|artifact|"
+        r"workspace|instance pool|account|library|object|key)[\w'\"`:/\-. ]{0,60} (was |is )?not found|"
+        r"not found:|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
+        r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
+        r"terminated or unpinned|has been deleted|no longer exists",
+        unless=r"required blob is missing|specified blob does not exist|blob .{0,80}does not exist|"
+        r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror",
     ),
-    R(
-        "adf-code-permission",
-        "PermissionDenied",
-        codes=(
-            "SqlUnauthorizedAccess",
-            "AdlsGen2ForbiddenError",
-            "UserErrorSftpPermissionDenied",
-            "AzureBlobOperationForbidden",
-        ),
-        confidence=0.95,
-    ),
-    R(
-        "adf-code-code",
-        "CodeError",
-        codes=("DF-Executor-SystemImplicitCartesian", "SqlInvalidDbQueryString", "SqlInvalidDbStoredProcedure"),
-        confidence=0.9,
-    ),
-    R(
-        "dbx-code-config",
+    S(
+        "configuration",
         "InvalidConfiguration",
-        "(" + codes_text(*_DBX_CONFIG_CODES) + ")",
-        codes=_DBX_CONFIG_CODES,
-        service="databricks",
-        confidence=0.9,
+        r"init ?script .{0,80}fail|init_script_failure|script exit status is non-zero|"
+        r"invalid (configuration|parameter|argument|value|setting|url|connection string|spark version|"
+        r"instance type|node type|request)|misconfigur|is (not |in)valid|not supported|unsupported|"
+        r"not a valid|must be (a |an |specified|set|provided)|evaluation of .{0,80} expression|"
+        r"could not parse|failed to parse|expected .{0,40} to be set|out ?of ?memory|outofmemory|"
+        r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"
+        r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
+        r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
+        r"jre not found|java runtime environment (is )?not found|already exists",
     ),
-    R(
-        "dbx-code-permission",
-        "PermissionDenied",
-        codes=("PERMISSION_DENIED", "UNAUTHENTICATED", "ACCESS_TOKEN_FAILURE", "403", "401"),
-        confidence=0.9,
+    S(
+        "still-running",
+        "InvalidConfiguration",  # a waiter gave up while the run goes on: a rerun would run it twice
+        r"(run|pipeline|job) .{0,60}(has|is) (still )?(inprogress|in progress|still running|queued)",
     ),
-    R(
-        "dbx-code-code",
-        "CodeError",
-        pattern=r"\[(UNRESOLVED_COLUMN|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|"
-        r"PARSE_SYNTAX_ERROR|UNRESOLVED_ROUTINE)",
-        confidence=0.9,
-    ),
-)
-
-# ---- 2. faults a retry cannot fix ------------------------------------------------------------
-NEVER_RULES: tuple[Rule, ...] = (
-    # Cloud launch failures caused by the workspace's own setup (deleted VNet, missing RBAC).
-    R(
-        "launch-failure-config",
-        "InvalidConfiguration",
-        r"(InvalidResourceReference|SubnetIsFull|"
-        r"NetworkSecurityGroup|InvalidTemplate|vnet|subnets? (no longer|does not|do not) exist)",
-        confidence=0.85,
-    ),
-    R(
-        "firewall",
-        "InvalidConfiguration",
-        r"(blocked by (the |a )?firewall|firewall (rule )?(blocks|blocked|denied|denies)|"
-        r"Client with IP address .* is not allowed|"
-        r"public network access (is )?disabled)",
-        confidence=0.75,
-    ),
-    R(
-        "permission-words",
-        "PermissionDenied",
-        r"(\b40[13]\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access denied|"
-        r"permission denied|does not have (the )?(required )?(permission|authorization|privilege)|"
-        r"insufficient privilege|"
-        r"ACL verification failed|AccessControlException|invalid access token|token (has )?expired|expired token|"
-        r"password is incorrect|login failed for user|authentication failed|AuthorizationFailed|"
-        r"AuthenticationFailed|not allowed to access|is not authorized|credentials? (are|is) (invalid|incorrect))",
-        confidence=0.9,
-    ),
-    R(
-        "schema-words",
-        "SchemaMismatch",
-        r"(column ['\"]?[\w.]+['\"]? (specified in column mapping )?"
-        r"(cannot be found|can not be found|does not exist|not found)|schema mismatch|schema (is )?incompatible|"
-        r"column mapping|is (a )?legacy \w+ type which is not supported|incompatible (column |data )?types?|"
-        r"mismatched input|number of columns .* does not match)",
-        confidence=0.85,
-    ),
-    R(
-        "data-words",
-        "DataQuality",
-        r"(constraint violation|violation of (primary|unique) key|duplicate key|"
-        r"more columns than expected|multiple source rows matched|malformed (record|row|csv|json)|bad record|"
-        r"cannot insert (the value )?null|null value in column|with row number \d+|conversion failed when converting|"
-        r"Failed to convert value|invalid (date|number|numeric) format|unparseable)",
-        confidence=0.85,
-    ),
-    R(
-        "python-exception",
-        "CodeError",
-        r"\b(NameError|AttributeError|TypeError|KeyError|IndexError|"
-        r"ZeroDivisionError|SyntaxError|IndentationError|ModuleNotFoundError|ImportError|AssertionError|"
-        r"UnboundLocalError|NotImplementedError)\b",
-        confidence=0.85,
-    ),
-    R(
-        "spark-analysis",
-        "CodeError",
-        r"(AnalysisException|ParseException|Table or view not found|"
-        r"cannot resolve|UNRESOLVED_COLUMN|SQLSTATE: 42|is not defined)",
-        confidence=0.85,
-    ),
-    R("pip-typo", "CodeError", r"satisfies the requirement (install|pip|-U|--upgrade)\b", confidence=0.7),
-    R(
-        "pip-no-such-package",
-        "InvalidConfiguration",
-        r"No matching distribution found for [\w.\-]+\s*$|"
-        r"No matching distribution found for [\w.\-]+\s*(\n|$)(?![\s\S]*(Retrying|connection|timed out|"
-        r"Library installation failed))",
-        service="databricks",
-        confidence=0.7,
-    ),
-    R(
-        "expression",
-        "InvalidConfiguration",
-        r"(evaluation of '.*' expression|must be a valid array|"
-        r"Could not parse request object|invalid (configuration|parameter|argument)|"
-        r"is not a valid|expected .* to be set)",
-        confidence=0.8,
-    ),
-    R(
-        "missing-container",
-        "InvalidConfiguration",
-        r"(container (does not|doesn't) exist|ContainerExist: False|"
-        r"ContainerName: (?P<container>\w[\w-]*), path: (?P=container)/\.(,|$|\s))",
-        confidence=0.85,
-    ),
-    R(
-        "does-not-exist",
-        "InvalidConfiguration",
-        r"(does not exist|cannot be found|"
-        r"(file|path|folder|directory|resource|container|database|entity|linked service) (was )?not found|"
-        r"no such (file|host)|unknown host|could not resolve host|terminated or unpinned)",
-        confidence=0.7,
-    ),
-    R("init-script", "InvalidConfiguration", r"init script .* failed|Script exit status is non-zero", confidence=0.85),
-    R(
-        "memory",
-        "InvalidConfiguration",
-        r"(OutOfMemoryError|Java heap space|out of memory|"
-        r"GC overhead limit exceeded)",
-        confidence=0.7,
-    ),
-    R(
-        "policy-limit",
-        "InvalidConfiguration",
-        r"(policy prevents|administrator-defined policy|"
-        r"exceeds? the (maximum|approved) (allowed )?(quota|limit)|quota .* (can ?not|will never))",
-        confidence=0.8,
-    ),
-    R(
-        "host-key",
-        "InvalidConfiguration",
-        r"(finger-?print validation failed|certificate .* (cannot|could not) be "
-        r"loaded|SSL certificate|Java Runtime Environment is not found|check connection settings|"
-        r"cannot be reached)",
-        confidence=0.8,
-    ),
-    R("unreachable-ssh", "InvalidConfiguration", r"not reachable via SSH", service="databricks", confidence=0.6),
-    R("login-timeout", "InvalidConfiguration", r"login timeout expired", confidence=0.6),
-    R(
-        "orchestrator-timeout",
-        "InvalidConfiguration",
-        r"(AirflowException|orchestrator).*(timeout|timed out)",
-        confidence=0.6,
-    ),
-    R(
-        "front-end-timeout",
-        "InvalidConfiguration",
-        r"(230-second|function .* failed with status-'BadGateway')",
-        confidence=0.6,
-    ),
-    R(
-        "integration-runtime-offline",
+    S(
+        "terminating-cluster",
         "Unknown",
-        r"(integration runtime|SHIR|gateway) .*(is offline|not registered|"
-        r"is (currently )?unavailable)",
-        confidence=0.6,
+        r"(cluster|it) (is|was) (being|in the process of being) terminated|"
+        r"terminated by (the )?(user|user_request|job_finished|an administrator)|cluster (was )?deleted",
     ),
-    R("custom-activity", "Unknown", r"hit unexpected exception and execution failed", confidence=0.5),
 )
 
-# ---- 3. transient classes --------------------------------------------------------------------
-TRANSIENT_RULES: tuple[Rule, ...] = (
-    # Databricks termination reason codes and their texts.
-    R(
-        "dbx-unexpected-termination",
-        "ClusterUnexpectedTermination",
-        "("
-        + codes_text("CLOUD_PROVIDER_SHUTDOWN", "SPOT_INSTANCE_TERMINATION", "COMMUNICATION_LOST", "NODES_LOST")
-        + r"|spot (vm|instance)s?( running)? (was |were )?(lost|preempted|evicted|reclaimed)|"
-        r"cluster (was )?terminated (unexpectedly|during the run)|cluster is in terminated state)",
-        confidence=0.85,
-    ),
-    R(
-        "dbx-driver",
-        "DatabricksDriverNotResponding",
-        "("
-        + codes_text("DRIVER_UNRESPONSIVE", "DRIVER_UNREACHABLE", "DRIVER_UNAVAILABLE", "DRIVER_NOT_RESPONDING")
-        + r"|(failed to|could not|unable to) reach (the )?driver|driver (has stopped|stopped) unexpectedly|"
-        r"driver is (up but is )?not responsive|was unresponsive|driver (is )?(temporarily )?unavailable)",
-        confidence=0.85,
-    ),
-    R(
-        "dbx-library",
-        "DatabricksLibraryInstallationError",
-        r"(Library installation failed|"
-        r"ManagedLibraryInstallFailed|LIBRARY_INSTALLATION_FAILURE|Library installation attempted)",
-        service="databricks",
-        confidence=0.8,
-    ),
-    R(
-        "dbx-quota",
-        "DatabricksResourceExhausted",
-        "("
-        + codes_text("AZURE_QUOTA_EXCEEDED_EXCEPTION")
-        + r"|exceed(s|ed|ing)? (the )?approved .*quota|quota (exceeded|limit))",
-        service="databricks",
-        confidence=0.6,
-        remediable=False,
-    ),
-    R(
-        "dbx-resource",
-        "DatabricksResourceExhausted",
-        "("
-        + codes_text("REQUEST_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED", "CLOUD_PROVIDER_RESOURCE_STOCKOUT")
-        + r"|throttl|too many requests|\b429\b|rate limit|too high a rate|could not be acquired|stockout|"
-        r"exit code:? 137|insufficient (capacity|instances))",
-        service="databricks",
-        confidence=0.8,
-    ),
-    R(
-        "dbx-start",
-        "DatabricksClusterStartFailure",
-        "("
-        + codes_text(
-            "METASTORE_COMPONENT_UNHEALTHY",
-            "DRIVER_FAILED_TO_START",
-            "SPARK_STARTUP_FAILURE",
-            "INSTANCE_UNREACHABLE",
-            "CLOUD_PROVIDER_LAUNCH_FAILURE",
-            "UNEXPECTED_LAUNCH_FAILURE",
-            "BOOTSTRAP_TIMEOUT",
-            "CONTAINER_LAUNCH_FAILURE",
-            "EXECUTION_COMPONENT_UNHEALTHY",
-            "DBFS_COMPONENT_UNHEALTHY",
-            "AZURE_EPHEMERAL_DISK_FAILURE",
-            "INSTANCE_POOL_CLUSTER_FAILURE",
-            "STORAGE_DOWNLOAD_FAILURE",
-            "SPARK_ERROR",
-        )
-        + r"|failed to start|not able to start|failed to be healthy|Component Unhealthy|"
-        r"clusters/start is temporarily unavailable|could not launch cluster)",
-        service="databricks",
-        confidence=0.8,
-    ),
-    R(
-        "dbx-timeout",
-        "DatabricksTimeoutError",
-        r"(\bTIMEDOUT\b|timed out|time-?out|DeadlineExceeded|"
-        r"DEADLINE_EXCEEDED)",
-        service="databricks",
-        confidence=0.7,
-    ),
-    R(
-        "dbx-5xx",
-        "InternalServerError",
-        r"(\b50[023]\b|INTERNAL_ERROR|TEMPORARILY_UNAVAILABLE|"
-        r"internal (server )?error|temporarily unavailable|try again later|retry later)",
-        service="databricks",
-        confidence=0.7,
-    ),
-    # ADF: ADF's own Databricks activity error 3203 is a cluster terminated under the activity.
-    R(
-        "adf-blob-missing",
+# ---- 2. the transient classes, most specific first -----------------------------------------------
+TRANSIENT_SIGNS: tuple[Sign, ...] = (
+    S(
+        "blob-missing",
         "UserErrorSourceBlobNotExists",
-        r"(UserErrorSourceBlobNotExist|required Blob is missing)",
-        codes=("UserErrorSourceBlobNotExist",),
+        r"required blob is missing|specified blob does not exist|usererrorsourceblobnotexist|"
+        r"blob .{0,80}(does not exist|is missing)|blobnotfound",
         service="adf",
-        confidence=0.8,
     ),
-    R(
-        "adf-throttling",
+    S(
+        "driver-not-responding",
+        "DatabricksDriverNotResponding",
+        r"driver (is )?(up but (is )?)?not responsive|driver_unresponsive|driver[ _]unreachable|"
+        r"driver[ _]not[ _]responding|(failed to|could not|unable to) reach (the )?(spark )?driver|"
+        r"driver (has )?stopped unexpectedly|driver (is )?(temporarily )?unavailable|driver down|"
+        r"driverstoppedexception|spark driver .{0,40}(crash|restart|stopped)|was unresponsive|"
+        r"driver (has been )?restarted|lost (connection|contact) (to|with) (the )?(spark )?driver|"
+        r"communicating with the spark driver|context .{0,20}(is )?(detached|unresponsive)|"
+        r"driver (may be |is |was )?down|(cluster|driver|node) became (unreachable|unresponsive)|"
+        r"driver (was |has been )?restarted|driver .{0,30}(unresponsive|was killed)|killed driver",
+        unless=r"exit code:? ?137",
+    ),
+    S(
+        "cluster-terminated",
+        "ClusterUnexpectedTermination",
+        r"cloud[ _]provider[ _]shutdown|spot[ _]instance[ _]termination|communication[ _]lost|nodes?[ _]lost|"
+        r"spot (vm|instance)s?( running)? (was |were |got )?(lost|preempted|evicted|reclaimed|terminated)|"
+        r"cluster (was |has been )?terminated (unexpectedly|during|while|in the middle)|"
+        r"terminated unexpectedly|cluster is in terminated state|(instance|node|vm)s? (was |were )?"
+        r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
+        r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"
+        r"spot termination|cluster to be terminated|forced .{0,40}terminat",
+    ),
+    S(
+        "library-install",
+        "DatabricksLibraryInstallationError",
+        r"library (installation|install|resolution) (failed|error|attempted)|managedlibraryinstallfailed|"
+        r"library_installation_(error|failure)|failed to install (the )?librar|(pip|maven|cran) .{0,40}"
+        r"(install|download) (failed|error)|download failed|could not fetch url|error: could not install packages|"
+        r"library (installation|install) timed out|(installing|install) (the )?librar(y|ies)",
+        service="databricks",
+    ),
+    S(
+        "resource-exhausted",
         "ThrottlingError",
-        r"(\b429\b|throttl|too many requests|rate limit|request rate is large|"
-        r"server (is )?busy|maximum number of (queued|concurrent) (jobs|requests)|exceed(ed|ing)? .*rate|"
-        r"SSH protocol identification|TooManyRequests|service (is )?busy)",
-        service="adf",
-        confidence=0.8,
+        r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
+        r"token bucket|request_limit_exceeded|resource_exhausted|requestlimitexceeded|"
+        r"(maximum|max) (number of )?(concurrent|active|queued|parallel) (runs|jobs|requests|executions|queries|"
+        r"connections|sessions)|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
+        r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
+        r"server (is )?busy|service (is )?busy|serverbusy|high load|stockout|insufficient (capacity|instances)|"
+        r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
+        r"executorlostfailure|fetchfailed|shuffle (fetch|block)|executor (heartbeat|lost)|"
+        r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
+        r"ssh protocol identification",
+        databricks="DatabricksResourceExhausted",
     ),
-    R(
-        "adf-gateway-timeout",
+    S(
+        "cluster-start",
+        "DatabricksClusterStartFailure",
+        r"(failed|not able|unable|could not) to (start|launch)|launch[ _]failure|failed to be healthy|"
+        r"component[ _]unhealthy|bootstrap|clusters/start is temporarily unavailable|could not launch|"
+        r"unexpected state (pending|restarting|resizing)|not able to transition|"
+        r"error starting (terminated )?cluster|(spark )?startup failure|failed during startup|"
+        r"(could not|cannot|can't|unable to) be (started|launched)|"
+        r"waiting for cluster|cluster .{0,40}(pending|starting) (for|too long)",
+        service="databricks",
+    ),
+    S(
+        "no-answer",
         "GatewayTimeout",
-        r"(\b504\b|gateway ?time-?out|a task was cancell?ed|timed out|"
-        r"time-?out (expired|after|occurred)|timeout after|OpenConnectionTimeout|operation has timed out|"
-        r"BatchWriteTimeout|HttpClient\.Timeout|GatewayTimeout)",
-        service="adf",
-        confidence=0.75,
+        r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out|timeout|timing out|task was cancell?ed|"
+        r"deadline[ _]exceeded|"
+        r"did not (respond|answer|reply|return)|no response (was )?(received|from)|(is |was )?not responding|"
+        r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"
+        r"waiting for (a )?response|response (was )?not received|operation has timed out|expired before|"
+        r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)",
+        databricks="DatabricksTimeoutError",
     ),
-    R(
-        "adf-connection",
+    S(
+        "runtime-offline",
         "HttpConnectionFailed",
-        r"(connection (was |is )?(closed|reset|refused|aborted|"
-        r"forcibly closed|lost)|cannot connect|can not connect|could not connect|failed to connect|unable to connect|"
-        r"no connection could be made|transport-level error|network (is )?(experiencing|error|issue)|"
-        r"service bus|SqlFailedToConnect|An error occurred while sending the request|name resolution)",
+        r"integr?ation ?runtime .{0,80}(is )?(offline|unavailable|not reachable|cannot be reached)|"
+        r"(self-hosted|shir) .{0,60}(is )?offline",
         service="adf",
-        confidence=0.7,
     ),
-    R(
-        "adf-5xx",
+    S(
+        "connection-dropped",
+        "HttpConnectionFailed",
+        r"connection (was |is |has been )?(closed|reset|refused|aborted|lost|dropped|terminated|interrupted)|"
+        r"forcibly closed|no connection could be made|transport-level error|econnreset|econnrefused|"
+        r"broken pipe|socket (closed|exception|hang up)|socketexception|remote (host|server|end|party) "
+        r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
+        r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
+        r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
+        r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name",
+    ),
+    S(
+        "server-error",
         "InternalServerError",
-        r"(\b50[023]\b|internal (server )?error|transient (issue|error)|"
-        r"retry (your job|later|the operation)|try again later|please retry|not fully initialized|"
-        r"unexpected failure during execution|NullPointer|service ?unavailable|InternalServerError|BadGateway)",
-        service="adf",
-        confidence=0.7,
+        r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
+        r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
+        r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
+        r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
+        r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request",
+    ),
+    S(
+        "connection-failed",
+        "HttpConnectionFailed",
+        r"(cannot|can not|could not|unable to|failed to) (connect|reach|open (a )?connection)|"
+        r"connection (failed|error|failure)",
+        weak=True,
     ),
 )
-
-RULES: tuple[Rule, ...] = CODE_RULES + NEVER_RULES + TRANSIENT_RULES

@@ -74,13 +74,23 @@ class Target(BaseModel):
 
 class Facts(BaseModel):
     """Everything classification and decision need, beyond the alert itself: what enrichment read
-    from the service, or what the alert said when the service could not be asked."""
+    from the service, or what the alert said when the service could not be asked.
+
+    The structured signals come first for the classifier: the failed cluster's termination reason
+    (code, type, parameters), the job run's termination details, the activity's errorCode,
+    failureType and type; the text after them."""
 
     target: Target
     lineage: str
     error_code: str | None = None
     error_message: str | None = None
-    failure_type: str | None = None
+    failure_type: str | None = None  # ADF: UserError or SystemError
+    activity_type: str | None = None  # ADF: Copy, DatabricksNotebook, AzureFunctionActivity, ...
+    termination_code: str | None = None  # Databricks cluster: compute.TerminationReasonCode
+    termination_type: str | None = None  # compute.TerminationReasonType
+    termination_parameters: dict[str, str] = Field(default_factory=dict)
+    run_termination_code: str | None = None  # Databricks run: jobs.TerminationCodeCode
+    run_termination_type: str | None = None  # jobs.TerminationTypeType
     run_state: str | None = None
     failed_at: datetime | None = None
     details: list[dict[str, str]] = Field(default_factory=list)

@@ -57,7 +57,9 @@ def analyst(config: Settings, clock: FastClock | None = None, **kwargs: Any) -> 
 
 def run(a: Analyst, message: str = TIMEOUT_TEXT, service: str = "adf") -> Analysis:
     with a:
-        return a.analyse(message, service=service, error_code="2108", rules=RULES.classify(message, service=service))
+        return a.analyse(
+            message, service=service, error_code="2108", rules=RULES.classify_text(message, service=service)
+        )
 
 
 @pytest.mark.parametrize("provider", ["openai", "azure_openai", "ollama"])
@@ -85,7 +87,13 @@ def test_a_valid_reply_is_an_rca_and_the_request_carries_the_schema_and_no_secre
             assert seen.path == "/v1/chat/completions" and seen.headers["authorization"] == "Bearer sk-test-key"
     assert set(schema["properties"]["error_type"]["enum"]) == {*CATALOG.names, "Unknown"}
     assert set(schema["required"]) == {
-        "root_cause", "error_type", "severity", "priority", "confidence", "affected_entity", "recommendations"
+        "root_cause",
+        "error_type",
+        "severity",
+        "priority",
+        "confidence",
+        "affected_entity",
+        "recommendations",
     }
 
 
@@ -189,8 +197,10 @@ def decided(rules: Classification, model: Analysis | None, service: str = "adf")
 
 
 def test_the_rules_decide_what_they_recognise_whatever_the_model_says() -> None:
-    timeout = RULES.classify(TIMEOUT_TEXT, service="adf")
-    denied = RULES.classify("ErrorCode=UserErrorAccessDenied: the caller does not have permission (403)", service="adf")
+    timeout = RULES.classify_text(TIMEOUT_TEXT, service="adf")
+    denied = RULES.classify_text(
+        "ErrorCode=UserErrorAccessDenied: the caller does not have permission (403)", service="adf"
+    )
     assert timeout.remediable and not denied.remediable and denied.error_type != "Unknown"
     assert decided(timeout, analysis("PermissionDenied")) == ("remediate", "rules", True)
     assert decided(denied, analysis("GatewayTimeout")) == ("escalate", "rules", False)
@@ -198,7 +208,7 @@ def test_the_rules_decide_what_they_recognise_whatever_the_model_says() -> None:
 
 
 def test_unknown_with_a_remediable_suggestion_escalates_with_it_and_never_heals() -> None:
-    unknown = RULES.classify("Something odd happened in the pipeline, code ZX-81", service="adf")
+    unknown = RULES.classify_text("Something odd happened in the pipeline, code ZX-81", service="adf")
     assert unknown.error_type == "Unknown"
     action, by, remediable = decided(unknown, analysis("GatewayTimeout", 0.95))
     assert (action, by, remediable) == ("escalate", "model", False)
@@ -220,7 +230,7 @@ def test_unknown_with_a_remediable_suggestion_escalates_with_it_and_never_heals(
 )
 def test_instructions_inside_the_error_text_change_no_decision(message: str) -> None:
     """A model that obeys the text gains nothing: the decision is the one the rules alone make."""
-    rules = RULES.classify(message, service="adf")
+    rules = RULES.classify_text(message, service="adf")
     with model_server([valid("GatewayTimeout", confidence=1.0)]) as fake, analyst(settings(fake, "openai")) as a:
         result = a.analyse(message, service="adf", error_code=None, rules=rules)
     assert result.rca is not None and result.rca.error_type == "GatewayTimeout"  # it did obey

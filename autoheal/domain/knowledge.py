@@ -1,0 +1,73 @@
+"""The code tables in ``autoheal/domain/knowledge/``, loaded once: what each documented error code
+means (its class, whether a retry can fix it, whether the code alone decides), with its source.
+
+A code is looked up in the tables of the place it came from: a cluster's termination reason in the
+cluster table, a job run's termination code in the run table, an activity's errorCode in the ADF
+table, an exception or error class in the Spark table; HTTP statuses and Databricks REST error codes
+wherever an error-code field holds one.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+
+class Table(StrEnum):
+    CLUSTER = "databricks_cluster_termination"
+    RUN = "databricks_run_termination"
+    SPARK = "spark_errors"
+    ADF = "adf_error_codes"
+    API = "http_and_api_errors"
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    code: str
+    table: Table
+    error_type: str
+    remediable: bool
+    decisive: bool
+    why: str
+    source: str
+
+
+@cache
+def table(name: Table) -> dict[str, CodeEntry]:
+    """One table, keyed by its codes as written; :func:`lookup` also finds them case-insensitively."""
+    text = resources.files("autoheal.domain").joinpath("knowledge", f"{name.value}.toml").read_text(encoding="utf-8")
+    codes = tomllib.loads(text)["codes"]
+    return {
+        code: CodeEntry(
+            code=code,
+            table=name,
+            error_type=row["class"],
+            remediable=bool(row["remediable"]),
+            decisive=bool(row["decisive"]),
+            why=row["why"],
+            source=row["source"],
+        )
+        for code, row in codes.items()
+    }
+
+
+@cache
+def _folded(name: Table) -> dict[str, CodeEntry]:
+    return {code.lower(): entry for code, entry in table(name).items()}
+
+
+def lookup(code: str, *tables: Table) -> CodeEntry | None:
+    """The first of ``tables`` that documents ``code`` (case-insensitive), or None."""
+    folded = code.strip().lower()
+    for name in tables:
+        entry = _folded(name).get(folded)
+        if entry is not None:
+            return entry
+    return None
+
+
+def all_entries() -> list[CodeEntry]:
+    return [entry for name in Table for entry in table(name).values()]
