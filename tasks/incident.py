@@ -70,7 +70,7 @@ def enrich_incident(incident_id: int, alert: Alert) -> Facts:
 
 @task(name="classify", cache_policy=NO_CACHE)
 def classify_incident(incident_id: int, facts: Facts, service: str) -> Classification:
-    result = get_classifier().classify(facts.error_message or "", service=service, error_code=facts.error_code)
+    result = get_classifier().classify(facts)
     get_store().update(
         incident_id,
         IncidentChange(
