@@ -99,7 +99,11 @@ def analyze_incident(incident_id: int, facts: Facts, classification: Classificat
         with analyst:
             try:
                 analysis = analyst.analyse(
-                    facts.error_message or "", service=service, error_code=facts.error_code, rules=classification
+                    facts.error_message or "",
+                    service=service,
+                    error_code=facts.error_code,
+                    rules=classification,
+                    facts=facts,
                 )
             except Exception as exc:  # the analyst must never stop a remediation the rules decide on
                 reason = f"the analysis failed ({type(exc).__name__}: {exc}); rules only"

@@ -19,6 +19,7 @@ from autoheal.analysis.llm import ModelError, ModelReply, Provider, build_provid
 from autoheal.cloud.polling import Clock, SystemClock
 from autoheal.domain.catalog import Catalog
 from autoheal.domain.classifier import Classification
+from autoheal.domain.values import Facts
 from autoheal.domain.redaction import redact
 from autoheal.settings import Settings
 
@@ -86,15 +87,35 @@ def truncate(text: str, limit: int) -> str:
 
 
 def prompt(
-    *, message: str, service: str | None, error_code: str | None, rules: Classification, limit: int
+    *,
+    message: str,
+    service: str | None,
+    error_code: str | None,
+    rules: Classification,
+    limit: int,
+    facts: Facts | None = None,
 ) -> list[dict[str, str]]:
-    """The messages sent: secrets removed first, then cut to ``limit`` characters."""
+    """The messages sent: secrets removed first, then cut to ``limit`` characters. The structured
+    signals enrichment read (termination reasons, failure and activity types) go with the text."""
     text = truncate(redact(message) or "", limit)
-    context = {
+    context: dict[str, object] = {
         "service": service or "unknown",
         "error_code": redact(error_code) if error_code else None,
         "rules_classification": rules.error_type,
+        "rules_vetoed_by": redact(rules.vetoed_by) if rules.vetoed_by else None,
     }
+    if facts is not None:
+        signals = {
+            "failure_type": facts.failure_type,
+            "activity_type": facts.activity_type,
+            "cluster_termination_code": facts.termination_code,
+            "cluster_termination_type": facts.termination_type,
+            "cluster_termination_parameters": {k: redact(v) for k, v in facts.termination_parameters.items()},
+            "run_termination_code": facts.run_termination_code,
+            "run_termination_type": facts.run_termination_type,
+            "run_state": facts.run_state,
+        }
+        context["signals"] = {k: v for k, v in signals.items() if v}
     user = f"Failure context: {json.dumps(context)}\n<error>\n{text}\n</error>"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -143,11 +164,17 @@ class Analyst:
         self.close()
 
     def analyse(
-        self, message: str, *, service: str | None, error_code: str | None, rules: Classification
+        self,
+        message: str,
+        *,
+        service: str | None,
+        error_code: str | None,
+        rules: Classification,
+        facts: Facts | None = None,
     ) -> Analysis:
         result = Analysis(provider=self.provider.name, model=self.provider.model)
         messages = prompt(
-            message=message, service=service, error_code=error_code, rules=rules, limit=self.input_limit
+            message=message, service=service, error_code=error_code, rules=rules, limit=self.input_limit, facts=facts
         )
         rca_schema = schema(self.catalog)
         for repair in (False, True):

@@ -5,10 +5,13 @@ a metric alert."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from databricks.sdk.service.compute import State
 
 from autoheal.cloud.adf_runs import failed_activity_error, query_runs, run_filter
 from autoheal.cloud.clients import adf_client, databricks_client
-from autoheal.cloud.databricks_runs import failed_tasks, task_errors
+from autoheal.cloud.databricks_runs import cluster_ids, failed_tasks, task_errors
 from autoheal.cloud.errors import translated
 from autoheal.cloud.polling import Clock
 from autoheal.domain.alerts import Alert, PayloadError
@@ -55,14 +58,16 @@ def _adf(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
         facts.error_code = error.get("errorCode") or facts.error_code
         facts.error_message = error.get("message") or facts.error_message
         facts.failure_type = error.get("failureType") or facts.failure_type
+        facts.activity_type = error.get("activityType")
         facts.details.append({k: v for k, v in error.items() if k in ("activity", "errorCode", "failureType")})
     return facts
 
 
 def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
+    w = databricks_client(settings, clock=clock)
     if not alert.run_id:
         target = Target(service="databricks", run_id="", cluster_id=alert.cluster_id, failed_at_ms=_ms(alert.failed_at))
-        return Facts(
+        facts = Facts(
             target=target,
             lineage=f"databricks:cluster:{alert.cluster_id}:{alert.run_key}",
             error_code=alert.error_code,
@@ -70,7 +75,7 @@ def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
             failure_type=alert.failure_type,
             failed_at=alert.failed_at,
         )
-    w = databricks_client(settings, clock=clock)
+        return _with_termination(facts, w, alert.cluster_id)
     with translated(f"get run {alert.run_id}"):
         run = w.jobs.get_run(int(alert.run_id))
     errors = task_errors(w, run)
@@ -78,16 +83,37 @@ def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
     state = run.state.result_state.value if run.state and run.state.result_state else None
     codes = [t.state.result_state.value for t in failed_tasks(run) if t.state and t.state.result_state]
     message = "\n".join(f"[{e['task_key']}] {e['error']}" for e in errors) or alert.error_message
-    return Facts(
+    details = run.status.termination_details if run.status else None
+    facts = Facts(
         target=Target(service="databricks", run_id=str(alert.run_id), failed_at_ms=_ms(started)),
         lineage=f"databricks:run:{alert.run_id}",
         error_code=alert.error_code or ("TIMEDOUT" if "TIMEDOUT" in codes else None),
         error_message=message,
         failure_type=alert.failure_type,
+        run_termination_code=details.code.value if details and details.code else None,
+        run_termination_type=details.type.value if details and details.type else None,
         run_state=state,
         failed_at=started,
         details=[{k: v for k, v in e.items() if k != "error_trace"} for e in errors],
     )
+    clusters = cluster_ids(run)
+    return _with_termination(facts, w, clusters[0]) if clusters else facts
+
+
+def _with_termination(facts: Facts, w: Any, cluster_id: str | None) -> Facts:
+    """The cluster's termination reason (code, type, parameters) while it is down: the structured
+    signal the classifier reads before any text."""
+    if not cluster_id:
+        return facts
+    with translated(f"get cluster {cluster_id}"):
+        cluster = w.clusters.get(cluster_id)
+    down = cluster.state in (State.TERMINATED, State.TERMINATING, State.ERROR)
+    reason = cluster.termination_reason
+    if down and reason is not None and reason.code is not None:
+        facts.termination_code = reason.code.value
+        facts.termination_type = reason.type.value if reason.type else None
+        facts.termination_parameters = {str(k): str(v) for k, v in (reason.parameters or {}).items()}
+    return facts
 
 
 def _ms(value: datetime | None) -> int | None:

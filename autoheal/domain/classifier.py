@@ -291,7 +291,8 @@ class RuleClassifier:
         for entry in nevers:
             # A code that names one cause vetoes whatever the words say; a quota code stands aside only
             # when the numbers show the request fits once others free up.
-            if _precise(entry) and not (fits and entry.error_type == "DatabricksResourceExhausted"):
+            wrapper = entry.error_type == "Unknown" and not entry.decisive  # RUN_EXECUTION_ERROR: see the message
+            if _precise(entry) and not wrapper and not (fits and entry.error_type == "DatabricksResourceExhausted"):
                 return self._veto(entry.error_type, f"code {entry.code} ({entry.why})", evidence, rule=entry.code)
         hit = self._never.first(text, service, prefilter=self.prefilter)
         if hit is not None:

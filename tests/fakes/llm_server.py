@@ -112,6 +112,11 @@ class ModelServer:
         async def openai_chat(request: Request) -> Response:
             return await self._answer(request, "openai")
 
+        # Gemini's OpenAI-compatible endpoint (base URL .../v1beta/openai/), the replaced system's default model.
+        @app.post("/v1beta/openai/chat/completions")
+        async def gemini_chat(request: Request) -> Response:
+            return await self._answer(request, "openai")
+
         @app.post("/openai/deployments/{deployment}/chat/completions")
         async def azure_chat(request: Request, deployment: str) -> Response:
             return await self._answer(request, "openai")

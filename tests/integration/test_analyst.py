@@ -14,6 +14,7 @@ from autoheal.analysis.llm import build_provider
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import Classification, RuleClassifier
 from autoheal.domain.decision import decide
+from autoheal.domain.values import Facts, Target
 from autoheal.settings import Settings
 from tests.conftest import FastClock
 from tests.fakes.llm_server import ModelServer, Step, model_server, valid
@@ -95,6 +96,38 @@ def test_a_valid_reply_is_an_rca_and_the_request_carries_the_schema_and_no_secre
         "affected_entity",
         "recommendations",
     }
+
+
+def test_gemini_through_its_openai_compatible_endpoint() -> None:
+    """OPENAI_BASE_URL=https://generativelanguage.googleapis.com/v1beta/openai/ and a Gemini model name."""
+    with model_server([valid()]) as fake:
+        config = settings(fake, "openai", openai_base_url=f"{fake.url}/v1beta/openai/", ai_model="gemini-2.0-flash")
+        result = run(analyst(config))
+    (seen,) = fake.requests
+    assert seen.path == "/v1beta/openai/chat/completions"
+    assert seen.headers["authorization"] == "Bearer sk-test-key"
+    assert seen.body["model"] == "gemini-2.0-flash" and seen.body["response_format"]["type"] == "json_schema"
+    assert result.rca is not None and result.model == "gemini-2.0-flash"
+
+
+def test_the_structured_signals_go_with_the_text_secrets_removed() -> None:
+    facts = Facts(
+        target=Target(service="databricks", run_id="7"),
+        lineage="x",
+        error_message="Run failed.",
+        termination_code="CLOUD_PROVIDER_LAUNCH_FAILURE",
+        termination_type="CLOUD_FAILURE",
+        termination_parameters={"azure_error_message": "token dapi0123456789abcdef0123456789ab rejected"},
+        run_termination_code="CLUSTER_ERROR",
+    )
+    rules = RULES.classify(facts)
+    with model_server([valid()]) as fake, analyst(settings(fake, "openai")) as a:
+        a.analyse("Run failed.", service="databricks", error_code=None, rules=rules, facts=facts)
+    user = fake.requests[0].body["messages"][1]["content"]
+    context = json.loads(user.split("Failure context: ", 1)[1].split("\n<error>", 1)[0])
+    assert context["signals"]["cluster_termination_code"] == "CLOUD_PROVIDER_LAUNCH_FAILURE"
+    assert context["signals"]["run_termination_code"] == "CLUSTER_ERROR"
+    assert "dapi0123456789abcdef" not in user
 
 
 def test_a_long_trace_is_cut_to_its_head_and_tail() -> None:
