@@ -19,8 +19,8 @@ from autoheal.analysis.llm import ModelError, ModelReply, Provider, build_provid
 from autoheal.cloud.polling import Clock, SystemClock
 from autoheal.domain.catalog import Catalog
 from autoheal.domain.classifier import Classification
-from autoheal.domain.values import Facts
 from autoheal.domain.redaction import redact
+from autoheal.domain.values import Facts
 from autoheal.settings import Settings
 
 Severity = Literal["low", "medium", "high", "critical"]
