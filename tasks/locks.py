@@ -1,8 +1,8 @@
 """Guard a resource (a cluster, a job, a pipeline run) while a playbook changes it, with Prefect
 global concurrency limits: they hold across flow-run processes and machines, and show in the UI.
 
-Limits are created on demand, and taken with ``strict=True``: without it Prefect silently skips
-a limit that does not exist.
+Limits are created on demand (a creation lost to a concurrent one is fine), and taken with
+``strict=True``: without it Prefect silently skips a limit that does not exist.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from prefect import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists
 
 
 def limit_name(resource: str) -> str:
@@ -25,6 +26,12 @@ def resource_guard(resource: str, *, timeout_seconds: float = 3600) -> Iterator[
     """The playbooks' guard (autoheal/cloud/polling.py) for flow runs: one holder per resource at a time."""
     name = limit_name(resource)
     with get_client(sync_client=True) as client:
-        client.upsert_global_concurrency_limit_by_name(name, limit=1)
+        try:
+            client.upsert_global_concurrency_limit_by_name(name, limit=1)
+        except ObjectAlreadyExists:
+            # Prefect's upsert reads, then creates what it did not find: the first holders of a new
+            # resource (twenty runs failed on one dead cluster) all find nothing and all create it,
+            # and all but one get a 409. The limit exists now: upsert again to see that it is 1.
+            client.upsert_global_concurrency_limit_by_name(name, limit=1)
     with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds):
         yield

@@ -9,8 +9,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run, task_run
 
-from autoheal.domain.outcome import Outcome, PlaybookFailure, TransientFailure
-from autoheal.domain.values import Target
+from autoheal.domain.outcome import Outcome, PermanentFailure, PlaybookFailure, TransientFailure
+from autoheal.domain.values import Answer, Target
 from autoheal.services import get_store
 from autoheal.settings import get_settings
 from playbooks.registry import run_playbook
@@ -24,7 +24,12 @@ def only_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> boo
 
 @task(name="remediate", cache_policy=NO_CACHE, retry_condition_fn=only_transient)
 def remediate_attempt(
-    incident_id: int, playbook: str, target: Target, first_number: int = 1, requested_by: str | None = None
+    incident_id: int,
+    playbook: str,
+    target: Target,
+    first_number: int = 1,
+    requested_by: str | None = None,
+    approval: Answer | None = None,
 ) -> Outcome:
     """Run the playbook once and record the attempt; raises TransientFailure or PermanentFailure."""
     store = get_store()
@@ -34,11 +39,18 @@ def remediate_attempt(
         number=number,
         playbook=playbook,
         requested_by=requested_by,
+        approved_by=approval.by if approval else None,
+        approval_comment=approval.comment if approval else None,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
         task_run_id=str(task_run.id) if task_run.id else None,
     )
     try:
-        outcome = run_playbook(playbook, target=target, settings=get_settings(), guard=resource_guard)
+        try:
+            outcome = run_playbook(playbook, target=target, settings=get_settings(), guard=resource_guard)
+        except PlaybookFailure:
+            raise
+        except Exception as exc:  # anything else is recorded too, never left "running" with no detail
+            raise PermanentFailure(f"{type(exc).__name__}: {exc}") from exc
     except PlaybookFailure as failure:
         detail = failure.outcome.model_dump(mode="json") if failure.outcome else {}
         store.finish_attempt(

@@ -185,9 +185,14 @@ def test_twenty_failures_on_one_dead_cluster_make_one_start_and_twenty_repairs(w
         )
         ids.append(answer.json()["incident_id"])
     wait_until_done(ids, timeout=300)
-    assert {i.status for i in store.incidents()} == {"resolved"}
+    unresolved = [
+        (i.id, i.status, i.decision_reason, i.outcome, [(a.number, a.outcome, a.detail) for a in store.attempts(i.id)])
+        for i in store.incidents()
+        if i.status != "resolved" and i.id is not None
+    ]
+    assert not unresolved, unresolved
     counts = stack.sandbox.state.counts()
-    assert counts["cluster_starts"] == 1 and counts["repairs"] == 20
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 20, counts
 
 
 def test_the_sweep_finds_a_failure_no_webhook_reported(world: tuple[Stack, Store]) -> None:
