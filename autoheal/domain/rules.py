@@ -91,6 +91,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"do(es)? not have (permission|access|privilege)|"
         r"(lacks?|missing) (the )?(required )?(permission|privilege|role)|"
         r"'manage' permission|authorizationfail|authorizationpermissionmismatch|not permitted|"
+        r"sufficient (privileges|permissions|rights)|"
         r"acl verification failed|accesscontrolexception|is not allowed to (access|perform|read|write)|"
         r"(user|principal|identity|service principal) .{0,80}(does not have|has no|is not authori)",
         unless=r"403 (forbidden )?when downloading|proxy",
@@ -102,7 +103,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"remote certificate (is )?invalid|untrusted (root|certificate)|not trusted|pkix path|"
         r"valid certification path|self[- ]signed certificate|certificate (has )?expired|"
         r"(host ?name|certificate name) mismatch|ssl ?(handshake|connection) (failed|could not be established)|"
-        r"could not establish trust relationship|x509|finger-?print validation failed|host key",
+        r"could not establish trust relationship|x509|finger-?print validation failed|host key|"
+        r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
+        r"access .{0,20}to the certificate",
     ),
     S(
         "policy",
@@ -162,6 +165,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"dataset|pipeline|cluster|job|secret|scope|module|package|dependency|class|jar|artifact|"
         r"workspace|instance pool|account|library|object|key)[\w'\"`:/\-. ]{0,60} (was |is )?not found|"
         r"not found:|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
+        r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
+        r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
         r"terminated or unpinned|has been deleted|no longer exists",
         unless=r"required blob is missing|specified blob does not exist|blob .{0,80}does not exist|"
@@ -178,7 +183,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
-        r"jre not found|java runtime environment (is )?not found|already exists",
+        r"jre not found|java runtime environment (is )?not found|already exists|"
+        r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
+        r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
+        r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw",
     ),
     S(
         "still-running",
