@@ -1,4 +1,4 @@
-"""Shared, lazily built objects: the store, the catalog and the classifier for the current settings."""
+"""Shared, lazily built objects: the store, the catalog, the classifier and the policy for the current settings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from autoheal.domain.catalog import Catalog, load_catalog
 from autoheal.domain.classifier import RuleClassifier
+from autoheal.domain.policy import Policy, load_policy
 from autoheal.settings import get_settings
 from autoheal.store.store import Store
 
@@ -39,9 +40,20 @@ def get_classifier() -> RuleClassifier:
     return _classifier(str(path) if path else None)
 
 
+@lru_cache(maxsize=4)
+def _policy(path: str | None) -> Policy:
+    return load_policy(path)
+
+
+def get_policy() -> Policy:
+    path = get_settings().policy_file
+    return _policy(str(path) if path else None)
+
+
 def reset() -> None:
     """Forget everything built from settings (tests and the demo change settings)."""
     get_settings.cache_clear()
     _store.cache_clear()
     _catalog.cache_clear()
     _classifier.cache_clear()
+    _policy.cache_clear()

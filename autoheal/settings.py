@@ -32,6 +32,7 @@ class Settings(BaseSettings):
 
     mode: Literal["off", "dry-run", "on"] = Field("off", description="nothing acts unless this is 'on'")
     catalog_file: Path | None = Field(None, description="a catalog TOML that replaces the bundled one")
+    policy_file: Path | None = Field(None, description="the safety rails' policy TOML (default: the safe defaults)")
     database_url: SecretStr = Field(
         SecretStr("sqlite:///.autoheal/autoheal.db"),
         description="SQLAlchemy URL of the store: SQLite by default, postgresql://... for production",
@@ -130,7 +131,7 @@ class Settings(BaseSettings):
             return SecretStr(prefix + str(Path(url[len(prefix) :]).resolve()))
         return value
 
-    @field_validator("catalog_file")
+    @field_validator("catalog_file", "policy_file")
     @classmethod
     def _absolute_catalog(cls, value: Path | None) -> Path | None:
         return value.resolve() if value is not None else None

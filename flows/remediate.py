@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_client
@@ -11,12 +12,14 @@ from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
 from autoheal.domain.alerts import Alert
+from autoheal.domain.decision import Decision
 from autoheal.domain.outcome import Outcome
-from autoheal.domain.values import IncidentStatus, Remediation
+from autoheal.domain.values import Answer, IncidentStatus, Remediation
 from autoheal.services import get_store
 from autoheal.settings import get_settings
 from autoheal.store.report import incident_markdown
 from autoheal.store.tables import IncidentChange
+from flows.approval import ASKS, wait_for_answer
 from tasks.incident import (
     analyze_incident,
     classify_incident,
@@ -26,6 +29,7 @@ from tasks.incident import (
     expand,
     open_incident,
 )
+from tasks.rails import approval_expired, grant_action, record_approval, request_approval, trip_breaker_if_failing
 from tasks.remediation import remediate_attempt
 
 
@@ -73,10 +77,13 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         if get_settings().ai_provider != "none"
         else None
     )
-    decision = decide_incident(
-        incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis
-    )
+    decision = decide_incident(incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis)
     await _tag(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
+    answer: Answer | None = None
+    if decision.action == "approve-first":
+        decision, answer = await _approval(incident_id, decision)
+    if decision.action == "remediate" and decision.playbook:
+        decision = grant_action(incident_id, decision, alert.resource)
     outcome: Outcome | None = None
     error: str | None = None
     if decision.action == "remediate" and decision.playbook:
@@ -87,16 +94,42 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         first = len(get_store().attempts(incident_id)) + 1
         # The playbook guards the resource it changes (a cluster start, a rerun), not the whole attempt:
         # forty repairs of runs on one cluster wait for its start, not for each other's verification.
-        state = attempt(incident_id, decision.playbook, facts.target, first, requested_by, return_state=True)
+        state = attempt(incident_id, decision.playbook, facts.target, first, requested_by, answer, return_state=True)
         if state.is_completed():
             outcome = await state.result()  # type: ignore[misc]
         else:
             error = str(state.data) if isinstance(state.data, BaseException) else state.message
+        if outcome is None or not outcome.verified:
+            trip_breaker_if_failing()
     status = close_incident(incident_id, decision, outcome, error)
     await _report(incident_id)
     return Remediation(
         incident_id=incident_id, status=status, error_type=classification.error_type, decision=decision.action
     )
+
+
+async def _approval(incident_id: int, decision: Decision) -> tuple[Decision, Answer | None]:
+    """Ask a person: remediate on an approval, escalate on a rejection or when nobody answered in time.
+    An answer from someone the policy does not list is refused, recorded, and the question asked again."""
+    deadline = request_approval(incident_id, decision)
+    for ask in range(ASKS):
+        left = (deadline - datetime.now(UTC)).total_seconds()
+        answer = await wait_for_answer(incident_id, left, ask) if left > 0 else None
+        if answer is None:
+            approval_expired(incident_id)
+            reason = f"nobody answered the request for approval by {deadline.isoformat(timespec='minutes')}"
+            return decision.model_copy(update={"action": "escalate", "reason": reason}), None
+        verdict = record_approval(incident_id, ask, answer, "prefect")
+        comment = f": {answer.comment}" if answer.comment else ""
+        if verdict == "approved":
+            reason = f"approved by {answer.by}{comment}; {decision.reason}"
+            return decision.model_copy(update={"action": "remediate", "reason": reason}), answer
+        if verdict == "rejected":
+            return decision.model_copy(
+                update={"action": "escalate", "reason": f"rejected by {answer.by}{comment}"}
+            ), None
+    reason = f"{ASKS} answers came from people the policy does not list as approvers"
+    return decision.model_copy(update={"action": "escalate", "reason": reason}), None
 
 
 async def _expand(incident_id: int, alert: Alert) -> Remediation:

@@ -103,6 +103,7 @@ class JobSpec(_Spec):
     name: str = "etl-job"
     timeout_seconds: int = 0
     tasks: list[TaskSpec]
+    tags: dict[str, str] = Field(default_factory=dict)  # settings.tags, as jobs/get answers them
 
 
 class JobRunStart(_Spec):
@@ -148,6 +149,8 @@ class ActivitySpec(_Spec):
 class PipelineSpec(_Spec):
     name: str
     activities: list[ActivitySpec]
+    annotations: list[str] = Field(default_factory=list)
+    folder: str | None = None
 
 
 class FactorySpec(_Spec):

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from autoheal.analysis.analyst import Analysis, analyst_for, merge
 from autoheal.cloud.enrichment import enrich, failed_runs_behind
 from autoheal.domain.alerts import Alert
 from autoheal.domain.classifier import Classification
-from autoheal.domain.decision import Decision, decide
+from autoheal.domain.decision import Decision, Rails, decide
 from autoheal.domain.outcome import Outcome, PlaybookFailure
+from autoheal.domain.policy import resource_keys
 from autoheal.domain.redaction import redacted_dump
 from autoheal.domain.values import Facts, IncidentStatus, Target
-from autoheal.services import get_catalog, get_classifier, get_store
+from autoheal.services import get_catalog, get_classifier, get_policy, get_store
 from autoheal.settings import get_settings
 from autoheal.store.store import aware
 from autoheal.store.tables import IncidentChange
@@ -122,9 +123,22 @@ def decide_incident(
     analysis: Analysis | None = None,
 ) -> Decision:
     """The rules' classification decides; a model's analysis only adds a suggestion to an Unknown."""
-    store, settings = get_store(), get_settings()
+    store, settings, policy = get_store(), get_settings(), get_policy()
     other = store.open_in_lineage(facts.lineage, exclude=incident_id)
     verdict = merge(classification, analysis, get_catalog())
+    incident = store.get(incident_id)
+    assert incident is not None
+    kind = verdict.suggested_type or verdict.classification.error_type
+    breaker = store.breaker(policy)
+    rails = Rails(
+        breaker_open=breaker.reason if breaker.open else None,
+        resource_actions=store.actions_on(
+            incident.resource, since=datetime.now(UTC) - timedelta(hours=policy.budget.window_hours)
+        ),
+        recurrences=store.recurrence(
+            incident_id, resource=incident.resource, error_type=kind, lineage=facts.lineage, policy=policy
+        ),
+    )
     decision = decide(
         mode=settings.mode,
         classification=verdict.classification,
@@ -133,7 +147,12 @@ def decide_incident(
         attempts_spent=0 if fresh_budget else store.attempts_spent(facts.lineage),
         joined=other.id if other else None,
         delay_scale=settings.delay_scale,
+        policy=policy,
+        rails=rails,
+        resource_keys=resource_keys(facts),
+        suggested=verdict.suggested_type,
     )
+    get_run_logger().info("decided %s: %s", decision.action, decision.reason)
     if verdict.suggestion:
         decision = decision.model_copy(update={"reason": f"{decision.reason}; {verdict.suggestion}"})
     store.update(

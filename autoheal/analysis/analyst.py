@@ -247,6 +247,7 @@ class Verdict(BaseModel):
     classification: Classification
     decided_by: Literal["rules", "model"]
     suggestion: str | None = None
+    suggested_type: str | None = None  # the model's remediable type for an Unknown: a person may approve it
 
 
 def merge(rules: Classification, analysis: Analysis | None, catalog: Catalog) -> Verdict:
@@ -266,4 +267,5 @@ def merge(rules: Classification, analysis: Analysis | None, catalog: Catalog) ->
         classification=rules.model_copy(update={"remediable": False}),
         decided_by="model",
         suggestion=suggestion,
+        suggested_type=rca.error_type if remediable else None,
     )

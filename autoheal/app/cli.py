@@ -6,13 +6,14 @@ import contextlib
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from autoheal.app import views
+from autoheal.app import operations, views
 from autoheal.app.console import console, err
 from autoheal.app.console import fail as _fail
 
@@ -300,9 +301,12 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
 
 
 
-# The commands that read, defined in views.py.
-for _command in (views.incidents, views.show, views.stats, views.classify, views.config):
+# The commands that read, defined in views.py; the rails' commands, in operations.py.
+_COMMANDS: list[Callable[..., None]] = [views.incidents, views.show, views.stats, views.classify, views.config]
+_COMMANDS += [operations.approve, operations.reject, operations.status, operations.replay]
+for _command in _COMMANDS:
     app.command()(_command)
+app.add_typer(operations.breaker_app, name="breaker")
 
 
 if __name__ == "__main__":

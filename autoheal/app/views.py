@@ -75,22 +75,27 @@ def show(incident_id: Annotated[int, typer.Argument(help="the incident's id")]) 
     console.print(Markdown(incident_markdown(incident, store.attempts(incident_id))))
 
 
-def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Success rate by error type, and MTTR."""
+def stats(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    by: Annotated[str, typer.Option(help="error_type or resource")] = "error_type",
+) -> None:
+    """Success rate, MTTR and re-fire rate (fixes that did not hold), by error type or by resource."""
     from autoheal.services import get_store
 
-    rows = get_store().stats()
+    if by not in ("error_type", "resource"):
+        raise fail(f"--by {by!r}: expected error_type or resource")
+    rows = get_store().stats(by=by)
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table(title="remediation by error type")
-    for column in ("error type", "incidents", "resolved", "escalated", "success rate", "MTTR mean", "MTTR median"):
-        table.add_column(column)
+    table = Table(title=f"remediation by {by.replace('_', ' ')}")
+    for column in (by.replace("_", " "), "incidents", "resolved", "escalated", "success", "re-fire", "MTTR mean"):
+        table.add_column(column, overflow="fold")
     for r in rows:
         rate = f"{r['success_rate']:.0%}" if r["success_rate"] is not None else "-"
+        refire = f"{r['refire_rate']:.0%}" if r["refire_rate"] is not None else "-"
         mean = f"{r['mttr_mean_seconds']:.1f}s" if r["mttr_mean_seconds"] is not None else "-"
-        median = f"{r['mttr_median_seconds']:.1f}s" if r["mttr_median_seconds"] is not None else "-"
-        table.add_row(r["error_type"], str(r["incidents"]), str(r["resolved"]), str(r["escalated"]), rate, mean, median)
+        table.add_row(r["key"], str(r["incidents"]), str(r["resolved"]), str(r["escalated"]), rate, refire, mean)
     console.print(table)
 
 

@@ -46,6 +46,7 @@ def _adf(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
         with translated(f"get pipeline run {alert.run_id}"):
             run = client.pipeline_runs.get(rg, factory, alert.run_id)
         error = failed_activity_error(client, resource_group=rg, factory=factory, run=run)
+        facts.tags = _pipeline_tags(client, rg, factory, run.pipeline_name)
     finally:
         client.close()
     facts.lineage = f"adf:{factory.lower()}:{run.run_group_id or run.run_id}"
@@ -74,6 +75,8 @@ def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
             error_message=alert.error_message,
             failure_type=alert.failure_type,
             failed_at=alert.failed_at,
+            job_id=alert.job_id,
+            job_name=alert.job_name,
         )
         return _with_termination(facts, w, alert.cluster_id)
     with translated(f"get run {alert.run_id}"):
@@ -96,8 +99,35 @@ def _databricks(alert: Alert, settings: Settings, clock: Clock | None) -> Facts:
         failed_at=started,
         details=[{k: v for k, v in e.items() if k != "error_trace"} for e in errors],
     )
+    facts.job_id = str(run.job_id) if run.job_id else alert.job_id
+    facts.job_name, facts.tags = _job_name_and_tags(w, run.job_id, alert.job_name)
     clusters = cluster_ids(run)
     return _with_termination(facts, w, clusters[0]) if clusters else facts
+
+
+def _job_name_and_tags(w: Any, job_id: int | None, name: str | None) -> tuple[str | None, dict[str, str]]:
+    """The job's name and tags (an ``env`` tag is what the policy's env: patterns match)."""
+    if not job_id:
+        return name, {}
+    with translated(f"get job {job_id}"):
+        job = w.jobs.get(job_id)
+    settings = job.settings
+    return (settings.name if settings else None) or name, dict(settings.tags or {}) if settings else {}
+
+
+def _pipeline_tags(client: Any, rg: str, factory: str, pipeline: str | None) -> dict[str, str]:
+    """An ADF pipeline's annotations (each a key; ``env:prod`` or ``env=prod`` becomes env) and folder."""
+    if not pipeline:
+        return {}
+    with translated(f"get pipeline {pipeline}"):
+        found = client.pipelines.get(rg, factory, pipeline)
+    tags: dict[str, str] = {}
+    for note in found.annotations or []:
+        key, sep, value = str(note).replace("=", ":").partition(":")
+        tags[key.strip()] = value.strip() if sep else ""
+    if found.folder is not None and found.folder.name:
+        tags["folder"] = found.folder.name
+    return tags
 
 
 def _with_termination(facts: Facts, w: Any, cluster_id: str | None) -> Facts:

@@ -25,6 +25,7 @@ class IncidentStatus(StrEnum):
     ESCALATED = "escalated"  # a person must act
     SKIPPED = "skipped"  # mode off, or another incident handles the run
     DRY_RUN = "dry-run"  # would have remediated; never counted as a success
+    AWAITING_APPROVAL = "awaiting-approval"  # the flow run is suspended until a person decides
     EXPANDED = "expanded"  # a metric alert, split into one incident per failed run
 
     @property
@@ -32,7 +33,7 @@ class IncidentStatus(StrEnum):
         return self in IN_PROGRESS
 
 
-IN_PROGRESS = frozenset({IncidentStatus.OPEN, IncidentStatus.REMEDIATING})
+IN_PROGRESS = frozenset({IncidentStatus.OPEN, IncidentStatus.REMEDIATING, IncidentStatus.AWAITING_APPROVAL})
 TERMINAL = frozenset(
     {
         IncidentStatus.RESOLVED,
@@ -94,6 +95,10 @@ class Facts(BaseModel):
     run_state: str | None = None
     failed_at: datetime | None = None
     details: list[dict[str, str]] = Field(default_factory=list)
+    # Databricks job tags; ADF pipeline annotations (as keys) and "folder": for the policy's patterns.
+    tags: dict[str, str] = Field(default_factory=dict)
+    job_id: str | None = None
+    job_name: str | None = None
 
 
 class Remediation(BaseModel):
@@ -105,3 +110,11 @@ class Remediation(BaseModel):
     error_type: str | None = None
     decision: str | None = None
     children: list[Remediation] = Field(default_factory=list)  # a metric alert's runs, each its own incident
+
+
+class Answer(BaseModel):
+    """A person's answer to a request for approval (the form on the run page, or autoheal approve)."""
+
+    approve: bool
+    by: str = Field(min_length=1, max_length=128)
+    comment: str = Field("", max_length=2000)

@@ -16,7 +16,8 @@ from sqlmodel import col, select
 from autoheal.domain.alerts import Alert
 from autoheal.domain.redaction import redact, redacted_dump
 from autoheal.domain.values import IN_PROGRESS, IncidentStatus
-from autoheal.store.database import Database, StoreError, aware, normalize_url
+from autoheal.store.database import StoreError, aware, normalize_url
+from autoheal.store.rails import RailsStore
 from autoheal.store.tables import IgnoredAlert, Incident, IncidentChange, RejectedPayload, RemediationAttempt, utcnow
 
 __all__ = ["Store", "StoreError", "aware", "normalize_url"]
@@ -39,7 +40,7 @@ def _new_incident(alert: Alert, *, raw: Any, status: IncidentStatus, flow_run_id
     )
 
 
-class Store(Database):
+class Store(RailsStore):
     """The audit trail: incidents, attempts, the outbox, and payloads not acted on."""
 
     # ---- incidents ----------------------------------------------------------------------------
@@ -93,6 +94,8 @@ class Store(Database):
         incident, created = self.open_incident(alert, raw=raw, flow_run_id=flow_run_id, count_duplicate=False)
         if created:
             return incident, True
+        if flow_run_id and incident.flow_run_id == flow_run_id and incident.status in IN_PROGRESS:
+            return incident, True  # the same flow run again (resumed after an approval): it keeps its claim
         allowed = col(Incident.status).notin_(IN_PROGRESS) if force else col(Incident.status) == IncidentStatus.RECEIVED
         with self.session() as session:
             result = session.execute(
@@ -227,6 +230,8 @@ class Store(Database):
         flow_run_id: str | None = None,
         task_run_id: str | None = None,
         requested_by: str | None = None,
+        approved_by: str | None = None,
+        approval_comment: str | None = None,
     ) -> int:
         attempt = RemediationAttempt(
             incident_id=incident_id,
@@ -235,6 +240,8 @@ class Store(Database):
             flow_run_id=flow_run_id,
             task_run_id=task_run_id,
             requested_by=requested_by,
+            approved_by=approved_by,
+            approval_comment=redact(approval_comment) if approval_comment else None,
         )
         with self.session() as session:
             existing = session.exec(
@@ -309,24 +316,29 @@ class Store(Database):
 
     # ---- figures ------------------------------------------------------------------------------
 
-    def stats(self) -> list[dict[str, Any]]:
-        """Per error type: incidents, resolved, escalated, success rate, mean and median MTTR."""
+    def stats(self, *, by: str = "error_type") -> list[dict[str, Any]]:
+        """Per error type (or per resource): incidents, resolved, escalated, success rate, mean and median
+        MTTR, and the re-fire rate: the share of verified fixes that did not hold (the same resource
+        failed the same way within the recurrence window). Dry runs are never successes."""
         rows: dict[str, dict[str, Any]] = {}
         for incident in self.incidents(limit=1_000_000):
-            key = incident.error_type or "(unclassified)"
+            key = (incident.resource if by == "resource" else incident.error_type) or "(unclassified)"
             entry = rows.setdefault(
-                key, {"error_type": key, "incidents": 0, "resolved": 0, "escalated": 0, "mttrs": []}
+                key, {"key": key, "incidents": 0, "resolved": 0, "escalated": 0, "refired": 0, "mttrs": []}
             )
             entry["incidents"] += 1
             entry["resolved"] += incident.status == IncidentStatus.RESOLVED
             entry["escalated"] += incident.status == IncidentStatus.ESCALATED
+            entry["refired"] += incident.status == IncidentStatus.RESOLVED and incident.fix_held is False
             if incident.mttr_seconds is not None:
                 entry["mttrs"].append(incident.mttr_seconds)
         out = []
-        for entry in sorted(rows.values(), key=lambda e: e["error_type"]):
+        for entry in sorted(rows.values(), key=lambda e: e["key"]):
             mttrs = sorted(entry.pop("mttrs"))
             acted = entry["resolved"] + entry["escalated"]
+            entry["error_type" if by != "resource" else "resource"] = entry["key"]
             entry["success_rate"] = entry["resolved"] / acted if acted else None
+            entry["refire_rate"] = entry["refired"] / entry["resolved"] if entry["resolved"] else None
             entry["mttr_mean_seconds"] = sum(mttrs) / len(mttrs) if mttrs else None
             entry["mttr_median_seconds"] = mttrs[len(mttrs) // 2] if mttrs else None
             out.append(entry)

@@ -43,7 +43,7 @@ class Incident(SQLModel, table=True):
     decision: str | None = Field(default=None, max_length=16)
     decision_reason: str | None = Field(default=None, sa_column=Column(Text))
     playbook: str | None = Field(default=None, max_length=64)
-    status: str = Field(default=IncidentStatus.OPEN, max_length=16)
+    status: str = Field(default=IncidentStatus.OPEN, max_length=32)
     attempts: int = 0
     duplicates: int = 0
     failed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -61,6 +61,10 @@ class Incident(SQLModel, table=True):
     event_sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     event_attempts: int = 0
     last_event_error: str | None = Field(default=None, sa_column=Column(Text))
+    # The rails (autoheal/domain/policy.py): the approval's deadline, and whether a verified fix held.
+    approval_deadline: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    fix_held: bool | None = Field(default=None, description="False: the resource failed again the same way soon after")
+    recurrence_of: int | None = Field(default=None, description="the earlier incident whose fix did not hold")
 
 
 class IncidentChange(SQLModel):
@@ -83,6 +87,9 @@ class IncidentChange(SQLModel):
     decided_by: str | None = None
     analysis: str | None = None
     status: IncidentStatus | None = None
+    approval_deadline: datetime | None = None
+    fix_held: bool | None = None
+    recurrence_of: int | None = None
     resolved_at: datetime | None = None
     mttr_seconds: float | None = None
     outcome: str | None = None
@@ -107,6 +114,8 @@ class RemediationAttempt(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
     task_run_id: str | None = Field(default=None, max_length=64)
     requested_by: str | None = Field(default=None, max_length=128)
+    approved_by: str | None = Field(default=None, max_length=128)
+    approval_comment: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class RejectedPayload(SQLModel, table=True):
@@ -133,3 +142,43 @@ class IgnoredAlert(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     alert_json: str = Field(sa_column=Column(Text, nullable=False))
     raw_payload: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ActionGrant(SQLModel, table=True):
+    """One remediation allowed to act, counted against the resource's budget and the breaker."""
+
+    __tablename__ = "action_grants"
+    __table_args__ = (Index("ix_grants_resource_time", "resource", "granted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    resource: str = Field(max_length=512)
+    playbook: str = Field(max_length=64)
+    granted_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Breaker(SQLModel, table=True):
+    """The global circuit breaker: one row. Open while ``tripped_at`` is set and not reset."""
+
+    __tablename__ = "breaker"
+
+    id: int = Field(default=1, primary_key=True)
+    tripped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    reset_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    reset_by: str | None = Field(default=None, max_length=128)
+    checked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Approval(SQLModel, table=True):
+    """The approval trail: requested, approved, rejected, refused (not an approver) or expired."""
+
+    __tablename__ = "approvals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    decision: str = Field(max_length=16)
+    by: str | None = Field(default=None, max_length=128)
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    via: str | None = Field(default=None, max_length=16)
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -126,7 +126,12 @@ class Pipeline:
             "name": self.spec.name,
             "type": "Microsoft.DataFactory/factories/pipelines",
             "etag": "0a006cd4-0000-0000-0000-000000000000",
-            "properties": {"activities": activities, "parameters": {}, "annotations": []},
+            "properties": {
+                "activities": activities,
+                "parameters": {},
+                "annotations": list(self.spec.annotations),
+                **({"folder": {"name": self.spec.folder}} if self.spec.folder else {}),
+            },
         }
 
 

@@ -189,6 +189,7 @@ class Job:
                 "max_concurrent_runs": 1,
                 "format": "MULTI_TASK",
                 "tasks": tasks,
+                **({"tags": dict(self.spec.tags)} if self.spec.tags else {}),
             },
         }
 

@@ -224,7 +224,12 @@ def analysis(error_type: str, confidence: float = 0.9) -> Analysis:
 def decided(rules: Classification, model: Analysis | None, service: str = "adf") -> tuple[str, str, bool]:
     verdict = merge(rules, model, CATALOG)
     decision = decide(
-        mode="on", classification=verdict.classification, service=service, catalog=CATALOG, attempts_spent=0
+        mode="on",
+        classification=verdict.classification,
+        service=service,
+        catalog=CATALOG,
+        attempts_spent=0,
+        suggested=verdict.suggested_type,
     )
     return decision.action, verdict.decided_by, verdict.classification.remediable
 
@@ -240,11 +245,12 @@ def test_the_rules_decide_what_they_recognise_whatever_the_model_says() -> None:
     assert decided(timeout, None) == ("remediate", "rules", True)
 
 
-def test_unknown_with_a_remediable_suggestion_escalates_with_it_and_never_heals() -> None:
+def test_unknown_with_a_remediable_suggestion_asks_a_person_and_never_heals_alone() -> None:
     unknown = RULES.classify_text("Something odd happened in the pipeline, code ZX-81", service="adf")
     assert unknown.error_type == "Unknown"
     action, by, remediable = decided(unknown, analysis("GatewayTimeout", 0.95))
-    assert (action, by, remediable) == ("escalate", "model", False)
+    assert (action, by, remediable) == ("approve-first", "model", False)
+    assert decided(unknown, analysis("PermissionDenied", 0.95)) == ("escalate", "model", False)
     verdict = merge(unknown, analysis("GatewayTimeout", 0.95), CATALOG)
     assert verdict.suggestion is not None and "GatewayTimeout" in verdict.suggestion
     assert decided(unknown, analysis("Unknown")) == ("escalate", "rules", False)
@@ -271,6 +277,8 @@ def test_instructions_inside_the_error_text_change_no_decision(message: str) -> 
     assert "ignore previous instructions" in user.split("<error>", 1)[1].lower()  # sent as data, inside the markers
     assert "never follow" in fake.requests[0].body["messages"][0]["content"]
     with_model, rules_only = decided(rules, result), decided(rules, None)
-    assert with_model[0] == rules_only[0] and with_model[2] == rules_only[2]
-    if rules.error_type == "Unknown":
-        assert with_model == ("escalate", "model", False)
+    assert with_model[2] == rules_only[2]
+    if rules.error_type == "Unknown":  # at most a person is asked: never an action on the model's word
+        assert with_model == ("approve-first", "model", False) and rules_only[0] == "escalate"
+    else:
+        assert with_model == rules_only

@@ -48,4 +48,5 @@ def test_an_adf_activity_brings_its_code_failure_type_and_activity_type(
     alert = Alert(service="adf", source="manual", run_id=run_id, resource_group="rg-data", factory="adf-sales")
     facts = enrich(alert, settings, clock=clock)
     assert facts.error_code and facts.failure_type and facts.activity_type
+    assert facts.tags == {}  # the scenario's pipeline has no annotations
     assert CLASSIFIER.classify(facts).remediable

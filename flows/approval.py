@@ -1,0 +1,56 @@
+"""Waiting for a person: Prefect's own input mechanism, so the form is on the run's page in the UI.
+
+A run of the `remediate` deployment is *suspended* (``suspend_flow_run``): its process exits and
+frees the runner's slot, and resuming it with the form's input runs the flow again from the start;
+every step before this one is idempotent (the claim is kept by the same flow run, nothing acted
+yet), and the suspension, asked again with the same key, returns the stored input. A run outside a
+deployment (``autoheal run``, tests) cannot be re-run by Prefect, so it *pauses* instead
+(``pause_flow_run``): its process waits, polling. README, "Approval", has what each costs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from prefect.context import FlowRunContext
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import apause_flow_run, asuspend_flow_run, resume_flow_run
+from prefect.input import RunInput
+
+from autoheal.domain.values import Answer
+
+ASKS = 5  # a refused answer (not an approver) asks again, this many times at most
+
+
+class ApprovalInput(RunInput):
+    """The form the Prefect UI shows on a run waiting for approval."""
+
+    approve: bool
+    by: str
+    comment: str = ""
+
+
+async def wait_for_answer(
+    incident_id: int, timeout_seconds: float, ask: int, *, poll_seconds: int = 2
+) -> Answer | None:
+    """The person's answer, or None when the deadline passed first. ``ask`` numbers the question, so
+    a run re-run after suspension gets each earlier answer back instead of asking again."""
+    key = f"approval-{incident_id}-{ask}"
+    timeout = max(1, int(timeout_seconds))
+    try:
+        context = FlowRunContext.get()
+        if context is not None and context.flow_run is not None and context.flow_run.deployment_id:
+            answer: Any = await asuspend_flow_run(wait_for_input=ApprovalInput, timeout=timeout, key=key)
+        else:
+            answer = await apause_flow_run(
+                wait_for_input=ApprovalInput, timeout=timeout, poll_interval=poll_seconds, key=key
+            )
+    except FlowPauseTimeout:
+        return None
+    return Answer(approve=bool(answer.approve), by=str(answer.by), comment=str(answer.comment or ""))
+
+
+def answer(flow_run_id: str, value: Answer) -> None:
+    """Resume the waiting run with an answer, as the UI's form does."""
+    resume_flow_run(UUID(flow_run_id), run_input=value.model_dump())
