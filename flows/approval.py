@@ -10,9 +10,11 @@ deployment (``autoheal run``, tests) cannot be re-run by Prefect, so it *pauses*
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import UUID
 
+from prefect import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run, resume_flow_run
@@ -51,6 +53,19 @@ async def wait_for_answer(
     return Answer(approve=bool(answer.approve), by=str(answer.by), comment=str(answer.comment or ""))
 
 
-def answer(flow_run_id: str, value: Answer) -> None:
-    """Resume the waiting run with an answer, as the UI's form does."""
-    resume_flow_run(UUID(flow_run_id), run_input=value.model_dump())
+def answer(flow_run_id: str, value: Answer, *, wait_seconds: float = 30) -> None:
+    """Resume the waiting run with an answer, as the UI's form does. The store says "waiting" a moment
+    before Prefect has the run paused (the request is recorded first): wait for the pause, briefly."""
+    run_id = UUID(flow_run_id)
+    deadline = time.monotonic() + wait_seconds
+    with get_client(sync_client=True) as client:
+        while True:
+            state = client.read_flow_run(run_id).state
+            if state is not None and state.is_paused():
+                break
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"flow run {flow_run_id} is not waiting for an answer (it is {state.name if state else '?'})"
+                )
+            time.sleep(0.2)
+    resume_flow_run(run_id, run_input=value.model_dump())

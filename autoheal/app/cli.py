@@ -144,9 +144,15 @@ def demo(
             )
         console.print(table)
         console.print(f"Prefect UI: {stack.ui_url}  (flow runs, retries, tags, an incident report artifact per run)")
-        console.print(
-            f"Store: {workdir / 'demo.db'} (AUTOHEAL_DATABASE_URL=sqlite:///{workdir / 'demo.db'} autoheal incidents)"
-        )
+        store_env = f"AUTOHEAL_DATABASE_URL=sqlite:///{(workdir / 'demo.db').resolve()}"
+        console.print(f"Store: {workdir / 'demo.db'} ({store_env} autoheal incidents)")
+        for row in rows:
+            if row.outcome == "awaiting-approval":
+                console.print(
+                    f"Incident {row.incident_id} waits for a person: approve it with\n"
+                    f"  {store_env} PREFECT_API_URL={stack.api_url} autoheal approve {row.incident_id} --by $USER\n"
+                    f"or with the form on its run's page in the Prefect UI ({stack.ui_url}/runs)."
+                )
         if not no_wait:
             console.print("Everything stays up until Ctrl-C.")
             with contextlib.suppress(KeyboardInterrupt):

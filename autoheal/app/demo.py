@@ -29,6 +29,8 @@ DEMO_SETTINGS = {
     "AUTOHEAL_POLL_INTERVAL_SECONDS": "0.05",
     "AUTOHEAL_DATABRICKS_RETRY_TIMEOUT_SECONDS": "10",
     "AUTOHEAL_UPSTREAM_PIPELINES": json.dumps({"TransformSales": "IngestRaw"}),
+    # One pipeline asks a person first: the demo shows an approval waiting.
+    "AUTOHEAL_POLICY_FILE": str(resources.files("autoheal.app").joinpath("demo_policy.toml")),
 }
 
 
@@ -84,6 +86,7 @@ def wait_for_failures(sandbox: Sandbox, timeout: float = 30) -> None:
 
 
 TERMINAL = {"resolved", "escalated", "skipped", "dry-run", "expanded"}
+SETTLED = TERMINAL | {"awaiting-approval"}  # where the demo stops waiting: a person acts next
 
 
 def post_all(stack: Stack, alerts: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, httpx.Response]]:
@@ -101,10 +104,10 @@ def wait_until_done(incident_ids: list[int], timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         states = [store.get(i) for i in incident_ids]
-        if all(s is not None and s.status in TERMINAL for s in states):
+        if all(s is not None and s.status in SETTLED for s in states):
             return
         time.sleep(0.5)
-    pending = [i for i in incident_ids if (s := store.get(i)) is None or s.status not in TERMINAL]
+    pending = [i for i in incident_ids if (s := store.get(i)) is None or s.status not in SETTLED]
     raise TimeoutError(f"incidents {pending} did not finish within {timeout:g}s")
 
 

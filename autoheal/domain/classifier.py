@@ -38,6 +38,7 @@ CODE = 0.8  # a documented code whose class the message did not contradict
 SIGN = 0.75  # the specific wording of a transient class
 CONFIRMED = 0.7  # wording of a transient class where the code's documented default is not transient
 NEVER_DEFAULT = 0.65  # a code whose documented default is not transient, nothing in the message against it
+UNCONFIRMED = 0.55  # a code that does not decide alone, and no words in the message to confirm it
 WEAK = 0.5  # wording that also fits a fault a retry cannot fix
 UNKNOWN = 0.3  # nothing recognised, or only a generic wrapper ("Operation on target ... failed")
 ACT_AT = 0.6
@@ -313,7 +314,15 @@ class RuleClassifier:
                 return self._result(_on(entry, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
         # 3. the transient wording: it names the class more precisely than a code that does not decide.
         defaults = [e for e in nevers if e.error_type != "Unknown"]
-        hit = self._transient.first(text, service, prefilter=self.prefilter)
+        if defaults:
+            # Against a code whose documented default is not transient, only the message's own words
+            # can confirm a transient cause: not the code's name (DF-Executor-BroadcastTimeout).
+            bare = inner
+            for code in named:
+                bare = bare.replace(code, " ") if code else bare
+            hit = self._transient.first(self._class_words.sub(" ", bare.lower()), service, prefilter=self.prefilter)
+        else:
+            hit = self._transient.first(text, service, prefilter=self.prefilter)
         if hit is not None:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")
@@ -326,10 +335,17 @@ class RuleClassifier:
                 return self._result(kind, CODE, f"sign:{sign.sign.name}", evidence, service)
             level = WEAK if sign.sign.weak else (CONFIRMED if defaults else SIGN)
             return self._result(kind, level, f"sign:{sign.sign.name}", evidence, service)
-        # 4. a code that documents a transient class, the message silent.
+        # 4. a code that documents a transient class, the message silent: the table says this code does
+        # not decide alone (decisive = false), so it is a class to ask a person about, not to act on.
         if transient:
             entry = transient[0]
-            return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
+            # An HTTP status the service reports (its errorCode, or "Response status code: 'TooManyRequests'")
+            # is what the endpoint answered: stated, not a default.
+            said = entry.table is Table.API and (
+                entry.code.lower() == (s.error_code or "").lower() or ("tatus" in inner and _stated(entry.code, inner))
+            )
+            level = CODE if said else UNCONFIRMED
+            return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
         # 5. a code whose documented default is not transient, and nothing against it.
         if defaults:
             entry = defaults[0]
@@ -413,6 +429,10 @@ class RuleClassifier:
             abstained=transient and level < ACT_AT,
             evidence=evidence,
         )
+
+
+def _stated(code: str, message: str) -> bool:
+    return code.lower() in {c.lower() for c in _STATUS_CODE.findall(message)}
 
 
 def _on(entry: CodeEntry, service: str | None) -> str:

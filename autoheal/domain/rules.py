@@ -112,14 +112,18 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "InvalidConfiguration",
         r"polic(y|ies) (prevents?|does not allow|restricts?|violation|denied|disallow)|"
         r"(violat\w*|disallowed by|denied by|not allowed by|blocked by|against) (the |a |an |your )?"
-        r"(\w+[ -]){0,3}polic(y|ies)|requestdisallowedbypolicy|administrator-defined policy|cluster polic",
+        r"(\w+[ -]){0,3}polic(y|ies)|requestdisallowedbypolicy|administrator-defined policy",
     ),
     S(
         "quota-never-fits",
         "DatabricksResourceExhausted",  # the class stays; remediable is what the veto takes away
         r"exceeds? the (maximum|approved) (allowed )?(quota|limit)|quota .{0,40}(can ?not|will never|never) (be )?|"
         r"quota for the number of|maximum number of (jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|"
-        r"secrets|secret scopes|instance pools) (has been |was )?(reached|exceeded)",
+        r"secrets|secret scopes|instance pools) (has been |was )?(reached|exceeded)|"
+        # A limit on how many things a definition may hold (jobs, template actions, activities) is a
+        # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
+        r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests)"
+        r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)",
     ),
     S(
         "user-code",
@@ -183,7 +187,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
-        r"jre not found|java runtime environment (is )?not found|already exists|"
+        r"jre not found|java runtime environment (is )?not found|already exists|broadcast (join )?time ?-?out|"
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw",
@@ -296,7 +300,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
         r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
         r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
-        r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name",
+        r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
+        r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)",
     ),
     S(
         "server-error",
@@ -305,12 +310,14 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
         r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
         r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
-        r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request",
+        r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
+        r"try (the operation|the request|it) again|concurrent (update|modification)|"
+        r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
     ),
     S(
         "connection-failed",
         "HttpConnectionFailed",
-        r"(cannot|can not|could not|unable to|failed to) (connect|reach|open (a )?connection)|"
+        r"(cannot|can not|could not|unable to|failed to) (connect|reach|open (a )?connection)|not reached|"
         r"connection (failed|error|failure)",
         weak=True,
     ),

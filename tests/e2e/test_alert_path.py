@@ -29,7 +29,8 @@ EXPECTED = {
     "01_adf_gateway_timeout.json": ("GatewayTimeout", "resolved", 1),
     "02_adf_metric_failed_runs.json": (None, "expanded", 0),
     "  -> looked up from the metric alert": ("ThrottlingError", "resolved", 1),
-    "03_adf_source_blob_missing.json": ("UserErrorSourceBlobNotExists", "resolved", 1),
+    # The demo policy asks a person first for this pipeline (autoheal/app/demo_policy.toml).
+    "03_adf_source_blob_missing.json": ("UserErrorSourceBlobNotExists", "awaiting-approval", 0),
     "04_adf_permission_denied.json": ("PermissionDenied", "escalated", 0),
     "05_dbx_job_failure_cluster_shutdown.json": ("ClusterUnexpectedTermination", "resolved", 1),
     "06_dbx_task_failure_hung_driver.json": ("DatabricksDriverNotResponding", "resolved", 1),
@@ -78,7 +79,38 @@ def test_each_bundled_payload_becomes_a_flow_run_and_its_expected_incident(world
     runs = asyncio.run(_flow_runs(stack, [i.flow_run_id for i in store.incidents() if i.flow_run_id]))
     top_level = [r for r in runs if r.parent_task_run_id is None]  # a metric alert's lookups run as subflows
     assert len(top_level) == 8 and all(r.deployment_id is not None for r in top_level)  # started by the automation
-    assert all(r.state.is_completed() for r in runs)
+    # The waiting run was suspended (its process gone, its runner slot free); the answer comes through
+    # Prefect's API as the UI's form sends it, the deployment runs the flow again, and it heals once.
+    waiting = store.get(int(rows["03_adf_source_blob_missing.json"].incident_id or 0))
+    assert waiting is not None and waiting.flow_run_id is not None
+    assert all(r.state.is_completed() for r in runs if str(r.id) != waiting.flow_run_id)
+    (suspended,) = asyncio.run(_flow_runs(stack, [waiting.flow_run_id]))
+    assert suspended.state is not None and suspended.state.is_paused() and suspended.state.name == "Suspended"
+    asyncio.run(_resume(waiting.flow_run_id, {"approve": True, "by": "erin", "comment": "upstream is late"}))
+    wait_until_done([int(waiting.id or 0)])
+    deadline = time.monotonic() + 60
+    while (current := store.get(int(waiting.id or 0))) and current.status != "resolved" and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert current is not None and current.status == "resolved", current.status if current else None
+    (attempt,) = store.attempts(int(waiting.id or 0))
+    assert (attempt.approved_by, attempt.approval_comment, attempt.outcome) == ("erin", "upstream is late", "healed")
+    assert [a.decision for a in store.approvals(int(waiting.id or 0))] == ["requested", "approved"]
+    deadline = time.monotonic() + 60  # the store says resolved a moment before the run ends (its artifact)
+    while True:
+        (resumed,) = asyncio.run(_flow_runs(stack, [waiting.flow_run_id]))
+        if (resumed.state and resumed.state.is_completed()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert resumed.state is not None and resumed.state.is_completed(), resumed.state
+
+
+async def _resume(flow_run_id: str, answer: dict[str, Any]) -> None:
+    from uuid import UUID
+
+    from prefect import get_client
+
+    async with get_client() as client:
+        await client.resume_flow_run(UUID(flow_run_id), run_input=answer)
 
 
 def test_bad_requests_act_on_nothing(world: tuple[Stack, Store]) -> None:

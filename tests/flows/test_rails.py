@@ -79,13 +79,15 @@ def cli(*args: str) -> Any:
 
 
 ALWAYS = '[approval]\ndefault = "always"\n'
+# Tests that expect an answer still give up within a minute if the answer never comes.
+ANSWERED = ALWAYS + "timeout_hours = 0.02\n"
 
 
 def test_an_approval_from_the_cli_heals_and_records_the_approver(
     load: Any, flow_env: Any, run: Any, tmp_path: Path
 ) -> None:
     sb: Sandbox = load("gateway-timeout")
-    store = flow_env(policy_file=policy(tmp_path, ALWAYS))
+    store = flow_env(policy_file=policy(tmp_path, ANSWERED))
     answers: list[Any] = []
     thread = answer_when_asked(
         store, lambda i: answers.append(cli("approve", str(i), "--by", "alice", "--comment", "known blip"))
@@ -108,7 +110,7 @@ def test_an_approval_through_prefects_api_as_the_ui_sends_it(
     load: Any, flow_env: Any, run: Any, runner: asyncio.Runner, tmp_path: Path
 ) -> None:
     sb: Sandbox = load("gateway-timeout")
-    store = flow_env(policy_file=policy(tmp_path, ALWAYS))
+    store = flow_env(policy_file=policy(tmp_path, ANSWERED))
 
     def resume(incident_id: int) -> None:
         flow_run_id = store.get(incident_id).flow_run_id  # type: ignore[union-attr]
@@ -133,7 +135,7 @@ def test_an_approval_through_prefects_api_as_the_ui_sends_it(
 
 def test_a_rejection_escalates_and_nothing_is_done(load: Any, flow_env: Any, run: Any, tmp_path: Path) -> None:
     sb: Sandbox = load("gateway-timeout")
-    store = flow_env(policy_file=policy(tmp_path, ALWAYS))
+    store = flow_env(policy_file=policy(tmp_path, ANSWERED))
     answer_when_asked(store, lambda i: cli("reject", str(i), "--by", "carol", "--comment", "prod freeze"))
     result = run(adf_alert(adf_failed_run(sb)))
     assert result.status == IncidentStatus.ESCALATED

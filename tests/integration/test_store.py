@@ -267,3 +267,44 @@ def test_migration_0002_keeps_data_written_at_0001(tmp_path: Path) -> None:
     row = store.by_fingerprint("fp")
     assert row is not None and row.status == "resolved" and row.event_attempts == 0 and row.event_sent_at is None
     store.engine.dispose()
+
+
+def test_a_storm_of_grants_trips_the_breaker_at_exactly_its_count(store: Store) -> None:
+    """Forty remediations asking at once, the breaker set to 10 actions: exactly 10 act, the rest are told why."""
+    from autoheal.domain.policy import parse_policy
+
+    policy = parse_policy("[breaker]\nactions = 10\n[budget]\nenabled = false\n", "storm.toml")
+    ids = [int(store.open_incident(alert(f"storm-{n}"))[0].id or 0) for n in range(40)]
+    answers: dict[int, str | None] = {}
+
+    def ask(incident_id: int) -> None:
+        answers[incident_id] = store.grant_action(incident_id, resource=f"r{incident_id}", playbook="p", policy=policy)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    granted = [i for i, refused in answers.items() if refused is None]
+    assert len(granted) == 10
+    assert all("circuit breaker" in (answers[i] or "") for i in ids if i not in granted)
+    assert store.breaker(policy).open and "10 actions" in (store.breaker(policy).reason or "")
+    assert store.grant_action(granted[0], resource="x", playbook="p", policy=policy) is None  # its own grant holds
+    store.reset_breaker(by="test")
+    assert not store.breaker(policy).open
+
+
+def test_the_budget_counts_actions_per_resource_in_its_window(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from autoheal.domain.policy import parse_policy
+
+    policy = parse_policy("[budget]\nactions = 2\nwindow_hours = 1\n", "b.toml")
+    ids = [int(store.open_incident(alert(f"b-{n}"))[0].id or 0) for n in range(4)]
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    assert store.grant_action(ids[0], resource="jobs/1", playbook="p", policy=policy, now=long_ago) is None
+    assert store.grant_action(ids[1], resource="jobs/1", playbook="p", policy=policy) is None
+    assert store.grant_action(ids[2], resource="jobs/1", playbook="p", policy=policy) is None
+    refused = store.grant_action(ids[3], resource="jobs/1", playbook="p", policy=policy)
+    assert refused is not None and "budget spent: 2 actions on jobs/1 within 1 h" in refused
+    assert store.grant_action(ids[3], resource="jobs/2", playbook="p", policy=policy) is None

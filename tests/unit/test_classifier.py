@@ -289,8 +289,17 @@ def facts(message: str, service: str = "databricks", **fields: object) -> Facts:
 
 def test_structured_signals_decide_before_the_text() -> None:
     generic = "Run failed. See the run output."
+    # A code that does not decide alone (a cloud blip, or a quota or policy the message does not
+    # name): the class, on evidence too weak to act alone; a person is asked.
     start = CLASSIFIER.classify(facts(generic, termination_code="CLOUD_PROVIDER_LAUNCH_FAILURE"))
-    assert (start.error_type, start.remediable) == ("DatabricksClusterStartFailure", True)
+    assert (start.error_type, start.remediable, start.abstained) == ("DatabricksClusterStartFailure", False, True)
+    confirmed = CLASSIFIER.classify(
+        facts(
+            "The cloud provider could not launch the instances in time.",
+            termination_code="CLOUD_PROVIDER_LAUNCH_FAILURE",
+        )
+    )
+    assert (confirmed.error_type, confirmed.remediable) == ("DatabricksClusterStartFailure", True)
     assert CLASSIFIER.classify_text(generic, service="databricks").error_type == "Unknown"
     spot = CLASSIFIER.classify(facts(generic, termination_code="SPOT_INSTANCE_TERMINATION"))
     assert (spot.error_type, spot.remediable, spot.confidence) == ("ClusterUnexpectedTermination", True, 0.95)
