@@ -123,7 +123,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
         r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests)"
-        r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)",
+        r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+",
     ),
     S(
         "user-code",
@@ -236,7 +236,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"terminated unexpectedly|cluster is in terminated state|(instance|node|vm)s? (was |were )?"
         r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
         r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"
-        r"spot termination|cluster to be terminated|forced .{0,40}terminat",
+        r"spot termination|cluster to be terminated|forced .{0,40}terminat|lost executor|"
+        r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)",
     ),
     S(
         "library-install",
@@ -259,7 +260,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
         r"executorlostfailure|fetchfailed|shuffle (fetch|block)|executor (heartbeat|lost)|"
         r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
-        r"ssh protocol identification",
+        r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
+        r"concurrentmodificationexception|metadatachangedexception|protocolchangedexception",
         databricks="DatabricksResourceExhausted",
     ),
     S(
@@ -301,7 +303,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
         r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
         r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
-        r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)",
+        r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)|"
+        r"connection broken|incompleteread",
     ),
     S(
         "server-error",

@@ -23,7 +23,9 @@ from sandbox.scenario import (
 )
 from tests.e2e.conftest import load
 
-pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
+# The first test also starts the stack (a Prefect server on PostgreSQL, the served deployments): on a busy
+# 2-core machine that alone can take a minute.
+pytestmark = [pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"), pytest.mark.timeout(300)]
 
 EXPECTED = {
     "01_adf_gateway_timeout.json": ("GatewayTimeout", "resolved", 1),

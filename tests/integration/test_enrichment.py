@@ -50,3 +50,29 @@ def test_an_adf_activity_brings_its_code_failure_type_and_activity_type(
     assert facts.error_code and facts.failure_type and facts.activity_type
     assert facts.tags == {}  # the scenario's pipeline has no annotations
     assert CLASSIFIER.classify(facts).remediable
+
+
+def test_job_tags_and_pipeline_annotations_become_the_policys_keys(
+    load: Callable[..., Sandbox], settings: Settings, clock: FastClock
+) -> None:
+    from autoheal.domain.policy import parse_policy, resource_keys
+    from sandbox.scenario import load_scenario
+
+    scenario = load_scenario("cluster-unexpected-termination")
+    scenario.databricks.jobs[0].tags = {"env": "prod", "team": "sales"}
+    sb = load(scenario)
+    facts = enrich(Alert(service="databricks", source="manual", run_id=str(dbx_failed_run(sb))), settings, clock=clock)
+    assert facts.tags == {"env": "prod", "team": "sales"} and facts.job_name == "nightly-orders"
+    keys = resource_keys(facts)
+    assert {"env:prod", "tag:team=sales", "job:101", "job:nightly-orders"} <= set(keys)
+    assert not parse_policy('[resources]\ndeny = ["env:prod"]\n', "p").allowed(keys)[0]
+
+    adf_scenario = load_scenario("gateway-timeout")
+    adf_scenario.adf.factories[0].pipelines[0].annotations = ["env:prod", "critical"]
+    adf_scenario.adf.factories[0].pipelines[0].folder = "finance"
+    sb = load(adf_scenario)
+    alert = Alert(
+        service="adf", source="manual", run_id=adf_failed_run(sb), resource_group="rg-data", factory="adf-sales"
+    )
+    tags = enrich(alert, settings, clock=clock).tags
+    assert tags == {"env": "prod", "critical": "", "folder": "finance"}
