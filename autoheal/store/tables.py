@@ -61,6 +61,10 @@ class Incident(SQLModel, table=True):
     event_sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     event_attempts: int = 0
     last_event_error: str | None = Field(default=None, sa_column=Column(Text))
+    # The Jira ticket of an escalated incident (tasks/ticket.py).
+    ticket_key: str | None = Field(default=None, max_length=64)
+    ticket_error: str | None = Field(default=None, sa_column=Column(Text))
+    ticket_duplicates: int = Field(default=0, description="duplicates the ticket has been told about")
 
 
 class IncidentChange(SQLModel):
@@ -86,6 +90,9 @@ class IncidentChange(SQLModel):
     resolved_at: datetime | None = None
     mttr_seconds: float | None = None
     outcome: str | None = None
+    ticket_key: str | None = None
+    ticket_error: str | None = None
+    ticket_duplicates: int | None = None
 
 
 class RemediationAttempt(SQLModel, table=True):
@@ -133,3 +140,28 @@ class IgnoredAlert(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     alert_json: str = Field(sa_column=Column(Text, nullable=False))
     raw_payload: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Notification(SQLModel, table=True):
+    """One message to one channel about one thing (an incident's escalation or heal, a breaker trip,
+    an approval waiting, a summary of held messages): sent, failed (with the error), or held by the
+    channel's rate limit until a summary carries it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("key", "channel", "kind", name="uq_notifications_key_channel_kind"),
+        Index("ix_notifications_channel_created", "channel", "created_at"),
+        Index("ix_notifications_incident", "incident_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, description="incident-<id>, breaker-<name>-<when>, summary-<id>")
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id")
+    channel: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed, held, summarized
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    summary_id: int | None = None
