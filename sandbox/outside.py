@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import socketserver
+import ssl
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -286,7 +287,7 @@ class LogicAppFake(_Served):
                 params=params,
                 json={},
                 headers={"Authorization": f"Bearer {e.adf_token}"},
-                verify=e.ca_bundle,
+                verify=ssl.create_default_context(cafile=e.ca_bundle),
             )
         else:
             response = httpx.post(

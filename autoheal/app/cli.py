@@ -279,7 +279,7 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
     from autoheal.domain.values import Remediation
     from autoheal.intake.payloads import accept
     from autoheal.services import get_store
-    from flows.remediate import remediate
+    from flows.remediate import run_remediate
 
     try:
         body = file.read_bytes()
@@ -293,7 +293,7 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
         return
 
     async def go() -> list[Remediation]:
-        return [await remediate(alert=a, raw=intake.payload) for a in intake.alerts]
+        return [await run_remediate(a, raw=intake.payload) for a in intake.alerts]
 
     for result in asyncio.run(go()):
         print(result.model_dump_json())
