@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     notify_window_seconds: float = Field(600, gt=0, description="the rate limit's window")
     prefect_ui_url: str | None = Field(None, description="links to flow runs; default: Prefect's PREFECT_UI_URL")
 
+    report_minutes_per_heal: float = Field(
+        30, ge=0, description="the report's assumption: an engineer's minutes per failure autoheal healed"
+    )
+    report_interval_hours: float = Field(24, gt=0, description="how often the served report deployment runs")
+
     jira_url: str | None = Field(None, description="https://your-site.atlassian.net (REST API v2)")
     jira_user: str | None = Field(None, description="Jira Cloud: the account's email; unset for a PAT (bearer)")
     jira_token: SecretStr | None = Field(None, description="Jira Cloud API token, or a Data Center PAT")

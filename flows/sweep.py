@@ -12,6 +12,8 @@ from autoheal.cloud.discovery import failed_runs
 from autoheal.domain.alerts import Alert
 from autoheal.services import get_store
 from autoheal.settings import get_settings
+from tasks.notification import flush_notifications
+from tasks.ticket import comment_new_duplicates
 
 
 @task(name="find-unreported-failures", cache_policy=NO_CACHE)
@@ -44,4 +46,6 @@ async def sweep(window_minutes: int = 60) -> dict[str, Any]:
     unreported = find_unreported(window_minutes)
     incidents = send(unreported)
     print(f"{len(incidents)} failure(s) no webhook reported were sent through the alert path")
+    flush_notifications()  # one summary per channel for what its rate limit held
+    comment_new_duplicates()  # tickets hear about alerts that joined their incident
     return {"found": len(unreported), "incidents": incidents}

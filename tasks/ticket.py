@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from autoheal.domain.values import IncidentStatus
 from autoheal.outside.jira import JiraClient, JiraError
 from autoheal.services import get_store
 from autoheal.settings import Settings, get_settings
@@ -123,3 +124,17 @@ def comment_duplicates(incident_id: int) -> Ticket:
         or (f"commented on {ticket.commented} new duplicate alert(s)" if ticket.commented else "no comment due"),
     )
     return ticket
+
+
+@task(name="ticket-comments", cache_policy=NO_CACHE)
+def comment_new_duplicates() -> int:
+    """The sweep's pass: every ticketed incident whose duplicates grew gets one comment."""
+    store, settings = get_store(), get_settings()
+    due = [
+        int(i.id or 0)
+        for i in store.incidents(status=IncidentStatus.ESCALATED, limit=100_000)
+        if i.ticket_key and i.duplicates > i.ticket_duplicates
+    ]
+    commented = sum(1 for i in due if comment_on_duplicates(store, i, settings).commented)
+    get_run_logger().info("commented on %s ticket(s) about new duplicate alerts", commented)
+    return commented

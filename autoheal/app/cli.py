@@ -301,7 +301,7 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
 
 
 # The commands that read, defined in views.py.
-for _command in (views.incidents, views.show, views.stats, views.classify, views.config):
+for _command in (views.incidents, views.show, views.stats, views.classify, views.config, views.report):
     app.command()(_command)
 
 

@@ -198,3 +198,33 @@ def test_an_http_playbook_whose_logic_app_does_nothing_escalates_as_not_verified
     assert [a.outcome for a in store.attempts(result.incident_id)] == ["unverified"]
     assert len(app.received) == 1 and app.received[0].body["pipelineName"] == "CopySales"
     assert sb.state.counts()["recovery_runs"] == 0
+
+
+def test_the_report_flow_publishes_a_table_and_a_markdown_summary_with_a_chart(
+    load: Any, flow_env: Any, runner: asyncio.Runner
+) -> None:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.report import report
+
+    sb: Sandbox = load("gateway-timeout")
+    flow_env()
+    runner.run(run_remediate(adf_alert(adf_failed_run(sb))))
+
+    async def go() -> tuple[Any, dict[str, Any]]:
+        state = await report(since_hours=24, return_state=True)
+        async with get_client() as client:
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                )
+            )
+        return await state.result(), {a.key: a for a in artifacts}
+
+    figures, artifacts = runner.run(go())
+    assert figures.resolved == 1 and figures.heal_rate == 1.0
+    summary = artifacts["autoheal-report"]
+    assert summary.type == "markdown" and "data:image/svg+xml;base64," in summary.data
+    assert "| auto-heal rate | **100%** |" in summary.data
+    table = artifacts["autoheal-report-table"]
+    assert table.type == "table" and "auto-heal rate" in str(table.data)
