@@ -4,6 +4,8 @@ the summaries of notifications a channel's rate limit held."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
@@ -24,3 +26,14 @@ async def report(since_hours: float = 24) -> Figures:
     )
     flush_notifications()
     return figures
+
+
+def request_report(api_url: str, since_hours: float = 24, *, timeout: float = 120) -> str:
+    """Run the served `report` deployment of the Prefect server at ``api_url`` now and wait for it;
+    returns the flow run's state name."""
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        run: Any = run_deployment("report/report", parameters={"since_hours": since_hours}, timeout=timeout)
+    return str(run.state.name if run.state else "unknown")

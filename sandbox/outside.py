@@ -252,7 +252,9 @@ class LogicAppFake(_Served):
     """A Logic App (or Function) behind an HTTP trigger. ``behaviour``: "rerun" calls the sandbox's REST
     API as the ADF / Databricks connector would; "nothing" answers 200 and does nothing."""
 
-    def __init__(self, sandbox: Endpoints, *, secret: str, header: str = "x-functions-key", behaviour: str = "rerun"):
+    def __init__(
+        self, sandbox: Endpoints | None, *, secret: str, header: str = "x-functions-key", behaviour: str = "rerun"
+    ) -> None:
         super().__init__(FastAPI())
         self.sandbox, self.secret, self.header, self.behaviour = sandbox, secret, header, behaviour
         self.received: list[Received] = []
@@ -270,6 +272,8 @@ class LogicAppFake(_Served):
 
     def _act(self, body: dict[str, Any]) -> None:
         e = self.sandbox
+        if e is None:
+            raise RuntimeError("the Logic App has no sandbox to call yet")
         if body["service"] == "adf":
             path = (
                 f"/subscriptions/{body['subscriptionId'] or e.subscription_id}/resourceGroups/{body['resourceGroup']}"
