@@ -116,10 +116,10 @@ def classify_incident(incident_id: int, facts: Facts, service: str) -> Classific
         ),
     )
     get_run_logger().info(
-        "classified %s by %s rule %s (confidence %.2f; %s)",
+        "classified %s by rule %s (%s, confidence %.2f; %s)",
         result.error_type,
-        result.classifier,
         result.rule or "-",
+        result.classifier,
         result.confidence or 0.0,
         "remediable" if result.remediable else "not remediable",
     )

@@ -165,7 +165,7 @@ def chart_svg(days: list[Day], *, width: int = 560, height: int = 180) -> str:
     top = max([d.resolved + d.escalated for d in days] + [1])
     pad, base = 28, height - 30
     step = (width - 2 * pad) / max(1, len(days))
-    bar = max(4.0, step * 0.6)
+    bar = min(48.0, max(4.0, step * 0.6))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="sans-serif" font-size="11">',

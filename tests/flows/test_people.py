@@ -109,7 +109,7 @@ def test_an_escalation_is_a_failed_escalated_run_with_a_ticket_a_message_and_lin
         f"claimed incident {result.incident_id} for adf adf-sales/CopySales",
         "read adf run ",
         "error code AdlsGen2OperationFailed",
-        "classified PermissionDenied by rules rule ",
+        "classified PermissionDenied by rule ",
         "decided escalate: ",
         f"escalated incident {result.incident_id}: ",
         f"opened ticket OPS-1 for incident {result.incident_id}",
@@ -130,7 +130,7 @@ def test_a_heal_is_a_completed_resolved_run_whose_log_says_what_was_verified(
     assert "outcome:resolved" in view["tags"]
     logs = "\n".join(view["logs"])
     assert (
-        "classified GatewayTimeout by rules rule " in logs and "decided remediate with adf.rerun_from_failure" in logs
+        "classified GatewayTimeout by rule " in logs and "decided remediate with adf.rerun_from_failure" in logs
     )
     assert "attempt 1 of adf.rerun_from_failure: started recovery run " in logs
     assert "; verified: run " in logs and " Succeeded after " in logs
