@@ -86,7 +86,7 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         await _tag(f"service:{alert.service}", "decision:duplicate")
         joined = get_store().get(incident_id)
         if joined is not None and joined.ticket_key:  # a duplicate alert comments on the ticket, once per count
-            comment_duplicates(incident_id)
+            comment_duplicates(incident_id, return_state=True)
         return Remediation(incident_id=incident_id, duplicate=True)
     if alert.needs_lookup:
         return await _expand(incident_id, alert)
@@ -149,11 +149,12 @@ def _run_url() -> str | None:
 def _tell_people(incident_id: int, status: IncidentStatus) -> None:
     """After close: a ticket for an escalation (its key goes into the message), then the notification.
     Neither can fail the run: their errors are recorded on the incident."""
+    # return_state: a task that fails anyway (the store unreachable) shows in the UI, but the run goes on.
     if status == IncidentStatus.ESCALATED:
-        open_ticket(incident_id, _run_url())
-        notify_incident(incident_id, "escalation", _run_url())
+        open_ticket(incident_id, _run_url(), return_state=True)
+        notify_incident(incident_id, "escalation", _run_url(), return_state=True)
     elif status == IncidentStatus.RESOLVED and "heal" in get_settings().notify_on:
-        notify_incident(incident_id, "heal", _run_url())
+        notify_incident(incident_id, "heal", _run_url(), return_state=True)
 
 
 async def _report(incident_id: int) -> None:

@@ -11,6 +11,7 @@ silently), and the error is recorded on the incident's notification row and logg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,31 +45,33 @@ class Delivery(BaseModel):
     error: str | None = None
 
 
-def channels(settings: Settings) -> dict[str, Any]:
-    """The configured channels by name: URLs from settings, then saved blocks ("slug/name")."""
-    out: dict[str, Any] = {}
-    if settings.notify_slack_url:
-        out["slack"] = SlackWebhook(url=settings.notify_slack_url)
-    if settings.notify_teams_url:
-        out["teams"] = MicrosoftTeamsWebhook(url=settings.notify_teams_url)
-    if settings.notify_email_url:
-        out["email"] = AppriseNotificationBlock(url=settings.notify_email_url)
-    if settings.notify_webhook_url:
-        out["webhook"] = CustomWebhookNotificationBlock(
+def channels(settings: Settings) -> dict[str, Callable[[], Any]]:
+    """The configured channels by name, each a function that builds its block when used: a URL a block
+    refuses (a Teams URL that is not a Workflows one) or a saved block that is missing is that channel's
+    error, recorded, not everyone's."""
+    out: dict[str, Callable[[], Any]] = {}
+    if (slack := settings.notify_slack_url) is not None:
+        out["slack"] = lambda: SlackWebhook(url=slack)
+    if (teams := settings.notify_teams_url) is not None:
+        out["teams"] = lambda: MicrosoftTeamsWebhook(url=teams)
+    if (email := settings.notify_email_url) is not None:
+        out["email"] = lambda: AppriseNotificationBlock(url=email)
+    if (hook := settings.notify_webhook_url) is not None:
+        out["webhook"] = lambda: CustomWebhookNotificationBlock(
             name="autoheal",
-            url=settings.notify_webhook_url.get_secret_value(),
+            url=hook.get_secret_value(),
             json_data={"source": "autoheal", "subject": "{{subject}}", "body": "{{body}}"},
             timeout=10,
         )
     for ref in settings.notify_blocks:
-        out[f"block:{ref}"] = ref  # loaded when used: a missing block is that channel's error, not everyone's
+        out[f"block:{ref}"] = lambda ref=ref: Block.load(ref)  # type: ignore[misc]
     return out
 
 
-def _send(channel: Any, message: Message) -> str | None:
-    """Send through the block; None, or the error (redacted: a webhook URL can carry its secret)."""
+def _send(channel: Callable[[], Any], message: Message) -> str | None:
+    """Send through the channel's block; None, or the error (redacted: a webhook URL can carry its secret)."""
     try:
-        block: Any = Block.load(channel) if isinstance(channel, str) else channel
+        block = channel()
         with block.raise_on_failure():
             block.notify(message.body, subject=message.subject)
     except Exception as exc:  # any channel's failure is recorded, never raised into the remediation

@@ -78,7 +78,10 @@ def test_each_bundled_payload_becomes_a_flow_run_and_its_expected_incident(world
     runs = asyncio.run(_flow_runs(stack, [i.flow_run_id for i in store.incidents() if i.flow_run_id]))
     top_level = [r for r in runs if r.parent_task_run_id is None]  # a metric alert's lookups run as subflows
     assert len(top_level) == 8 and all(r.deployment_id is not None for r in top_level)  # started by the automation
-    assert all(r.state.is_completed() for r in runs)
+    # Named final states: an escalation is a Failed "Escalated" run (a person must act), the rest Completed.
+    assert sorted(r.state.name for r in runs if not r.state.is_completed()) == ["Escalated", "Escalated"]
+    assert all(r.state.is_failed() for r in runs if r.state.name == "Escalated")
+    assert {r.state.name for r in runs if r.state.is_completed()} == {"Resolved", "Expanded"}
 
 
 def test_bad_requests_act_on_nothing(world: tuple[Stack, Store]) -> None:
