@@ -7,9 +7,10 @@ are held, and :meth:`Notices.summarize` later folds a channel's held messages in
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -40,29 +41,29 @@ class Notices:
         row = Notification(key=key, channel=channel, kind=kind, subject=redact(subject) or "", incident_id=incident_id)
         try:
             with self.db.session() as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    # Claims on one channel take turns, so each sees every claim before it (SQLite's writes
+                    # take turns anyway): of 200 escalations at once exactly the first ``limit`` go out.
+                    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(channel.encode())})
                 session.add(row)
+                session.flush()
+                since = row.created_at - timedelta(seconds=window_seconds)
+                before = session.exec(
+                    select(func.count())
+                    .select_from(Notification)
+                    .where(
+                        Notification.channel == channel,
+                        Notification.kind != "summary",
+                        col(Notification.created_at) >= since,
+                        col(Notification.id) < row.id,
+                    )
+                ).one()
+                if int(before) >= limit:
+                    row.status = HELD
                 session.commit()
                 session.refresh(row)
         except IntegrityError:
             return None
-        since = row.created_at - timedelta(seconds=window_seconds)
-        with self.db.session() as session:
-            # Its place among the channel's messages in the window: ids order concurrent claims, so of
-            # 200 escalations at once exactly the first ``limit`` go out.
-            before = session.exec(
-                select(func.count())
-                .select_from(Notification)
-                .where(
-                    Notification.channel == channel,
-                    Notification.kind != "summary",
-                    col(Notification.created_at) >= since,
-                    col(Notification.id) < row.id,
-                )
-            ).one()
-            if int(before) >= limit:
-                row.status = HELD
-                session.execute(update(Notification).where(col(Notification.id) == row.id).values(status=HELD))
-                session.commit()
         return row
 
     def finish(self, notification_id: int, *, error: str | None) -> None:

@@ -129,9 +129,7 @@ def test_a_heal_is_a_completed_resolved_run_whose_log_says_what_was_verified(
     assert (state.type.value, state.name) == ("COMPLETED", "Resolved") and result.status == "resolved"
     assert "outcome:resolved" in view["tags"]
     logs = "\n".join(view["logs"])
-    assert (
-        "classified GatewayTimeout by rule " in logs and "decided remediate with adf.rerun_from_failure" in logs
-    )
+    assert "classified GatewayTimeout by rule " in logs and "decided remediate with adf.rerun_from_failure" in logs
     assert "attempt 1 of adf.rerun_from_failure: started recovery run " in logs
     assert "; verified: run " in logs and " Succeeded after " in logs
     assert sink.received == [] and jira.issues == {}  # heals are not notified unless asked (AUTOHEAL_NOTIFY_ON)
@@ -228,3 +226,24 @@ def test_the_report_flow_publishes_a_table_and_a_markdown_summary_with_a_chart(
     assert "| auto-heal rate | **100%** |" in summary.data
     table = artifacts["autoheal-report-table"]
     assert table.type == "table" and "auto-heal rate" in str(table.data)
+
+
+def test_a_saved_block_is_a_channel_and_a_missing_one_is_its_error(
+    flow_env: Any, outside: Any, runner: asyncio.Runner
+) -> None:
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    from autoheal.settings import get_settings
+    from tasks.notification import notify
+
+    sink, _ = outside
+    block = CustomWebhookNotificationBlock(name="ops", url=f"{sink.url}/hook/saved", json_data={"text": "{{body}}"})
+    block.save("autoheal-test-ops", overwrite=True)
+    store = flow_env(notify_blocks=json.dumps(["custom-webhook/autoheal-test-ops", "custom-webhook/nope"]))
+    alert = Alert(source="manual", service="adf", factory="f", pipeline="p", run_id="r1", error_message="boom")
+    incident, _ = store.open_incident(alert)
+    deliveries = {d.channel: d for d in notify(store, incident.id, "escalation", get_settings())}
+    assert deliveries["block:custom-webhook/autoheal-test-ops"].status == "sent"
+    assert deliveries["block:custom-webhook/nope"].status == "failed"
+    (saved,) = sink.of("webhook:saved")
+    assert "boom" in saved.body["text"]

@@ -245,3 +245,30 @@ def test_migration_0002_keeps_data_written_at_0001(tmp_path: Path) -> None:
     row = store.by_fingerprint("fp")
     assert row is not None and row.status == "resolved" and row.event_attempts == 0 and row.event_sent_at is None
     store.engine.dispose()
+
+
+def test_notifications_ledger_claims_once_and_holds_past_the_limit_under_concurrent_writers(store: Store) -> None:
+    """One row per (key, channel, kind), whoever asks; of many claims at once exactly ``limit`` go out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autoheal.store.notices import HELD, PENDING, Notices
+
+    notices = Notices(store)
+
+    def claim(n: int) -> str | None:
+        row = notices.claim(
+            key=f"incident-{n}",
+            channel="slack",
+            kind="escalation",
+            subject="s",
+            incident_id=None,
+            limit=3,
+            window_seconds=600,
+        )
+        return row.status if row else None
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(claim, range(40)))
+    assert statuses.count(PENDING) == 3 and statuses.count(HELD) == 37
+    assert claim(0) is None  # the same incident, channel and kind again: already claimed
+    assert [n.key for n in notices.held("slack")][:1] != [] and notices.channels_with_held() == ["slack"]
