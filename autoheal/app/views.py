@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from autoheal.app.console import console, fail
@@ -43,20 +44,21 @@ def incidents(
                 )
             )
         return
-    table = Table(title="incidents")
-    for column in ("id", "service", "resource", "run", "error type", "decision", "status", "attempts", "MTTR"):
-        table.add_column(column)
+    # Readable at 80 columns: no vertical rules; the resource and run fold, names stay whole.
+    table = Table(title="incidents", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("what failed (service, resource, run)", overflow="fold", ratio=1)
+    table.add_column("error type / outcome", no_wrap=True, min_width=29)
     for i in rows:
+        outcome = [i.status, f"{i.attempts} {'try' if i.attempts == 1 else 'tries'}"]
+        if i.mttr_seconds is not None:
+            outcome.append(f"MTTR {i.mttr_seconds:.0f}s")
+        if i.ticket_key:
+            outcome.append(i.ticket_key)
         table.add_row(
             str(i.id),
-            i.service,
-            i.resource,
-            i.run_id or "-",
-            i.error_type or "-",
-            i.decision or "-",
-            i.status,
-            str(i.attempts),
-            f"{i.mttr_seconds:.1f}s" if i.mttr_seconds is not None else "-",
+            f"{i.service} {i.resource}\nrun {i.run_id or '-'}",
+            f"{i.error_type or '-'}\n{', '.join(outcome)}",
         )
     console.print(table)
 
@@ -93,10 +95,10 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table(title="remediation by error type", title_justify="left")
+    table = Table(title="remediation by error type", title_justify="left", box=box.SIMPLE_HEAD)
     # Readable at 80 columns: the name folds rather than being cut to a few letters; short headers.
-    table.add_column("error type", overflow="fold", min_width=14)
-    for column in ("n", "healed", "escalated", "rate", "MTTR mean", "median"):
+    table.add_column("error type", no_wrap=True, min_width=29)
+    for column in ("n", "healed", "esc.", "rate", "MTTR", "p50"):
         table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
         rate = f"{r['success_rate']:.0%}" if r["success_rate"] is not None else "-"
@@ -143,7 +145,7 @@ def report(
     if as_json:
         print(figures.model_dump_json())
         return
-    table = Table(title=f"autoheal, last {since}", title_justify="left")
+    table = Table(title=f"autoheal, last {since}", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("figure", no_wrap=True)
     table.add_column("value", no_wrap=True)
     table.add_column("note", overflow="fold")
@@ -151,9 +153,9 @@ def report(
         table.add_row(r["figure"], r["value"], r["note"])
     console.print(table)
     if figures.playbooks:
-        actions = Table(title="actions per playbook", title_justify="left")
-        for column in ("playbook", "tries", "healed", "failed", "unverified"):
-            actions.add_column(column, no_wrap=column != "playbook", overflow="fold")
+        actions = Table(title="actions per playbook", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("playbook", "n", "healed", "failed", "unverified"):
+            actions.add_column(column, no_wrap=True, justify="left" if column == "playbook" else "right")
         for p in figures.playbooks:
             failed = p.transient + p.permanent
             actions.add_row(p.playbook, str(p.attempts), str(p.healed), str(failed), str(p.unverified))

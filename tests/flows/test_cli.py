@@ -46,8 +46,9 @@ def test_run_then_incidents_show_and_stats(load: Any, flow_env: Any, tmp_path: P
     stats = json.loads(cli.invoke(app, ["stats", "--json"]).output)
     assert stats[0]["error_type"] == "GatewayTimeout" and stats[0]["success_rate"] == 1.0
 
-    table = cli.invoke(app, ["stats"], env={"COLUMNS": "80"}).output
-    assert "GatewayTimeout" in table and max(len(line) for line in table.splitlines()) <= 80
+    for command in ("stats", "incidents"):
+        table = cli.invoke(app, [command], env={"COLUMNS": "80"}).output
+        assert "GatewayTimeout" in table and max(len(line) for line in table.splitlines()) <= 80, table
 
     figures = json.loads(cli.invoke(app, ["report", "--since", "1d", "--json"]).output)
     assert (figures["resolved"], figures["heal_rate"], figures["playbooks"][0]["healed"]) == (1, 1.0, 1)
