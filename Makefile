@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: install test lint demo rehearse sandbox bench bench-smoke clean
+.PHONY: install test lint demo rehearse sandbox bench bench-smoke screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	@for b in $(BENCHES); do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
+
+# The demo, then headless Chromium (apt-get install chromium) photographs the Prefect UI into docs/. Not in CI.
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py $(ARGS)
 
 rehearse: $(STAMP)
 	$(VENV)/bin/autoheal rehearse --all

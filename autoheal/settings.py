@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +19,13 @@ DEFAULT_LIBRARY_FALLBACKS: dict[str, list[str]] = {
     "scikit-learn": ["1.4.0", "1.3.2", "1.3.0", "1.2.2"],
     "pyarrow": ["14.0.2", "14.0.1", "13.0.0", "12.0.1"],
 }
+
+
+NotifyKind = Literal["escalation", "heal", "breaker", "approval"]
+
+
+def _notified_by_default() -> list[NotifyKind]:
+    return ["escalation", "breaker", "approval"]
 
 
 def _env(name: str, *aliases: str) -> AliasChoices:
@@ -119,6 +126,52 @@ class Settings(BaseSettings):
     timeout_factor: float = Field(2.0, gt=1)
     max_timeout_seconds: int = Field(4 * 3600, ge=1)
     library_fallbacks: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_LIBRARY_FALLBACKS))
+
+    # People: notifications (tasks/notification.py), Jira tickets (autoheal/outside/jira.py), HTTP playbooks
+    notify_slack_url: SecretStr | None = Field(None, description="Slack incoming webhook URL")
+    notify_teams_url: SecretStr | None = Field(None, description="Microsoft Teams Workflows (Power Automate) URL")
+    notify_email_url: SecretStr | None = Field(
+        None, description="apprise SMTP URL: mailtos://user:password@smtp.example.com?to=oncall@example.com"
+    )
+    notify_webhook_url: SecretStr | None = Field(None, description="any URL that takes a JSON POST")
+    notify_blocks: list[str] = Field(
+        default_factory=list, description='saved Prefect notification blocks, JSON: ["slack-webhook/oncall"]'
+    )
+    notify_on: list[NotifyKind] = Field(
+        default_factory=_notified_by_default, description="what is notified (heal: opt in)"
+    )
+    notify_limit: int = Field(3, ge=1, description="messages per channel per window; the rest wait for one summary")
+    notify_window_seconds: float = Field(600, gt=0, description="the rate limit's window")
+    prefect_ui_url: str | None = Field(None, description="links to flow runs; default: Prefect's PREFECT_UI_URL")
+
+    report_minutes_per_heal: float = Field(
+        30, ge=0, description="the report's assumption: an engineer's minutes per failure autoheal healed"
+    )
+    report_interval_hours: float = Field(24, gt=0, description="how often the served report deployment runs")
+
+    jira_url: str | None = Field(None, description="https://your-site.atlassian.net (REST API v2)")
+    jira_user: str | None = Field(None, description="Jira Cloud: the account's email; unset for a PAT (bearer)")
+    jira_token: SecretStr | None = Field(None, description="Jira Cloud API token, or a Data Center PAT")
+    jira_project: str | None = Field(None, description="project key; tickets are off while unset")
+    jira_issue_type: str = "Task"
+    jira_labels: list[str] = Field(default_factory=lambda: ["autoheal"])
+    jira_fields: dict[str, Any] = Field(
+        default_factory=dict, description='extra fields, JSON: {"priority": {"name": "High"}, "customfield_10010": 1}'
+    )
+    jira_timeout_seconds: float = Field(10, gt=0)
+    jira_retries: int = Field(2, ge=0, description="retries on 429 and 5xx")
+
+    http_playbooks: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='the catalog\'s http.NAME playbooks, JSON: {"retry_pipeline": "https://...logic.azure.com/..."}',
+    )
+    http_playbook_secret: SecretStr | None = Field(None, description="sent in AUTOHEAL_HTTP_PLAYBOOK_HEADER")
+    http_playbook_header: str = Field("x-functions-key", description="the header carrying the secret")
+    http_playbook_timeout_seconds: float = Field(30, gt=0)
+    http_playbook_retries: int = Field(2, ge=0, description="retries on connection errors, 429 and 5xx")
+    http_playbook_verify_seconds: float = Field(
+        300, gt=0, description="how long to wait for the rerun the URL should have started"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -19,6 +19,7 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run, resume_flow_run
 from prefect.input import RunInput
+from prefect.states import Running
 
 from autoheal.domain.values import Answer
 
@@ -40,8 +41,8 @@ async def wait_for_answer(
     a run re-run after suspension gets each earlier answer back instead of asking again."""
     key = f"approval-{incident_id}-{ask}"
     timeout = max(1, int(timeout_seconds))
+    context = FlowRunContext.get()
     try:
-        context = FlowRunContext.get()
         if context is not None and context.flow_run is not None and context.flow_run.deployment_id:
             answer: Any = await asuspend_flow_run(wait_for_input=ApprovalInput, timeout=timeout, key=key)
         else:
@@ -49,6 +50,11 @@ async def wait_for_answer(
                 wait_for_input=ApprovalInput, timeout=timeout, poll_interval=poll_seconds, key=key
             )
     except FlowPauseTimeout:
+        # The run is still Paused on the server: take it back to Running, so that the escalation
+        # that follows ends it in its own final state (not "paused and never resumed").
+        if context is not None and context.flow_run is not None:
+            async with get_client() as client:
+                await client.set_flow_run_state(context.flow_run.id, Running(), force=True)
         return None
     return Answer(approve=bool(answer.approve), by=str(answer.by), comment=str(answer.comment or ""))
 

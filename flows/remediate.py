@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import flow, get_client
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.client.schemas.objects import State
 from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
@@ -17,9 +18,12 @@ from autoheal.domain.outcome import Outcome
 from autoheal.domain.values import Answer, IncidentStatus, Remediation
 from autoheal.services import get_store
 from autoheal.settings import get_settings
-from autoheal.store.report import incident_markdown
+from autoheal.store.notices import Notices
+from autoheal.store.rails import BreakerState
+from autoheal.store.report import incident_markdown, links
 from autoheal.store.tables import IncidentChange
 from flows.approval import ASKS, wait_for_answer
+from flows.states import final_state, outcome_tag, remediation_of
 from tasks.incident import (
     analyze_incident,
     classify_incident,
@@ -29,8 +33,17 @@ from tasks.incident import (
     expand,
     open_incident,
 )
-from tasks.rails import approval_expired, grant_action, record_approval, request_approval, trip_breaker_if_failing
+from tasks.notification import notify_breaker, notify_incident
+from tasks.rails import (
+    approval_expired,
+    breaker_state,
+    grant_action,
+    record_approval,
+    request_approval,
+    trip_breaker_if_failing,
+)
 from tasks.remediation import remediate_attempt
+from tasks.ticket import comment_duplicates, open_ticket
 
 
 def _run_name() -> str:
@@ -40,25 +53,42 @@ def _run_name() -> str:
     return f"remediate-{alert.label()}" if isinstance(alert, Alert) else "remediate"
 
 
+_ADDED: dict[str, set[str]] = {}  # tags this process added to each flow run (the context keeps the first ones)
+
+
 async def _tag(*tags: str) -> None:
     if flow_run.id is None:
         return
+    added = _ADDED.setdefault(str(flow_run.id), set())
+    added.update(tags)
     async with get_client() as client:  # the run's tags are in its context: one call, not a read and a write
-        await client.update_flow_run(flow_run.id, tags=sorted({*flow_run.tags, *tags}))
+        await client.update_flow_run(flow_run.id, tags=sorted({*flow_run.tags, *added}))
 
 
 @flow(name="remediate", flow_run_name=_run_name, log_prints=True)
 async def remediate(
     alert: Alert, raw: dict[str, Any] | None = None, rerun: bool = False, requested_by: str | None = None
-) -> Remediation:
+) -> State[Remediation]:
     """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close.
 
     ``rerun`` (a person asked, from the CLI or the UI's run form) bypasses deduplication: it claims the
     stored incident again once nobody is working on it, with a fresh attempt budget.
+
+    The final state is named for what happened (flows/states.py): Resolved, Duplicate, Skipped, Dry run,
+    Expanded (Completed), or Escalated (Failed: a person must act). Callers read the `Remediation` with
+    ``run_remediate`` (or ``remediation_of`` on the state).
     """
     # The tasks are sync: without a client in context Prefect builds one (and its TLS context) per task.
     with SyncClientContext.get_or_create():
-        return await _remediate(alert, raw, rerun, requested_by)
+        result = await _remediate(alert, raw, rerun, requested_by)
+    await _tag(outcome_tag(result))
+    return final_state(result)
+
+
+async def run_remediate(alert: Alert, **kwargs: Any) -> Remediation:
+    """Run the flow here and return its `Remediation`, escalated or not."""
+    state = await remediate(alert=alert, return_state=True, **kwargs)
+    return await remediation_of(state)
 
 
 async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None) -> Remediation:
@@ -66,6 +96,9 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
     incident_id, created = open_incident(alert, raw, run_id, force=rerun)
     if not created:
         await _tag(f"service:{alert.service}", "decision:duplicate")
+        joined = get_store().get(incident_id)
+        if joined is not None and joined.ticket_key:  # a duplicate alert comments on the ticket, once per count
+            comment_duplicates(incident_id, return_state=True)
         return Remediation(incident_id=incident_id, duplicate=True)
     if alert.needs_lookup:
         return await _expand(incident_id, alert)
@@ -84,6 +117,8 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         decision, answer = await _approval(incident_id, decision)
     if decision.action == "remediate" and decision.playbook:
         decision = grant_action(incident_id, decision, alert.resource)
+        if decision.action == "escalate" and decision.reason.startswith("the circuit breaker tripped"):
+            _tell_breaker(breaker_state())
     outcome: Outcome | None = None
     error: str | None = None
     if decision.action == "remediate" and decision.playbook:
@@ -100,8 +135,9 @@ async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requ
         else:
             error = str(state.data) if isinstance(state.data, BaseException) else state.message
         if outcome is None or not outcome.verified:
-            trip_breaker_if_failing()
+            _tell_breaker(trip_breaker_if_failing())
     status = close_incident(incident_id, decision, outcome, error)
+    _tell_people(incident_id, status)
     await _report(incident_id)
     return Remediation(
         incident_id=incident_id, status=status, error_type=classification.error_type, decision=decision.action
@@ -112,6 +148,7 @@ async def _approval(incident_id: int, decision: Decision) -> tuple[Decision, Ans
     """Ask a person: remediate on an approval, escalate on a rejection or when nobody answered in time.
     An answer from someone the policy does not list is refused, recorded, and the question asked again."""
     deadline = request_approval(incident_id, decision)
+    notify_incident(incident_id, "approval", _run_url(), return_state=True)  # once: a resumed run is not told again
     for ask in range(ASKS):
         left = (deadline - datetime.now(UTC)).total_seconds()
         answer = await wait_for_answer(incident_id, left, ask) if left > 0 else None
@@ -135,7 +172,7 @@ async def _approval(incident_id: int, decision: Decision) -> tuple[Decision, Ans
 async def _expand(incident_id: int, alert: Alert) -> Remediation:
     """A metric alert: one child flow run per failed run it counted."""
     concrete = expand(alert)
-    results = [await remediate(alert=child) for child in concrete]
+    results = [await run_remediate(child) for child in concrete]
     get_store().update(
         incident_id,
         IncidentChange(
@@ -148,6 +185,30 @@ async def _expand(incident_id: int, alert: Alert) -> Remediation:
     return Remediation(incident_id=incident_id, status=IncidentStatus.EXPANDED, children=results)
 
 
+def _run_url() -> str | None:
+    base = get_settings().prefect_ui_url
+    if base and flow_run.id:
+        return f"{base.rstrip('/')}/runs/flow-run/{flow_run.id}"
+    return flow_run.ui_url if flow_run.id else None
+
+
+def _tell_breaker(state: BreakerState) -> None:
+    """A breaker that is open now: one message per trip (the channels' ledger keys it by its minute)."""
+    if state.open and state.reason:
+        notify_breaker("global", state.reason, state.tripped_at, return_state=True)
+
+
+def _tell_people(incident_id: int, status: IncidentStatus) -> None:
+    """After close: a ticket for an escalation (its key goes into the message), then the notification.
+    Neither can fail the run: their errors are recorded on the incident."""
+    # return_state: a task that fails anyway (the store unreachable) shows in the UI, but the run goes on.
+    if status == IncidentStatus.ESCALATED:
+        open_ticket(incident_id, _run_url(), return_state=True)
+        notify_incident(incident_id, "escalation", _run_url(), return_state=True)
+    elif status == IncidentStatus.RESOLVED and "heal" in get_settings().notify_on:
+        notify_incident(incident_id, "heal", _run_url(), return_state=True)
+
+
 async def _report(incident_id: int) -> None:
     store = get_store()
     incident = store.get(incident_id)
@@ -155,6 +216,11 @@ async def _report(incident_id: int) -> None:
         return
     await acreate_markdown_artifact(
         key=f"incident-{incident_id}",
-        markdown=incident_markdown(incident, store.attempts(incident_id)),
-        description=f"autoheal incident {incident_id}",
+        markdown=incident_markdown(
+            incident,
+            store.attempts(incident_id),
+            links=links(incident, get_settings(), flow_run_url=_run_url()),
+            notifications=Notices(store).of_incident(incident_id),
+        ),
+        description=f"autoheal incident {incident_id}: {incident.status}",
     )

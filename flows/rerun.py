@@ -8,7 +8,7 @@ from prefect.deployments import run_deployment
 
 from autoheal.domain.alerts import Alert
 from autoheal.domain.values import Remediation
-from flows.remediate import remediate
+from flows.remediate import run_remediate
 
 
 def request_rerun(alert: Alert, *, requested_by: str) -> tuple[str, str]:
@@ -22,4 +22,4 @@ def request_rerun(alert: Alert, *, requested_by: str) -> tuple[str, str]:
 
 async def rerun_here(alert: Alert, *, requested_by: str) -> Remediation:
     """Run the flow in this process and wait for it."""
-    return await remediate(alert=alert, rerun=True, requested_by=requested_by)
+    return await run_remediate(alert, rerun=True, requested_by=requested_by)

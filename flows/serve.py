@@ -21,6 +21,7 @@ from autoheal.intake.outbox import EVENT
 from autoheal.settings import get_settings
 from flows import launcher
 from flows.remediate import remediate
+from flows.report import report
 from flows.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,12 +81,21 @@ async def serve_here() -> None:
         "tags": TAGS,
         "description": "Failed runs that no webhook reported.",
     }
+    report_options: dict[str, Any] = {
+        "name": "report",
+        "interval": timedelta(hours=settings.report_interval_hours),
+        "parameters": {"since_hours": 24},
+        "tags": TAGS,
+        "description": "How autoheal is doing: auto-heal rate, MTTR, actions, re-fires, escalations (artifacts).",
+    }
     if settings.runner_fork and launcher.enable():
         await runner.aadd_flow(remediate, **remediate_options)
         await runner.aadd_flow(sweep, **sweep_options)
+        await runner.aadd_flow(report, **report_options)
     else:  # Prefect's own path: each run is `python -m prefect.engine`, loading the flow from its file
         await runner.aadd_deployment(await remediate.ato_deployment(**remediate_options))
         await runner.aadd_deployment(await sweep.ato_deployment(**sweep_options))
+        await runner.aadd_deployment(await report.ato_deployment(**report_options))
     await runner.start()
 
 

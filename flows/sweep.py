@@ -16,6 +16,8 @@ from autoheal.domain.values import IncidentStatus
 from autoheal.services import get_store
 from autoheal.settings import get_settings
 from autoheal.store.tables import IncidentChange
+from tasks.notification import flush_notifications
+from tasks.ticket import comment_new_duplicates
 
 
 @task(name="find-unreported-failures", cache_policy=NO_CACHE)
@@ -68,4 +70,6 @@ async def sweep(window_minutes: int = 60) -> dict[str, Any]:
     unreported = find_unreported(window_minutes)
     incidents = send(unreported)
     print(f"{len(incidents)} failure(s) no webhook reported were sent through the alert path")
+    flush_notifications()  # one summary per channel for what its rate limit held
+    comment_new_duplicates()  # tickets hear about alerts that joined their incident
     return {"found": len(unreported), "incidents": incidents}

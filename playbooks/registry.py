@@ -14,7 +14,8 @@ from autoheal.cloud.polling import Clock, Guard, Limits, SystemClock, no_guard
 from autoheal.domain.outcome import Outcome, PermanentFailure
 from autoheal.domain.values import Target
 from autoheal.settings import Settings
-from playbooks import adf, databricks
+from playbooks import adf, databricks, http
+from playbooks.http import PlaybookRequest
 
 
 def limits_from(settings: Settings, guard: Guard = no_guard) -> Limits:
@@ -130,8 +131,21 @@ def run_playbook(
     clock: Clock | None = None,
     client: Any = None,
     guard: Guard = no_guard,
+    request: PlaybookRequest | None = None,
 ) -> Outcome:
-    """Run the named playbook against ``target``; raises TransientFailure or PermanentFailure."""
+    """Run the named playbook against ``target``; raises TransientFailure or PermanentFailure.
+
+    ``http.NAME`` playbooks POST ``request`` (the incident) to AUTOHEAL_HTTP_PLAYBOOKS[NAME], then verify."""
+    if name.startswith(http.PREFIX):
+        clock = clock or SystemClock()
+        if client is None:
+            client = (
+                adf_client(settings, clock=clock)
+                if target.service == "adf"
+                else databricks_client(settings, clock=clock)
+            )
+        request = request or PlaybookRequest(playbook=name, service=target.service, run_id=target.run_id)
+        return http.run_http(name, target, settings, client, clock, limits_from(settings, guard), request)
     if name not in PLAYBOOKS:
         raise PermanentFailure(f"unknown playbook {name!r}; known: {', '.join(sorted(PLAYBOOKS))}")
     service, runner = PLAYBOOKS[name]

@@ -15,7 +15,7 @@ from autoheal.domain.classifier import Classification
 from autoheal.domain.decision import Decision, Rails, decide
 from autoheal.domain.outcome import Outcome, PlaybookFailure
 from autoheal.domain.policy import resource_keys
-from autoheal.domain.redaction import redacted_dump
+from autoheal.domain.redaction import redact, redacted_dump
 from autoheal.domain.values import Facts, IncidentStatus, Target
 from autoheal.services import get_catalog, get_classifier, get_policy, get_store
 from autoheal.settings import get_settings
@@ -30,12 +30,28 @@ def open_incident(
     """(incident id, claimed). Idempotent on the alert's fingerprint: one flow run claims an incident."""
     incident, claimed = get_store().claim(alert, raw=raw, flow_run_id=flow_run_id, force=force)
     assert incident.id is not None
+    get_run_logger().info(
+        "claimed incident %s for %s %s run %s"
+        if claimed
+        else "incident %s (%s %s run %s) is handled by another run: joined as a duplicate",
+        incident.id,
+        alert.service,
+        alert.resource,
+        alert.run_id or "(to look up)",
+    )
     return incident.id, claimed
 
 
 @task(name="expand-metric-alert", cache_policy=NO_CACHE)
 def expand(alert: Alert) -> list[Alert]:
-    return failed_runs_behind(alert, get_settings())
+    found = failed_runs_behind(alert, get_settings())
+    get_run_logger().info(
+        "metric alert on %s: found %s failed run(s): %s",
+        alert.resource,
+        len(found),
+        ", ".join(a.run_id or "?" for a in found),
+    )
+    return found
 
 
 @task(name="enrich", cache_policy=NO_CACHE)
@@ -66,6 +82,24 @@ def enrich_incident(incident_id: int, alert: Alert) -> Facts:
             lineage=facts.lineage, error_code=facts.error_code, message=facts.error_message, failed_at=facts.failed_at
         ),
     )
+    signals = [
+        f"{name} {value}"
+        for name, value in (
+            ("error code", facts.error_code),
+            ("run state", facts.run_state),
+            ("cluster termination", facts.termination_code),
+            ("run termination", facts.run_termination_code),
+            ("activity type", facts.activity_type),
+        )
+        if value
+    ]
+    get_run_logger().info(
+        "read %s run %s: %s; message: %s",
+        alert.service,
+        facts.target.run_id or "-",
+        ", ".join(signals) or "no structured signal",
+        redact((facts.error_message or "-")[:200]),
+    )
     return facts
 
 
@@ -81,6 +115,14 @@ def classify_incident(incident_id: int, facts: Facts, service: str) -> Classific
             rule=result.rule,
             confidence=result.confidence,
         ),
+    )
+    get_run_logger().info(
+        "classified %s by rule %s (%s, confidence %.2f; %s)",
+        result.error_type,
+        result.rule or "-",
+        result.classifier,
+        result.confidence or 0.0,
+        "remediable" if result.remediable else "not remediable",
     )
     return result
 
@@ -164,6 +206,9 @@ def decide_incident(
             decided_by=verdict.decided_by,
         ),
     )
+    get_run_logger().info(
+        "decided %s%s: %s", decision.action, f" with {decision.playbook}" if decision.playbook else "", decision.reason
+    )
     return decision
 
 
@@ -190,8 +235,12 @@ def close_incident(incident_id: int, decision: Decision, outcome: Outcome | None
                 outcome=f"healed and verified: {outcome.action} {outcome.created_ids}",
             ),
         )
+        mttr = f" (MTTR {(now - failed_at).total_seconds():.0f} s)" if failed_at else ""
+        get_run_logger().info("resolved incident %s: %s verified%s", incident_id, outcome.action, mttr)
         return IncidentStatus.RESOLVED
     else:
-        status, text = IncidentStatus.ESCALATED, f"remediation failed: {error or 'not verified'}"
+        unverified = outcome.detail if outcome is not None and outcome.detail else "not verified"
+        status, text = IncidentStatus.ESCALATED, f"remediation failed: {error or unverified}"
     store.update(incident_id, IncidentChange(status=status, outcome=text))
+    get_run_logger().info("%s incident %s: %s", status.value, incident_id, text)
     return status

@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from autoheal.domain.decision import Decision
 from autoheal.domain.values import Answer
 from autoheal.services import get_policy, get_store
+from autoheal.store.rails import BreakerState
 from autoheal.store.tables import IncidentChange
 
 Verdict = Literal["approved", "rejected", "refused"]
@@ -70,9 +71,14 @@ def approval_expired(incident_id: int) -> None:
 
 
 @task(name="breaker-check", cache_policy=NO_CACHE)
-def trip_breaker_if_failing() -> bool:
-    """After a remediation failed verification: True when the breaker is (now) open."""
+def trip_breaker_if_failing() -> BreakerState:
+    """After a remediation failed verification: the breaker's state, tripped if the window now holds too many."""
     state = get_store().trip_if_failing(get_policy())
     if state.open:
         get_run_logger().warning("circuit breaker open: %s", state.reason)
-    return state.open
+    return state
+
+
+@task(name="breaker-state", cache_policy=NO_CACHE)
+def breaker_state() -> BreakerState:
+    return get_store().breaker(get_policy())

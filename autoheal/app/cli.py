@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from autoheal.app import operations, views
@@ -116,33 +118,42 @@ def demo(
     ),
 ) -> None:
     """The main job on embedded defaults: bundled alerts over HTTP -> event -> automation -> flow runs."""
-    from autoheal.app.demo import demo_stack, run_demo
+    from autoheal.app.demo import Outside, demo_stack, run_demo
     from autoheal.app.stack import StackError
     from flows.prefect_server import PrefectServerError
+    from flows.report import request_report
 
     console.print(
-        "Starting Prefect (unless PREFECT_API_URL is set), the sandbox, the served deployments and the receiver ..."
+        "Starting Prefect (unless PREFECT_API_URL is set), the sandbox, the served deployments and the receiver, "
+        "and local stand-ins for a webhook, Jira and a Logic App ..."
     )
-    stack = demo_stack(workdir)
+    outside = Outside()
+    stack = demo_stack(workdir, outside.start(workdir))
     try:
         stack.start()
+        assert stack.sandbox is not None and stack.sandbox.endpoints is not None
+        outside.logic_app.sandbox = stack.sandbox.endpoints  # the Logic App calls the sandbox's REST API
         console.print(f"Receiver at {stack.receiver_url}; Prefect UI at {stack.ui_url}")
         rows = run_demo(stack)
-        table = Table(title="autoheal demo: bundled alerts -> receiver -> event -> automation -> flow run")
-        for column in ("alert", "incident", "error type", "decision", "attempts", "outcome", "MTTR"):
-            table.add_column(column)
+        # Readable at 80 columns: no vertical rules, whole error types, the rest folds at word ends.
+        table = Table(title="autoheal demo: alerts -> receiver -> event -> flow run", box=box.SIMPLE_HEAD)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("alert", ratio=2)
+        table.add_column("error type", min_width=29, no_wrap=True)
+        table.add_column("outcome", ratio=3)
         for row in rows:
-            mttr = f"{row.mttr_seconds:.1f}s" if row.mttr_seconds is not None else "-"
-            table.add_row(
-                row.alert,
-                str(row.incident_id or "-"),
-                row.error_type or "-",
-                row.decision or "-",
-                str(row.attempts or "-"),
-                row.outcome,
-                mttr,
-            )
+            name = row.alert.removesuffix(".json").replace("_", " ")
+            table.add_row(str(row.incident_id or "-"), escape(name), row.error_type or "-", escape(row.said()))
         console.print(table)
+        received = Table(title="what people got (local stand-ins)", box=box.SIMPLE_HEAD)
+        received.add_column("where", no_wrap=True)
+        received.add_column("what")
+        for where, what in outside.received():
+            received.add_row(escape(where), escape(what))
+        console.print(received)
+        console.print(
+            f"report flow run: {request_report(stack.api_url, 24)} (artifacts autoheal-report, autoheal-report-table)"
+        )
         console.print(f"Prefect UI: {stack.ui_url}  (flow runs, retries, tags, an incident report artifact per run)")
         store_env = f"AUTOHEAL_DATABASE_URL=sqlite:///{(workdir / 'demo.db').resolve()}"
         console.print(f"Store: {workdir / 'demo.db'} ({store_env} autoheal incidents)")
@@ -161,6 +172,7 @@ def demo(
         raise _fail(str(exc)) from exc
     finally:
         stack.stop()
+        outside.stop()
 
 
 @app.command()
@@ -286,7 +298,7 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
     from autoheal.domain.values import Remediation
     from autoheal.intake.payloads import accept
     from autoheal.services import get_store
-    from flows.remediate import remediate
+    from flows.remediate import run_remediate
 
     try:
         body = file.read_bytes()
@@ -300,7 +312,7 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
         return
 
     async def go() -> list[Remediation]:
-        return [await remediate(alert=a, raw=intake.payload) for a in intake.alerts]
+        return [await run_remediate(a, raw=intake.payload) for a in intake.alerts]
 
     for result in asyncio.run(go()):
         print(result.model_dump_json())
@@ -309,7 +321,7 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
 
 # The commands that read, defined in views.py; the rails' commands, in operations.py.
 _COMMANDS: list[Callable[..., None]] = [views.incidents, views.show, views.stats, views.classify, views.config]
-_COMMANDS += [operations.approve, operations.reject, operations.status, operations.replay]
+_COMMANDS += [views.report, operations.approve, operations.reject, operations.status, operations.replay]
 for _command in _COMMANDS:
     app.command()(_command)
 app.add_typer(operations.breaker_app, name="breaker")

@@ -40,9 +40,85 @@ class Row(BaseModel):
     incident_id: int | None = None
     error_type: str | None = None
     decision: str | None = None
+    playbook: str | None = None
     attempts: int = 0
     outcome: str
+    ticket: str | None = None
     mttr_seconds: float | None = None
+
+    def said(self, width: int = 60) -> str:
+        """The outcome, its attempts and MTTR, the HTTP playbook that healed it, the ticket it opened;
+        a long reason (a rejected payload's) cut to ``width``."""
+        parts = [self.outcome if len(self.outcome) <= width else self.outcome[: width - 3] + "..."]
+        if self.playbook and self.playbook.startswith("http."):
+            parts.append(f"via {self.playbook}")
+        if self.attempts:
+            parts.append(f"({self.attempts} {'try' if self.attempts == 1 else 'tries'}")
+            parts[-1] += f", MTTR {self.mttr_seconds:.0f}s)" if self.mttr_seconds is not None else ")"
+        if self.ticket:
+            parts.append(self.ticket)
+        return " ".join(parts)
+
+
+JIRA_USER, JIRA_TOKEN = "autoheal-demo@example.com", "demo-jira-token"
+LOGIC_APP_KEY = "demo-function-key"
+
+
+class Outside:
+    """The demo's stand-ins for the services people use: a webhook sink that receives the notifications,
+    a Jira, and the Logic App behind the demo catalog's HTTP playbook (ThrottlingError on ADF)."""
+
+    def __init__(self) -> None:
+        from sandbox.outside import JiraFake, LogicAppFake, NotificationSink
+
+        self.sink = NotificationSink()
+        self.jira = JiraFake(user=JIRA_USER, token=JIRA_TOKEN, projects=("OPS",))
+        self.logic_app = LogicAppFake(None, secret=LOGIC_APP_KEY)
+
+    def start(self, workdir: Path) -> dict[str, str]:
+        """Start them; the settings that point autoheal at them (and the demo catalog)."""
+        for server in (self.sink, self.jira, self.logic_app):
+            server.start()
+        bundled = resources.files("autoheal.domain").joinpath("catalog.toml").read_text(encoding="utf-8")
+        catalog = workdir / "demo-catalog.toml"
+        workdir.mkdir(parents=True, exist_ok=True)
+        # One team kept its Logic App for throttling: the catalog names the HTTP playbook for that type.
+        catalog.write_text(
+            bundled.replace(
+                '[types.ThrottlingError]\nplaybooks = { adf = "adf.rerun_from_failure" }',
+                '[types.ThrottlingError]\nplaybooks = { adf = "http.retry_pipeline" }',
+            ),
+            encoding="utf-8",
+        )
+        return {
+            "AUTOHEAL_CATALOG_FILE": str(catalog.resolve()),
+            "AUTOHEAL_NOTIFY_WEBHOOK_URL": f"{self.sink.url}/hook/oncall",
+            "AUTOHEAL_JIRA_URL": self.jira.url,
+            "AUTOHEAL_JIRA_USER": JIRA_USER,
+            "AUTOHEAL_JIRA_TOKEN": JIRA_TOKEN,
+            "AUTOHEAL_JIRA_PROJECT": "OPS",
+            "AUTOHEAL_HTTP_PLAYBOOKS": json.dumps({"retry_pipeline": f"{self.logic_app.url}/api/retry-pipeline"}),
+            "AUTOHEAL_HTTP_PLAYBOOK_SECRET": LOGIC_APP_KEY,
+            "AUTOHEAL_HTTP_PLAYBOOK_VERIFY_SECONDS": "30",
+        }
+
+    def received(self) -> list[tuple[str, str]]:
+        """(where, what) for each message, ticket and call, in order."""
+        out = [
+            (r.channel, str(r.body.get("subject") if isinstance(r.body, dict) else r.body)) for r in self.sink.received
+        ]
+        out += [(f"jira {key}", str(fields["summary"])) for key, fields in self.jira.issues.items()]
+        out += [(f"jira {key} comment", text) for key, texts in self.jira.comments.items() for text in texts]
+        out += [
+            (r.channel, f"{r.body.get('errorType')} {r.body.get('pipelineName')} run {r.body.get('runId')}")
+            for r in self.logic_app.received
+            if isinstance(r.body, dict)
+        ]
+        return out
+
+    def stop(self) -> None:
+        for server in (self.sink, self.jira, self.logic_app):
+            server.stop()
 
 
 def bundled_alerts() -> list[tuple[str, dict[str, Any]]]:
@@ -148,13 +224,15 @@ def _row(name: str, incident: Any) -> Row:
         incident_id=incident.id,
         error_type=incident.error_type,
         decision=incident.decision,
+        playbook=incident.playbook,
         attempts=incident.attempts,
         outcome=incident.status,
+        ticket=incident.ticket_key,
         mttr_seconds=incident.mttr_seconds,
     )
 
 
-def demo_stack(workdir: Path) -> Stack:
+def demo_stack(workdir: Path, outside: dict[str, str] | None = None) -> Stack:
     database = workdir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -162,6 +240,7 @@ def demo_stack(workdir: Path) -> Stack:
         **DEMO_SETTINGS,
         "AUTOHEAL_DATABASE_URL": f"sqlite:///{database.resolve()}",
         "AUTOHEAL_RECEIVER_PORT": os.environ.get("AUTOHEAL_RECEIVER_PORT", "0"),
+        **(outside or {}),
     }
     return Stack(workdir, scenario=load_scenario("demo"), settings=settings)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from autoheal.app.console import console, fail
@@ -43,20 +44,21 @@ def incidents(
                 )
             )
         return
-    table = Table(title="incidents")
-    for column in ("id", "service", "resource", "run", "error type", "decision", "status", "attempts", "MTTR"):
-        table.add_column(column)
+    # Readable at 80 columns: no vertical rules; the resource and run fold, names stay whole.
+    table = Table(title="incidents", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("what failed (service, resource, run)", overflow="fold", ratio=1)
+    table.add_column("error type / outcome", no_wrap=True, min_width=29)
     for i in rows:
+        outcome = [i.status, f"{i.attempts} {'try' if i.attempts == 1 else 'tries'}"]
+        if i.mttr_seconds is not None:
+            outcome.append(f"MTTR {i.mttr_seconds:.0f}s")
+        if i.ticket_key:
+            outcome.append(i.ticket_key)
         table.add_row(
             str(i.id),
-            i.service,
-            i.resource,
-            i.run_id or "-",
-            i.error_type or "-",
-            i.decision or "-",
-            i.status,
-            str(i.attempts),
-            f"{i.mttr_seconds:.1f}s" if i.mttr_seconds is not None else "-",
+            f"{i.service} {i.resource}\nrun {i.run_id or '-'}",
+            f"{i.error_type or '-'}\n{', '.join(outcome)}",
         )
     console.print(table)
 
@@ -72,7 +74,17 @@ def show(incident_id: Annotated[int, typer.Argument(help="the incident's id")]) 
     incident = store.get(incident_id)
     if incident is None:
         raise fail(f"no incident {incident_id} in {store.describe()}")
-    console.print(Markdown(incident_markdown(incident, store.attempts(incident_id))))
+    from autoheal.settings import get_settings
+    from autoheal.store.notices import Notices
+    from autoheal.store.report import links
+
+    page = incident_markdown(
+        incident,
+        store.attempts(incident_id),
+        links=links(incident, get_settings()),
+        notifications=Notices(store).of_incident(incident_id),
+    )
+    console.print(Markdown(page))
 
 
 def stats(
@@ -88,15 +100,76 @@ def stats(
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table(title=f"remediation by {by.replace('_', ' ')}")
-    for column in (by.replace("_", " "), "incidents", "resolved", "escalated", "success", "re-fire", "MTTR mean"):
-        table.add_column(column, overflow="fold")
+    label = by.replace("_", " ")
+    table = Table(title=f"remediation by {label}", title_justify="left", box=box.SIMPLE_HEAD)
+    # Readable at 80 columns: the name folds rather than being cut to a few letters; short headers.
+    table.add_column(label, overflow="fold", min_width=29)
+    for column in ("n", "healed", "esc.", "rate", "re-fire", "MTTR"):
+        table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
         rate = f"{r['success_rate']:.0%}" if r["success_rate"] is not None else "-"
         refire = f"{r['refire_rate']:.0%}" if r["refire_rate"] is not None else "-"
         mean = f"{r['mttr_mean_seconds']:.1f}s" if r["mttr_mean_seconds"] is not None else "-"
         table.add_row(r["key"], str(r["incidents"]), str(r["resolved"]), str(r["escalated"]), rate, refire, mean)
     console.print(table)
+
+
+def _window(text: str) -> float:
+    """'7d', '36h', '90m' -> hours."""
+    units = {"d": 24.0, "h": 1.0, "m": 1 / 60}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise fail(f"--since {text!r}: give a number and d, h or m (7d, 36h, 90m)") from None
+
+
+def report(
+    since: Annotated[str, typer.Option(help="the window: 7d, 36h, 90m")] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="the figures as one JSON object")] = False,
+    publish: Annotated[
+        bool, typer.Option(help="run the report flow, which also publishes the Prefect artifacts")
+    ] = False,
+) -> None:
+    """How autoheal is doing: auto-heal rate, MTTR, actions per playbook, re-fires, escalations by class."""
+    from datetime import timedelta
+
+    from autoheal.services import get_store
+    from autoheal.settings import get_settings
+    from autoheal.store.figures import Figures, compute, rows
+
+    hours = _window(since)
+    if publish:
+        import asyncio
+
+        from flows.report import report as report_flow
+
+        figures: Figures = asyncio.run(report_flow(since_hours=hours))
+    else:
+        figures = compute(
+            get_store(), since=timedelta(hours=hours), minutes_per_heal=get_settings().report_minutes_per_heal
+        )
+    if as_json:
+        print(figures.model_dump_json())
+        return
+    table = Table(title=f"autoheal, last {since}", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("figure", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    table.add_column("note", overflow="fold")
+    for r in rows(figures):
+        table.add_row(r["figure"], r["value"], r["note"])
+    console.print(table)
+    if figures.playbooks:
+        actions = Table(title="actions per playbook", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("playbook", "n", "healed", "failed", "unverified"):
+            actions.add_column(column, no_wrap=True, justify="left" if column == "playbook" else "right")
+        for p in figures.playbooks:
+            failed = p.transient + p.permanent
+            actions.add_row(p.playbook, str(p.attempts), str(p.healed), str(failed), str(p.unverified))
+        console.print(actions)
+    if figures.escalations_by_class:
+        console.print("escalations by class: " + ", ".join(f"{k} {v}" for k, v in figures.escalations_by_class.items()))
+    if figures.top_resources:
+        console.print("top failing: " + ", ".join(f"{k} ({v})" for k, v in figures.top_resources))
 
 
 def classify(

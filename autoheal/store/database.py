@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine
 
-HEAD = "0004"  # the newest migration under migrations/versions (a test checks it is Alembic's head)
+HEAD = "0005"  # the newest migration under migrations/versions (a test checks it is Alembic's head)
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -4,8 +4,11 @@ the outcome. Shown as a Prefect artifact and by ``autoheal show``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from urllib.parse import quote
 
-from autoheal.store.tables import Incident, RemediationAttempt
+from autoheal.settings import Settings
+from autoheal.store.tables import Incident, Notification, RemediationAttempt
 
 
 def _cell(value: object) -> str:
@@ -40,7 +43,62 @@ def _analysis(stored: str | None) -> list[str]:
     return [*lines, "", f"_{usage}_", ""]
 
 
-def incident_markdown(incident: Incident, attempts: list[RemediationAttempt]) -> str:
+def links(incident: Incident, settings: Settings, *, flow_run_url: str | None = None) -> list[tuple[str, str]]:
+    """(label, URL): the failed run in the Azure portal (ADF Studio's monitoring page) or on the Databricks
+    workspace, the Jira ticket, the Prefect flow run."""
+    alert = json.loads(incident.alert_json or "{}")
+    out: list[tuple[str, str]] = []
+    if incident.service == "adf" and incident.run_id:
+        sub = alert.get("subscription_id") or settings.azure_subscription_id
+        rg = alert.get("resource_group") or settings.adf_resource_group
+        factory = alert.get("factory") or settings.adf_factory
+        if sub and rg and factory:
+            path = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataFactory/factories/{factory}"
+            run = quote(incident.run_id)
+            out.append(
+                (
+                    "ADF run in the Azure portal",
+                    f"https://adf.azure.com/en/monitoring/pipelineruns/{run}?factory={quote(path, safe='')}",
+                )
+            )
+    elif incident.service == "databricks" and settings.databricks_host and incident.run_id and alert.get("job_id"):
+        host = settings.databricks_host.rstrip("/")
+        out.append(("Databricks run page", f"{host}/jobs/{quote(str(alert['job_id']))}/runs/{quote(incident.run_id)}"))
+    if incident.ticket_key and settings.jira_url:
+        out.append((f"Jira {incident.ticket_key}", f"{settings.jira_url.rstrip('/')}/browse/{incident.ticket_key}"))
+    if flow_run_url:
+        out.append(("Prefect flow run", flow_run_url))
+    return out
+
+
+def _people(incident: Incident, notifications: Sequence[Notification]) -> list[str]:
+    lines: list[str] = []
+    if incident.ticket_key or incident.ticket_error:
+        ticket = incident.ticket_key or "not opened"
+        lines += [
+            "## Ticket",
+            "",
+            f"Jira **{_cell(ticket)}**" + (f": {_cell(incident.ticket_error)}" if incident.ticket_error else ""),
+            "",
+        ]
+    if notifications:
+        lines += ["## Notifications", "", "| channel | kind | status | when | error |", "|---|---|---|---|---|"]
+        for n in notifications:
+            lines.append(
+                f"| {_cell(n.channel)} | {_cell(n.kind)} | {_cell(n.status)} | {_cell(n.sent_at or n.created_at)} | "
+                f"{_cell(n.error)} |"
+            )
+        lines.append("")
+    return lines
+
+
+def incident_markdown(
+    incident: Incident,
+    attempts: list[RemediationAttempt],
+    *,
+    links: Sequence[tuple[str, str]] = (),
+    notifications: Sequence[Notification] = (),
+) -> str:
     lines = [
         f"# Incident {incident.id}: {incident.status}",
         "",
@@ -52,7 +110,9 @@ def incident_markdown(incident: Incident, attempts: list[RemediationAttempt]) ->
         f"| fingerprint | `{_cell(incident.fingerprint)}` |",
         f"| failed at | {_cell(incident.failed_at)} |",
         f"| duplicates joined | {incident.duplicates} |",
+        *([f"| ticket | {_cell(incident.ticket_key)} |"] if incident.ticket_key else []),
         "",
+        *([" · ".join(f"[{label}]({url})" for label, url in links), ""] if links else []),
         "## Error",
         "",
         f"Code `{_cell(incident.error_code)}`",
@@ -91,4 +151,7 @@ def incident_markdown(incident: Incident, attempts: list[RemediationAttempt]) ->
     lines += ["## Outcome", "", _cell(incident.outcome)]
     if incident.mttr_seconds is not None:
         lines += ["", f"MTTR: {incident.mttr_seconds:.1f} s (failure to verified fix)"]
+    people = _people(incident, notifications)
+    if people:
+        lines += ["", *people]
     return "\n".join(lines) + "\n"

@@ -65,6 +65,10 @@ class Incident(SQLModel, table=True):
     approval_deadline: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     fix_held: bool | None = Field(default=None, description="False: the resource failed again the same way soon after")
     recurrence_of: int | None = Field(default=None, description="the earlier incident whose fix did not hold")
+    # The Jira ticket of an escalated incident (tasks/ticket.py).
+    ticket_key: str | None = Field(default=None, max_length=64)
+    ticket_error: str | None = Field(default=None, sa_column=Column(Text))
+    ticket_duplicates: int = Field(default=0, description="duplicates the ticket has been told about")
 
 
 class IncidentChange(SQLModel):
@@ -93,6 +97,9 @@ class IncidentChange(SQLModel):
     resolved_at: datetime | None = None
     mttr_seconds: float | None = None
     outcome: str | None = None
+    ticket_key: str | None = None
+    ticket_error: str | None = None
+    ticket_duplicates: int | None = None
 
 
 class RemediationAttempt(SQLModel, table=True):
@@ -182,3 +189,26 @@ class Approval(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text))
     via: str | None = Field(default=None, max_length=16)
     at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+class Notification(SQLModel, table=True):
+    """One message to one channel about one thing (an incident's escalation or heal, a breaker trip,
+    an approval waiting, a summary of held messages): sent, failed (with the error), or held by the
+    channel's rate limit until a summary carries it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("key", "channel", "kind", name="uq_notifications_key_channel_kind"),
+        Index("ix_notifications_channel_created", "channel", "created_at"),
+        Index("ix_notifications_incident", "incident_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, description="incident-<id>, breaker-<name>-<when>, summary-<id>")
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id")
+    channel: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed, held, summarized
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    summary_id: int | None = None

@@ -85,7 +85,6 @@ def test_each_bundled_payload_becomes_a_flow_run_and_its_expected_incident(world
     # Prefect's API as the UI's form sends it, the deployment runs the flow again, and it heals once.
     waiting = store.get(int(rows["03_adf_source_blob_missing.json"].incident_id or 0))
     assert waiting is not None and waiting.flow_run_id is not None
-    assert all(r.state.is_completed() for r in runs if str(r.id) != waiting.flow_run_id)
     (suspended,) = asyncio.run(_flow_runs(stack, [waiting.flow_run_id]))
     assert suspended.state is not None and suspended.state.is_paused() and suspended.state.name == "Suspended"
     asyncio.run(_resume(waiting.flow_run_id, {"approve": True, "by": "erin", "comment": "upstream is late"}))
@@ -103,7 +102,13 @@ def test_each_bundled_payload_becomes_a_flow_run_and_its_expected_incident(world
         if (resumed.state and resumed.state.is_completed()) or time.monotonic() > deadline:
             break
         time.sleep(0.25)
-    assert resumed.state is not None and resumed.state.is_completed(), resumed.state
+    assert resumed.state is not None and resumed.state.name == "Resolved", resumed.state
+
+    # Named final states: an escalation is a Failed "Escalated" run (a person must act), the rest Completed.
+    runs = asyncio.run(_flow_runs(stack, [i.flow_run_id for i in store.incidents() if i.flow_run_id]))
+    assert sorted(r.state.name for r in runs if not r.state.is_completed()) == ["Escalated", "Escalated"]
+    assert all(r.state.is_failed() for r in runs if r.state.name == "Escalated")
+    assert {r.state.name for r in runs if r.state.is_completed()} == {"Resolved", "Expanded"}
 
 
 async def _resume(flow_run_id: str, answer: dict[str, Any]) -> None:

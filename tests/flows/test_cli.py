@@ -46,6 +46,17 @@ def test_run_then_incidents_show_and_stats(load: Any, flow_env: Any, tmp_path: P
     stats = json.loads(cli.invoke(app, ["stats", "--json"]).output)
     assert stats[0]["error_type"] == "GatewayTimeout" and stats[0]["success_rate"] == 1.0
 
+    for command in ("stats", "incidents"):
+        table = cli.invoke(app, [command], env={"COLUMNS": "80"}).output
+        assert "GatewayTimeout" in table and max(len(line) for line in table.splitlines()) <= 80, table
+
+    figures = json.loads(cli.invoke(app, ["report", "--since", "1d", "--json"]).output)
+    assert (figures["resolved"], figures["heal_rate"], figures["playbooks"][0]["healed"]) == (1, 1.0, 1)
+    shown = cli.invoke(app, ["report", "--since", "36h"], env={"COLUMNS": "80"}).output
+    assert "auto-heal rate" in shown and "100%" in shown and "adf.rerun_from_failure" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert cli.invoke(app, ["report", "--since", "soon"]).exit_code == 2
+
     missing = cli.invoke(app, ["show", "999"])
     assert missing.exit_code == 2 and "no incident 999" in missing.output
 

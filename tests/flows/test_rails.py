@@ -20,7 +20,7 @@ from autoheal.app.cli import app
 from autoheal.domain.alerts import Alert
 from autoheal.domain.values import IncidentStatus, Remediation
 from autoheal.store.store import Store
-from flows.remediate import remediate
+from flows.remediate import run_remediate
 from sandbox import Sandbox
 from tests.conftest import wait_until
 from tests.flows.test_remediate import adf_alert, make_copy_fail
@@ -38,7 +38,7 @@ def policy(tmp_path: Path, text: str) -> str:
 
 @pytest.fixture
 def run(runner: asyncio.Runner) -> Callable[[Alert], Remediation]:
-    return lambda alert: runner.run(remediate(alert=alert))
+    return lambda alert: runner.run(run_remediate(alert))
 
 
 def answer_when_asked(store: Store, act: Callable[[int], Any], *, timeout: float = 60) -> threading.Thread:

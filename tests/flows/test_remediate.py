@@ -12,7 +12,7 @@ from prefect.client.orchestration import get_client
 
 from autoheal.domain.alerts import Alert
 from autoheal.domain.values import Remediation
-from flows.remediate import remediate
+from flows.remediate import run_remediate
 from sandbox import Sandbox
 from tests.integration.test_playbook_adf import failed_run as adf_failed_run
 from tests.integration.test_playbook_databricks import failed_run as dbx_failed_run
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:Resource
 
 @pytest.fixture
 def run(runner: asyncio.Runner) -> Callable[[Alert], dict[str, Any]]:
-    return lambda alert: runner.run(remediate(alert=alert))
+    return lambda alert: runner.run(run_remediate(alert))
 
 
 def test_gateway_timeout_is_healed_by_a_rerun_from_the_failed_activity(load: Any, flow_env: Any, run: Any) -> None:

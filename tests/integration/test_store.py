@@ -62,7 +62,7 @@ def alert(run: str = "r-1", **extra: object) -> Alert:
 def test_migrations_create_every_table(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
     expected = {"incidents", "remediation_attempts", "rejected_payloads", "ignored_alerts", "alembic_version"}
-    assert expected | {"action_grants", "breaker", "approvals"} <= tables
+    assert expected | {"action_grants", "breaker", "approvals", "notifications"} <= tables
     Store(store.url).engine.dispose()  # migrating again is a no-op
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == autoheal.store.database.HEAD
@@ -308,3 +308,30 @@ def test_the_budget_counts_actions_per_resource_in_its_window(store: Store) -> N
     refused = store.grant_action(ids[3], resource="jobs/1", playbook="p", policy=policy)
     assert refused is not None and "budget spent: 2 actions on jobs/1 within 1 h" in refused
     assert store.grant_action(ids[3], resource="jobs/2", playbook="p", policy=policy) is None
+
+
+def test_notifications_ledger_claims_once_and_holds_past_the_limit_under_concurrent_writers(store: Store) -> None:
+    """One row per (key, channel, kind), whoever asks; of many claims at once exactly ``limit`` go out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autoheal.store.notices import HELD, PENDING, Notices
+
+    notices = Notices(store)
+
+    def claim(n: int) -> str | None:
+        row = notices.claim(
+            key=f"incident-{n}",
+            channel="slack",
+            kind="escalation",
+            subject="s",
+            incident_id=None,
+            limit=3,
+            window_seconds=600,
+        )
+        return row.status if row else None
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(claim, range(40)))
+    assert statuses.count(PENDING) == 3 and statuses.count(HELD) == 37
+    assert claim(0) is None  # the same incident, channel and kind again: already claimed
+    assert [n.key for n in notices.held("slack")][:1] != [] and notices.channels_with_held() == ["slack"]

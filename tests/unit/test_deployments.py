@@ -24,12 +24,14 @@ def render(template: str, body: Any) -> dict[str, Any]:
 
 def test_prefect_yaml_triggers_remediate_on_the_alert_event() -> None:
     project = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    remediate, sweep = project["deployments"]
+    remediate, sweep, report = project["deployments"]
     assert remediate["entrypoint"] == "flows/remediate.py:remediate"
     (trigger,) = remediate["triggers"]
     assert trigger["expect"] == [EVENT] and trigger["parameters"] == {"alert": "{{ event.payload.alert }}"}
     assert remediate["work_pool"] is sweep["work_pool"]  # one anchor, shared
     assert sweep["schedules"][0]["interval"] > 0 and "set_working_directory" in str(project["pull"])
+    assert report["entrypoint"] == "flows/report.py:report" and report["schedules"][0]["cron"] == "0 7 * * *"
+    assert report["work_pool"] is remediate["work_pool"]
 
 
 def test_databricks_cloud_template_makes_the_receivers_alert() -> None:
