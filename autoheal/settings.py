@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     receiver_port: int = Field(8000, ge=0, le=65535)
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
     outbox_interval_seconds: float = Field(2.0, gt=0, description="how often undelivered events are re-sent")
+    store_timeout_seconds: float = Field(
+        5.0, gt=0, description="bound on each of the receiver's store calls; past it the answer is 503"
+    )
 
     # The served deployments (flows/serve.py)
     runner_poll_seconds: float = Field(

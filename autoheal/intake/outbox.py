@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -42,6 +42,12 @@ def event_for(alert: Alert) -> dict[str, Any]:
     }
 
 
+class Submits(Protocol):
+    """An executor's submit: the receiver's store thread (autoheal/app/writer.py)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]: ...
+
+
 class Dispatcher:
     """Sends the outbox to ``api_url``/events in batches, and marks each incident's event sent or failed.
 
@@ -56,7 +62,7 @@ class Dispatcher:
         *,
         timeout: float = 5.0,
         batch: int = 200,
-        store_thread: Executor | None = None,
+        store_thread: Submits | None = None,
     ) -> None:
         self.store = store
         self.url = api_url.rstrip("/") + "/events"
@@ -70,7 +76,8 @@ class Dispatcher:
     def _in_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.store_thread is None:
             return fn(*args, **kwargs)
-        return self.store_thread.submit(fn, *args, **kwargs).result()
+        result: T = self.store_thread.submit(fn, *args, **kwargs).result()
+        return result
 
     def _send(self, pending: list[Incident]) -> str | None:
         """POST one batch of events; None when Prefect took them, else the error."""

@@ -3,6 +3,8 @@ default) or PostgreSQL. :class:`autoheal.store.store.Store` adds the audit trail
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +15,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, SQLModel, create_engine
 
 HEAD = "0003"  # the newest migration under migrations/versions (a test checks it is Alembic's head)
@@ -22,6 +25,21 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 class StoreError(RuntimeError):
     """The database cannot be reached or used; the message names the URL without its password."""
+
+
+class StoreUnavailable(StoreError):
+    """The database is down, unreachable, stalled or busy: a retry later may succeed (the receiver
+    answers 503 with Retry-After). Raised from :meth:`Database.session` for the driver's connection
+    and timeout errors; a constraint or data error is not this."""
+
+
+# Bounds on every PostgreSQL call (seconds), so a database that is down or stalled fails a call
+# instead of hanging it: connecting, waiting for a pooled connection, a statement or lock on the
+# server, and data sent but never acknowledged (a host gone from the network).
+CONNECT_TIMEOUT = 5
+POOL_TIMEOUT = 5
+STATEMENT_TIMEOUT = 30
+TCP_USER_TIMEOUT = 10
 
 
 def normalize_url(url: str) -> str:
@@ -45,9 +63,28 @@ class Database:
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
         # Pre-ping finds a PostgreSQL connection the server dropped; a SQLite file cannot drop one.
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
+        postgres = self.url.startswith("postgresql")
+        extra: dict[str, Any] = {}
+        if postgres:
+            extra = {
+                "pool_timeout": POOL_TIMEOUT,
+                "connect_args": {
+                    "connect_timeout": CONNECT_TIMEOUT,
+                    "options": f"-c statement_timeout={STATEMENT_TIMEOUT}s -c lock_timeout={STATEMENT_TIMEOUT}s",
+                    "tcp_user_timeout": TCP_USER_TIMEOUT * 1000,
+                    "keepalives": 1,
+                    "keepalives_idle": 10,
+                    "keepalives_interval": 5,
+                    "keepalives_count": 2,
+                },
+            }
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=postgres, **extra)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        # Which driver connection each thread holds, so a call stalled on it can be cut (interrupt).
+        self._held: dict[int, Any] = {}
+        event.listen(self.engine, "checkout", self._checked_out)
+        event.listen(self.engine, "checkin", self._checked_in)
         if migrate:
             self.migrate()
 
@@ -90,8 +127,53 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            raise StoreUnavailable(f"the database at {self.describe()} is unavailable: {_first_line(exc)}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(f"the database at {self.describe()} dropped the connection") from exc
+            raise
+
+    # ---- cutting a stalled call -----------------------------------------------------------------
+
+    def _checked_out(self, dbapi_connection: Any, *_: Any) -> None:
+        self._held[threading.get_ident()] = dbapi_connection
+
+    def _checked_in(self, dbapi_connection: Any, *_: Any) -> None:
+        ident = threading.get_ident()
+        if self._held.get(ident) is dbapi_connection:
+            del self._held[ident]
+
+    def interrupt(self, thread_id: int) -> bool:
+        """Cut the database call thread ``thread_id`` is blocked in: its socket is shut down
+        (PostgreSQL: the driver then raises, and the pool drops the connection), or SQLite's
+        statement is interrupted. A server that stalls mid-answer keeps a read waiting for ever,
+        which no libpq timeout ends; this is how the receiver's bound on a store call frees its
+        writer thread (autoheal/app/writer.py). True if there was a call to cut."""
+        connection = self._held.get(thread_id)
+        if connection is None:
+            return False
+        pgconn = getattr(connection, "pgconn", None)
+        if pgconn is not None:
+            try:
+                with socket.socket(fileno=os.dup(pgconn.socket)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                return False
+            return True
+        if hasattr(connection, "interrupt"):
+            connection.interrupt()
+            return True
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()

@@ -278,7 +278,7 @@ class Store(Database):
         text_body = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
         try:
             kept = redacted_dump(json.loads(text_body))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to walk: kept as redacted text
             kept = redact(text_body) or ""
         return self._insert(RejectedPayload(source=source, reason=redact(reason) or "", body=kept, field=field))
 
