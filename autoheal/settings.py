@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     sweep_window_minutes: int = Field(60, ge=1, description="the sweep looks for failed runs this far back")
     sweep_interval_minutes: float = Field(15, gt=0, description="how often the served sweep deployment runs")
+    reconcile_interval_seconds: float = Field(
+        60, gt=0, description="how often the served reconcile deployment looks for stranded incidents"
+    )
 
     # Root-cause analysis by a model (optional; the rules decide either way)
     ai_provider: Literal["none", "openai", "azure_openai", "ollama"] = Field(

@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from autoheal.domain.alerts import Alert
 from autoheal.domain.outcome import Outcome
 from autoheal.domain.values import IncidentStatus, Remediation
+from autoheal.intake.outbox import full_alert
 from autoheal.services import get_store
 from autoheal.settings import get_settings
 from autoheal.store.report import incident_markdown
@@ -45,24 +46,33 @@ async def _tag(*tags: str) -> None:
 
 @flow(name="remediate", flow_run_name=_run_name, log_prints=True)
 async def remediate(
-    alert: Alert, raw: dict[str, Any] | None = None, rerun: bool = False, requested_by: str | None = None
+    alert: Alert,
+    raw: dict[str, Any] | None = None,
+    rerun: bool = False,
+    requested_by: str | None = None,
+    stranded_by: str | None = None,
 ) -> Remediation:
     """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close.
 
     ``rerun`` (a person asked, from the CLI or the UI's run form) bypasses deduplication: it claims the
     stored incident again once nobody is working on it, with a fresh attempt budget.
+    ``stranded_by`` (the reconciler, or a rerun of a stranded incident) names a dead flow run whose
+    open or remediating incident this run takes over, with the attempts already spent.
     """
     # The tasks are sync: without a client in context Prefect builds one (and its TLS context) per task.
     with SyncClientContext.get_or_create():
-        return await _remediate(alert, raw, rerun, requested_by)
+        return await _remediate(alert, raw, rerun, requested_by, stranded_by)
 
 
-async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None) -> Remediation:
+async def _remediate(
+    alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None, stranded_by: str | None = None
+) -> Remediation:
     run_id = str(flow_run.id) if flow_run.id else None
-    incident_id, created = open_incident(alert, raw, run_id, force=rerun)
+    incident_id, created = open_incident(alert, raw, run_id, force=rerun, stranded_by=stranded_by)
     if not created:
         await _tag(f"service:{alert.service}", "decision:duplicate")
         return Remediation(incident_id=incident_id, duplicate=True)
+    alert = full_alert(get_store(), incident_id, alert)  # the parameters carry a cut error text
     if alert.needs_lookup:
         return await _expand(incident_id, alert)
     facts = enrich_incident(incident_id, alert)

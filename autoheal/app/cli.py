@@ -244,6 +244,9 @@ def rerun(
     incident_id: Annotated[int, typer.Argument(help="the incident whose stored alert to run again")],
     by: Annotated[str | None, typer.Option(help="who asks (default: $USER)")] = None,
     wait: Annotated[bool, typer.Option(help="run here and wait, instead of through the deployment")] = False,
+    force: Annotated[
+        bool, typer.Option(help="take over an open or remediating incident whose flow run is gone, unasked")
+    ] = False,
 ) -> None:
     """Start a new flow run for a stored alert. It bypasses deduplication on purpose."""
     import asyncio
@@ -262,12 +265,20 @@ def rerun(
         f"[bold]Manual re-run of incident {incident_id}[/bold] ({incident.status}), asked by {requester}. "
         "This bypasses deduplication: the stored alert is claimed again with a fresh attempt budget."
     )
-    from flows.rerun import request_rerun, rerun_here
+    from flows.rerun import prefect_configured, request_rerun, rerun_here, stranded_by
 
-    if wait:
-        print(asyncio.run(rerun_here(alert, requested_by=requester)).model_dump_json())
+    try:
+        stranded = stranded_by(incident, force=force)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if stranded is not None:
+        console.print(f"It takes over from flow run {stranded or '-'}, which left it {incident.status}.")
+    if wait or not prefect_configured():
+        if not wait:
+            console.print("PREFECT_API_URL is not set: the flow runs here, in this process.")
+        print(asyncio.run(rerun_here(alert, requested_by=requester, stranded=stranded)).model_dump_json())
         return
-    name, run_id = request_rerun(alert, requested_by=requester)
+    name, run_id = request_rerun(alert, requested_by=requester, stranded=stranded)
     console.print(f"flow run {name} ({run_id}) scheduled on the remediate deployment")
 
 

@@ -97,6 +97,9 @@ class Stack:
             **({"AUTOHEAL_CATALOG_FILE": str(settings.catalog_file)} if settings.catalog_file else {}),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            # Heartbeats from each flow run: the zombie automation (flows/serve.py) marks a run whose
+            # heartbeats stop Crashed, and the reconciler starts its incident again.
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
         }
 
     def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

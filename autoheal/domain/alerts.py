@@ -77,6 +77,9 @@ class Alert(BaseModel):
     alert_rule: str | None = Field(None, max_length=_TEXT)
     alert_id: str | None = Field(None, max_length=_TEXT)
     needs_lookup: bool = Field(False, description="a metric alert: the failed runs must be looked up")
+    message_chars: int | None = Field(
+        None, description="set when error_message was cut to travel (an event, parameters): its whole length"
+    )
     window_start: datetime | None = None
     window_end: datetime | None = None
 

@@ -61,6 +61,9 @@ class Incident(SQLModel, table=True):
     event_sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     event_attempts: int = 0
     last_event_error: str | None = Field(default=None, sa_column=Column(Text))
+    # The reconciler (flows/reconcile.py): times it started this incident again, and why the last time.
+    recoveries: int = 0
+    last_recovery: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class IncidentChange(SQLModel):
