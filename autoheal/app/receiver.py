@@ -94,8 +94,9 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
             return unavailable(str(exc))
 
     def unavailable(reason: str) -> JSONResponse:
+        # The reason (which database, how it failed) goes to the log, not to the sender.
         return JSONResponse(
-            {"error": "the store is unavailable; retry later", "reason": reason},
+            {"error": "the store is unavailable; retry later"},
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
@@ -160,6 +161,7 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
         try:
             pending = await writer(lambda: len(store.pending_events(limit=10_000)))
         except StoreUnavailable as exc:
+            log.warning("503 on /healthz: %s", exc)
             return unavailable(str(exc))
         return {"status": "ok", "outbox_pending": pending, "prefect": prefect_api_url or "not configured"}
 

@@ -11,7 +11,6 @@ next requests are refused at once instead of queueing behind it.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -27,11 +26,9 @@ class Writer:
         self.database = database
         self.timeout = timeout
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoheal-store")
-        self.thread_id: int | None = None
         self.overdue: asyncio.Future[Any] | None = None  # a call past its deadline, still unwinding
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        self.thread_id = threading.get_ident()
         return fn(*args, **kwargs)
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
@@ -48,8 +45,7 @@ class Writer:
         except TimeoutError:
             self.overdue = future
             future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: no warning
-            if self.thread_id is not None:
-                self.database.interrupt(self.thread_id)
+            self.database.interrupt()
             raise StoreUnavailable(f"the database did not answer within {self.timeout:g}s") from None
 
     def shutdown(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -81,10 +82,10 @@ class Database:
         self.engine: Engine = create_engine(self.url, pool_pre_ping=postgres, **extra)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        # Which driver connection each thread holds, so a call stalled on it can be cut (interrupt).
-        self._held: dict[int, Any] = {}
-        event.listen(self.engine, "checkout", self._checked_out)
-        event.listen(self.engine, "checkin", self._checked_in)
+        # The pool's record of every connection this engine has opened, so that a call stalled on one
+        # can be cut (a record holds its current driver connection; sqlite3's cannot be weakly held).
+        self._records: weakref.WeakSet[Any] = weakref.WeakSet()
+        event.listen(self.engine, "connect", lambda _, record: self._records.add(record))
         if migrate:
             self.migrate()
 
@@ -139,35 +140,33 @@ class Database:
 
     # ---- cutting a stalled call -----------------------------------------------------------------
 
-    def _checked_out(self, dbapi_connection: Any, *_: Any) -> None:
-        self._held[threading.get_ident()] = dbapi_connection
-
-    def _checked_in(self, dbapi_connection: Any, *_: Any) -> None:
-        ident = threading.get_ident()
-        if self._held.get(ident) is dbapi_connection:
-            del self._held[ident]
-
-    def interrupt(self, thread_id: int) -> bool:
-        """Cut the database call thread ``thread_id`` is blocked in: its socket is shut down
-        (PostgreSQL: the driver then raises, and the pool drops the connection), or SQLite's
-        statement is interrupted. A server that stalls mid-answer keeps a read waiting for ever,
-        which no libpq timeout ends; this is how the receiver's bound on a store call frees its
-        writer thread (autoheal/app/writer.py). True if there was a call to cut."""
-        connection = self._held.get(thread_id)
-        if connection is None:
-            return False
-        pgconn = getattr(connection, "pgconn", None)
-        if pgconn is not None:
+    def interrupt(self) -> int:
+        """Cut every database call in progress on this engine, and return how many connections were
+        cut. PostgreSQL: each connection's socket is shut down, so a call blocked on it raises (and
+        the pool drops the connection; an idle one is replaced at its next pre-ping); SQLite: each
+        statement running is interrupted. A server that stalls mid-answer keeps a read waiting for
+        ever, which no libpq timeout ends: this is how the receiver's bound on a store call frees its
+        writer thread (autoheal/app/writer.py), the only thread of the receiver on the store."""
+        cut = 0
+        for record in list(self._records):
+            connection = record.dbapi_connection
+            if connection is None:
+                continue
+            pgconn = getattr(connection, "pgconn", None)
             try:
-                with socket.socket(fileno=os.dup(pgconn.socket)) as sock:
-                    sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                return False
-            return True
-        if hasattr(connection, "interrupt"):
-            connection.interrupt()
-            return True
-        return False
+                if pgconn is not None:
+                    if pgconn.socket < 0:
+                        continue
+                    with socket.socket(fileno=os.dup(pgconn.socket)) as sock:
+                        sock.shutdown(socket.SHUT_RDWR)
+                elif hasattr(connection, "interrupt"):
+                    connection.interrupt()
+                else:
+                    continue
+            except Exception:  # closed meanwhile: nothing to cut
+                continue
+            cut += 1
+        return cut
 
 
 def _first_line(exc: BaseException) -> str:
