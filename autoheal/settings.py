@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     sweep_window_minutes: int = Field(60, ge=1, description="the sweep looks for failed runs this far back")
     sweep_interval_minutes: float = Field(15, gt=0, description="how often the served sweep deployment runs")
+    stop_grace_seconds: float = Field(
+        30, ge=0, description="on a stop, how long flow runs in progress get to finish before they are cut"
+    )
     reconcile_interval_seconds: float = Field(
         60, gt=0, description="how often the served reconcile deployment looks for stranded incidents"
     )

@@ -30,6 +30,7 @@ def sandbox(
     list_scenarios: Annotated[bool, typer.Option("--list", help="list the bundled scenarios and exit")] = False,
 ) -> None:
     """Run the local Databricks + ADF emulator and print what to export to use it."""
+    _stop_on_sigterm()
     from sandbox import Sandbox
     from sandbox.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario
 
@@ -51,10 +52,16 @@ def sandbox(
             f"# sandbox running scenario '{loaded.name}' (time x{1 / loaded.time_scale:g}); "
             f"control API at {host_url}/_sandbox/state; Ctrl-C stops it"
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+            threading.Event().wait()
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (how systemd, Docker and Kubernetes stop a service) stops like Ctrl-C: as a
+    KeyboardInterrupt in the main thread, wherever it is (starting, running), so the command's
+    cleanup runs and stops what it started. The default would end the process at once, its
+    children left behind (issue 13)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @app.command()
@@ -119,6 +126,8 @@ def demo(
     from autoheal.app.stack import StackError
     from flows.prefect_server import PrefectServerError
 
+    _stop_on_sigterm()
+
     console.print(
         "Starting Prefect (unless PREFECT_API_URL is set), the sandbox, the served deployments and the receiver ..."
     )
@@ -150,6 +159,8 @@ def demo(
             console.print("Everything stays up until Ctrl-C.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("Stopping ...")
     except (PrefectServerError, StackError, TimeoutError) as exc:
         raise _fail(str(exc)) from exc
     finally:
@@ -213,6 +224,7 @@ def up(
     from autoheal.settings import get_settings
     from sandbox.scenario import ScenarioError, load_scenario
 
+    _stop_on_sigterm()
     settings = get_settings()
     _check_receiver_security(settings.webhook_token is not None or with_sandbox, settings.receiver_host, insecure)
     try:
@@ -229,10 +241,9 @@ def up(
             console.print("Sandbox      " + " ".join(f"{k}={v}" for k, v in exports.items() if "TOKEN" not in k))
             console.print("Webhook token: in AUTOHEAL_WEBHOOK_TOKEN of this process (set it yourself to choose one)")
         console.print("Ctrl-C stops everything.")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("Stopping ...")
     except StackError as exc:
         raise _fail(str(exc)) from exc
     finally:
