@@ -21,7 +21,7 @@ from autoheal.store.store import Store
 from sandbox.scenario import ClusterSpec, DatabricksSpec, JobRunStart, JobSpec, Scenario, TaskSpec, TerminationReason
 from tests.e2e.conftest import load
 from tests.e2e.test_alert_path import adf_alert, failed_adf_run, stack_token
-from tests.processes import children_of, descendants, started_at
+from tests.processes import children_of, command, descendants, started_at, wait_gone
 
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
 
@@ -184,3 +184,45 @@ def test_a_concurrency_slot_held_by_a_killed_process_is_freed_by_its_lease(stack
     _wait(lambda: active() == 0, 150, "the slot freed")
     assert time.monotonic() - killed <= 150
     assert not descendants(holder.pid)
+
+
+@pytest.mark.timeout(500)
+def test_the_runner_killed_mid_remediation_the_run_ends_and_is_picked_up_when_it_is_back(
+    world: tuple[Stack, Store],
+) -> None:
+    """SIGKILL of `flows.serve` (the runner) with a run in flight: its fork server and the run get
+    their parent-death signal, Prefect marks the run ended, and once the runner is back the
+    reconciler finishes the incident, with no second cluster start."""
+    stack, store = world
+    assert stack.sandbox is not None and stack.serve is not None
+    load(stack, slow_start(start_seconds=6000 * 15))
+    wait_for_failures(stack.sandbox)
+    (run,) = list(stack.sandbox.state.workspace.runs.values())
+    answer = stack.post(
+        "/alerts/databricks",
+        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
+    )
+    incident_id = answer.json()["incident_id"]
+    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
+    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    runner_tree = [stack.serve.pid, *descendants(stack.serve.pid)]
+    stack.serve.kill()
+    stack.serve.wait()
+    left = wait_gone(runner_tree, timeout=30)
+    assert not left, [command(p) for p in left]  # the fork server and the flow run went with it
+    dead = _wait(
+        lambda: (r := asyncio.run(_flow_run(incident.flow_run_id))).state.is_final() and r, 150, "the run ended"
+    )
+    assert dead.state.type.value in {"CRASHED", "CANCELLED", "FAILED"}
+    assert store.get(incident_id).status == "remediating"  # type: ignore[union-attr]
+
+    stack.start_serving()  # the runner is back
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment("reconcile/reconcile", parameters={"idle_seconds": 0}, timeout=120)
+    assert reconciled.state.is_completed()
+    wait_until_done([incident_id], timeout=180)
+    final = store.get(incident_id)
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    counts = stack.sandbox.state.counts()
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 1
