@@ -226,3 +226,35 @@ def test_the_runner_killed_mid_remediation_the_run_ends_and_is_picked_up_when_it
     assert final is not None and final.status == "resolved" and final.recoveries == 1
     counts = stack.sandbox.state.counts()
     assert counts["cluster_starts"] == 1 and counts["repairs"] == 1
+
+
+def test_an_event_prefect_made_no_run_of_is_started_by_the_reconciler(world: tuple[Stack, Store]) -> None:
+    """As when Prefect refused the run's parameters: the incident is received, its event marked
+    sent, and no flow run claims it. The reconciler starts the run from the deployment itself."""
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    from autoheal.domain.alerts import Alert
+
+    alert = Alert(
+        source="azure-monitor",
+        service="adf",
+        resource_group="rg-data",
+        factory="adf-sales",
+        pipeline="CopySales",
+        run_id=run_id,
+    )
+    incident, created = store.receive(alert)  # stored as the receiver does; no event is sent for it
+    assert created
+    store.mark_events([int(incident.id or 0)], error=None)  # as if Prefect had taken it
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment(
+        "reconcile/reconcile", parameters={"idle_seconds": 0, "received_idle_seconds": 0}, timeout=120
+    )
+    assert reconciled.state.is_completed()
+    wait_until_done([int(incident.id or 0)], timeout=120)
+    final = store.get(int(incident.id or 0))
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    assert "made no flow run" in (final.last_recovery or "")
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
