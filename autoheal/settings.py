@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     receiver_port: int = Field(8000, ge=0, le=65535)
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
     outbox_interval_seconds: float = Field(2.0, gt=0, description="how often undelivered events are re-sent")
+    store_timeout_seconds: float = Field(
+        5.0, gt=0, description="bound on each of the receiver's store calls; past it the answer is 503"
+    )
 
     # The served deployments (flows/serve.py)
     runner_poll_seconds: float = Field(
@@ -64,6 +67,12 @@ class Settings(BaseSettings):
 
     sweep_window_minutes: int = Field(60, ge=1, description="the sweep looks for failed runs this far back")
     sweep_interval_minutes: float = Field(15, gt=0, description="how often the served sweep deployment runs")
+    stop_grace_seconds: float = Field(
+        30, ge=0, description="on a stop, how long flow runs in progress get to finish before they are cut"
+    )
+    reconcile_interval_seconds: float = Field(
+        60, gt=0, description="how often the served reconcile deployment looks for stranded incidents"
+    )
 
     # Root-cause analysis by a model (optional; the rules decide either way)
     ai_provider: Literal["none", "openai", "azure_openai", "ollama"] = Field(

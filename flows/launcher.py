@@ -34,6 +34,8 @@ from prefect.settings.models.root import Settings
 from prefect.utilities.callables import cloudpickle_wrapped_call
 from prefect.utilities.processutils import sanitize_subprocess_env
 
+from flows.children import die_with_parent
+
 log = logging.getLogger("autoheal.launcher")
 
 SUPPORTED = ("3.9.",)  # the Prefect releases whose private names below were read and tested
@@ -88,6 +90,7 @@ def enable() -> bool:
 PRELOAD = [
     "flows.remediate",
     "flows.sweep",
+    "flows.reconcile",
     "databricks.sdk",
     "azure.mgmt.datafactory",
     "azure.identity",
@@ -113,6 +116,9 @@ def _run_flow_with_env(
     **kwargs: Any,
 ) -> None:
     """In the child: take the run's environment, then run the flow (async flows on a new loop)."""
+    # A run whose fork server died (its `flows.serve` killed) gets SIGTERM, which Prefect's engine
+    # handles: the run ends Crashed and the reconciler (flows/reconcile.py) starts its incident again.
+    die_with_parent()
 
     run_flow = _private("prefect.flow_engine", "run_flow")
     runtime_env = _private("prefect.flow_engine", "_runtime_subprocess_env")

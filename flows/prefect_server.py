@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from flows.children import die_with_parent
+
 
 class PrefectServerError(RuntimeError):
     pass
@@ -77,6 +79,7 @@ class LocalPrefectServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # it stops when its parent dies, even of SIGKILL
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -16,6 +16,7 @@ from autoheal.domain.alerts import Alert
 from autoheal.domain.decision import Decision
 from autoheal.domain.outcome import Outcome
 from autoheal.domain.values import Answer, IncidentStatus, Remediation
+from autoheal.intake.outbox import full_alert
 from autoheal.services import get_store
 from autoheal.settings import get_settings
 from autoheal.store.notices import Notices
@@ -67,12 +68,19 @@ async def _tag(*tags: str) -> None:
 
 @flow(name="remediate", flow_run_name=_run_name, log_prints=True)
 async def remediate(
-    alert: Alert, raw: dict[str, Any] | None = None, rerun: bool = False, requested_by: str | None = None
+    alert: Alert,
+    raw: dict[str, Any] | None = None,
+    rerun: bool = False,
+    requested_by: str | None = None,
+    stranded_by: str | None = None,
 ) -> State[Remediation]:
     """Open the incident, enrich, classify, decide, remediate with the catalog's retries, close.
 
     ``rerun`` (a person asked, from the CLI or the UI's run form) bypasses deduplication: it claims the
     stored incident again once nobody is working on it, with a fresh attempt budget.
+
+    ``stranded_by`` (the reconciler, or a rerun of a stranded incident) names a dead flow run whose
+    open or remediating incident this run takes over, with the attempts already spent.
 
     The final state is named for what happened (flows/states.py): Resolved, Duplicate, Skipped, Dry run,
     Expanded (Completed), or Escalated (Failed: a person must act). Callers read the `Remediation` with
@@ -80,7 +88,7 @@ async def remediate(
     """
     # The tasks are sync: without a client in context Prefect builds one (and its TLS context) per task.
     with SyncClientContext.get_or_create():
-        result = await _remediate(alert, raw, rerun, requested_by)
+        result = await _remediate(alert, raw, rerun, requested_by, stranded_by)
     await _tag(outcome_tag(result))
     return final_state(result)
 
@@ -91,15 +99,18 @@ async def run_remediate(alert: Alert, **kwargs: Any) -> Remediation:
     return await remediation_of(state)
 
 
-async def _remediate(alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None) -> Remediation:
+async def _remediate(
+    alert: Alert, raw: dict[str, Any] | None, rerun: bool, requested_by: str | None, stranded_by: str | None = None
+) -> Remediation:
     run_id = str(flow_run.id) if flow_run.id else None
-    incident_id, created = open_incident(alert, raw, run_id, force=rerun)
+    incident_id, created = open_incident(alert, raw, run_id, force=rerun, stranded_by=stranded_by)
     if not created:
         await _tag(f"service:{alert.service}", "decision:duplicate")
         joined = get_store().get(incident_id)
         if joined is not None and joined.ticket_key:  # a duplicate alert comments on the ticket, once per count
             comment_duplicates(incident_id, return_state=True)
         return Remediation(incident_id=incident_id, duplicate=True)
+    alert = full_alert(get_store(), incident_id, alert)  # the parameters carry a cut error text
     if alert.needs_lookup:
         return await _expand(incident_id, alert)
     facts = enrich_incident(incident_id, alert)

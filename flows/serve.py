@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from prefect import get_client
+from prefect.client.schemas.objects import StateType
 from prefect.events import DeploymentEventTrigger
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.runner import Runner
 
 from autoheal.intake.outbox import EVENT
 from autoheal.settings import get_settings
 from flows import launcher
+from flows.reconcile import reconcile
 from flows.remediate import remediate
 from flows.report import report
 from flows.sweep import sweep
@@ -39,6 +44,43 @@ def alert_trigger() -> DeploymentEventTrigger:
         match={"prefect.resource.id": "autoheal.alert.*"},
         parameters={"alert": "{{ event.payload.alert }}"},
     )
+
+
+ZOMBIES = "autoheal-crash-zombie-flow-runs"
+
+
+def zombie_automation(*, within_seconds: float = 90) -> AutomationCore:
+    """Prefect's documented detection of zombie flow runs: a running flow run sends a heartbeat
+    every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (30 here, set by the stack); one that has sent
+    none for ``within_seconds`` and has not finished is marked Crashed. That catches a run whose
+    runner or machine died with it; a run whose process alone died the runner marks Crashed
+    itself. The reconciler (flows/reconcile.py) then starts its incident again."""
+    return AutomationCore(
+        name=ZOMBIES,
+        description="Mark flow runs Crashed when their heartbeats stop (autoheal, flows/serve.py).",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match={"prefect.resource.id": ["prefect.flow-run.*"]},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=within_seconds),
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED, message="no heartbeat: its process or runner died")],
+    )
+
+
+async def ensure_zombie_automation() -> None:
+    async with get_client() as client:
+        if not await client.read_automations_by_name(ZOMBIES):
+            await client.create_automation(zombie_automation())
 
 
 def deploy_to_pool(*, pool: str) -> UUID:
@@ -81,6 +123,12 @@ async def serve_here() -> None:
         "tags": TAGS,
         "description": "Failed runs that no webhook reported.",
     }
+    reconcile_options: dict[str, Any] = {
+        "name": "reconcile",
+        "interval": timedelta(seconds=settings.reconcile_interval_seconds),
+        "tags": TAGS,
+        "description": "Incidents whose flow run died, or that Prefect made no run of, started again.",
+    }
     report_options: dict[str, Any] = {
         "name": "report",
         "interval": timedelta(hours=settings.report_interval_hours),
@@ -88,14 +136,19 @@ async def serve_here() -> None:
         "tags": TAGS,
         "description": "How autoheal is doing: auto-heal rate, MTTR, actions, re-fires, escalations (artifacts).",
     }
+    await ensure_zombie_automation()
+    flows: list[tuple[Any, dict[str, Any]]] = [
+        (remediate, remediate_options),
+        (sweep, sweep_options),
+        (reconcile, reconcile_options),
+        (report, report_options),
+    ]
     if settings.runner_fork and launcher.enable():
-        await runner.aadd_flow(remediate, **remediate_options)
-        await runner.aadd_flow(sweep, **sweep_options)
-        await runner.aadd_flow(report, **report_options)
+        for each, options in flows:
+            await runner.aadd_flow(each, **options)
     else:  # Prefect's own path: each run is `python -m prefect.engine`, loading the flow from its file
-        await runner.aadd_deployment(await remediate.ato_deployment(**remediate_options))
-        await runner.aadd_deployment(await sweep.ato_deployment(**sweep_options))
-        await runner.aadd_deployment(await report.ato_deployment(**report_options))
+        for each, options in flows:
+            await runner.aadd_deployment(await each.ato_deployment(**options))
     await runner.start()
 
 

@@ -14,6 +14,10 @@ from prefect.settings.models.root import Settings as PrefectSettings
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
 from autoheal.settings import Settings
+from flows.children import die_with_parent
+
+# The fork server stops with `flows.serve`, its parent, even when that is killed (flows/children.py).
+die_with_parent()
 
 try:
     PrefectSettings()

@@ -25,10 +25,17 @@ from autoheal.store.tables import IncidentChange
 
 @task(name="open-incident", cache_policy=NO_CACHE)
 def open_incident(
-    alert: Alert, raw: dict[str, Any] | None, flow_run_id: str | None, force: bool = False
+    alert: Alert,
+    raw: dict[str, Any] | None,
+    flow_run_id: str | None,
+    force: bool = False,
+    stranded_by: str | None = None,
 ) -> tuple[int, bool]:
-    """(incident id, claimed). Idempotent on the alert's fingerprint: one flow run claims an incident."""
-    incident, claimed = get_store().claim(alert, raw=raw, flow_run_id=flow_run_id, force=force)
+    """(incident id, claimed). Idempotent on the alert's fingerprint: one flow run claims an incident;
+    ``stranded_by``: a dead flow run whose incident this one takes over (flows/reconcile.py)."""
+    incident, claimed = get_store().claim(
+        alert, raw=raw, flow_run_id=flow_run_id, force=force, stranded_by=stranded_by
+    )
     assert incident.id is not None
     get_run_logger().info(
         "claimed incident %s for %s %s run %s"

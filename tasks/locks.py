@@ -15,6 +15,12 @@ from prefect import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists
 
+# How long a slot outlives a holder that stopped renewing it: a flow run killed while it held the
+# guard frees the slot when its lease expires (Prefect's repossessor looks every 15 s). The holder
+# renews it while alive. Prefect's default is 300 s; 60 s is the least its API accepts
+# (prefect/server/api/concurrency_limits_v2.py, increment-with-lease).
+LEASE_SECONDS = 60
+
 
 def limit_name(resource: str) -> str:
     """``cluster:0923-164208-etl001`` -> ``autoheal-cluster-0923-164208-etl001`` (Prefect-safe)."""
@@ -33,5 +39,5 @@ def resource_guard(resource: str, *, timeout_seconds: float = 3600) -> Iterator[
             # resource (twenty runs failed on one dead cluster) all find nothing and all create it,
             # and all but one get a 409. The limit exists now: upsert again to see that it is 1.
             client.upsert_global_concurrency_limit_by_name(name, limit=1)
-    with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds):
+    with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds, lease_duration=LEASE_SECONDS):
         yield

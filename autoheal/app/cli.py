@@ -33,6 +33,7 @@ def sandbox(
     list_scenarios: Annotated[bool, typer.Option("--list", help="list the bundled scenarios and exit")] = False,
 ) -> None:
     """Run the local Databricks + ADF emulator and print what to export to use it."""
+    _stop_on_sigterm()
     from sandbox import Sandbox
     from sandbox.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario
 
@@ -54,10 +55,16 @@ def sandbox(
             f"# sandbox running scenario '{loaded.name}' (time x{1 / loaded.time_scale:g}); "
             f"control API at {host_url}/_sandbox/state; Ctrl-C stops it"
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+            threading.Event().wait()
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (how systemd, Docker and Kubernetes stop a service) stops like Ctrl-C: as a
+    KeyboardInterrupt in the main thread, wherever it is (starting, running), so the command's
+    cleanup runs and stops what it started. The default would end the process at once, its
+    children left behind (issue 13)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @app.command()
@@ -123,6 +130,8 @@ def demo(
     from flows.prefect_server import PrefectServerError
     from flows.report import request_report
 
+    _stop_on_sigterm()
+
     console.print(
         "Starting Prefect (unless PREFECT_API_URL is set), the sandbox, the served deployments and the receiver, "
         "and local stand-ins for a webhook, Jira and a Logic App ..."
@@ -168,6 +177,8 @@ def demo(
             console.print("Everything stays up until Ctrl-C.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("Stopping ...")
     except (PrefectServerError, StackError, TimeoutError) as exc:
         raise _fail(str(exc)) from exc
     finally:
@@ -232,6 +243,7 @@ def up(
     from autoheal.settings import get_settings
     from sandbox.scenario import ScenarioError, load_scenario
 
+    _stop_on_sigterm()
     settings = get_settings()
     _check_receiver_security(settings.webhook_token is not None or with_sandbox, settings.receiver_host, insecure)
     try:
@@ -248,10 +260,9 @@ def up(
             console.print("Sandbox      " + " ".join(f"{k}={v}" for k, v in exports.items() if "TOKEN" not in k))
             console.print("Webhook token: in AUTOHEAL_WEBHOOK_TOKEN of this process (set it yourself to choose one)")
         console.print("Ctrl-C stops everything.")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("Stopping ...")
     except StackError as exc:
         raise _fail(str(exc)) from exc
     finally:
@@ -263,6 +274,9 @@ def rerun(
     incident_id: Annotated[int, typer.Argument(help="the incident whose stored alert to run again")],
     by: Annotated[str | None, typer.Option(help="who asks (default: $USER)")] = None,
     wait: Annotated[bool, typer.Option(help="run here and wait, instead of through the deployment")] = False,
+    force: Annotated[
+        bool, typer.Option(help="take over an open or remediating incident whose flow run is gone, unasked")
+    ] = False,
 ) -> None:
     """Start a new flow run for a stored alert. It bypasses deduplication on purpose."""
     import asyncio
@@ -281,12 +295,20 @@ def rerun(
         f"[bold]Manual re-run of incident {incident_id}[/bold] ({incident.status}), asked by {requester}. "
         "This bypasses deduplication: the stored alert is claimed again with a fresh attempt budget."
     )
-    from flows.rerun import request_rerun, rerun_here
+    from flows.rerun import prefect_configured, request_rerun, rerun_here, stranded_by
 
-    if wait:
-        print(asyncio.run(rerun_here(alert, requested_by=requester)).model_dump_json())
+    try:
+        stranded = stranded_by(incident, force=force)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if stranded is not None:
+        console.print(f"It takes over from flow run {stranded or '-'}, which left it {incident.status}.")
+    if wait or not prefect_configured():
+        if not wait:
+            console.print("PREFECT_API_URL is not set: the flow runs here, in this process.")
+        print(asyncio.run(rerun_here(alert, requested_by=requester, stranded=stranded)).model_dump_json())
         return
-    name, run_id = request_rerun(alert, requested_by=requester)
+    name, run_id = request_rerun(alert, requested_by=requester, stranded=stranded)
     console.print(f"flow run {name} ({run_id}) scheduled on the remediate deployment")
 
 

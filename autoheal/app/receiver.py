@@ -12,19 +12,20 @@ import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from autoheal.app.writer import Writer
 from autoheal.intake.outbox import Dispatcher
-from autoheal.intake.payloads import examine, record
+from autoheal.intake.payloads import Intake, examine, record
 from autoheal.settings import Settings
+from autoheal.store.database import StoreUnavailable
 from autoheal.store.store import Store
 
 log = logging.getLogger("autoheal.app.receiver")
+RETRY_AFTER_SECONDS = 10  # what a 503 asks senders to wait; Azure Monitor and Databricks retry
 
 
 def _token_ok(request: Request, expected: str | None) -> bool:
@@ -55,13 +56,11 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
     token = settings.webhook_token.get_secret_value() if settings.webhook_token else None
     # One writer thread: SQLite takes one writer at a time, and fifty threads queueing on its lock
     # cost far more than a queue in front of one (PostgreSQL is no slower this way at these rates).
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoheal-store")
+    # Each call on it is bounded (autoheal/app/writer.py): a stalled database answers 503, not a hang.
+    writer = Writer(store, timeout=settings.store_timeout_seconds)
     dispatcher = Dispatcher(store, prefect_api_url, store_thread=writer) if prefect_api_url else None
-
-    async def in_writer(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(writer, partial(fn, *args, **kwargs))
-
-    batches = GroupCommit(store, in_writer)
+    in_writer = writer
+    batches = GroupCommit(store, writer)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -80,11 +79,29 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
                 await task
         if dispatcher is not None:
             dispatcher.close()
-        writer.shutdown(wait=True)
+        writer.shutdown()
 
     app = FastAPI(title="autoheal receiver", lifespan=lifespan, docs_url=None, redoc_url=None)
 
     async def receive(request: Request, source: str) -> JSONResponse:
+        """The answer to one delivery: never a 5xx for anything the sender posted. With the store
+        down or stalled it is 503 with Retry-After (Azure Monitor and Databricks retry), and nothing
+        unstored is acknowledged."""
+        try:
+            return await _receive(request, source)
+        except StoreUnavailable as exc:
+            log.warning("503 on %s: %s", request.url.path, exc)
+            return unavailable(str(exc))
+
+    def unavailable(reason: str) -> JSONResponse:
+        # The reason (which database, how it failed) goes to the log, not to the sender.
+        return JSONResponse(
+            {"error": "the store is unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    async def _receive(request: Request, source: str) -> JSONResponse:
         if not _token_ok(request, token):
             log.warning(
                 "401 from %s on %s: missing or wrong token",
@@ -102,7 +119,16 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
                 field="$",
             )
             return JSONResponse({"error": f"body larger than {settings.max_body_bytes} bytes"}, status_code=413)
-        intake = examine(body, source=source)
+        try:
+            intake = examine(body, source=source)
+        except Exception as exc:  # a parser bug must not become a 500: the payload is kept, the reason named
+            log.exception("the payload could not be examined")
+            intake = Intake(
+                status="rejected",
+                reason=f"the payload could not be read ({type(exc).__name__})",
+                field="$",
+                raw_text=body.decode("utf-8", errors="replace"),
+            )
         if intake.status != "accepted":
             intake = await in_writer(record, intake, source=source, store=store)
         if intake.status == "rejected":
@@ -130,9 +156,13 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
     async def databricks(request: Request) -> JSONResponse:
         return await receive(request, "databricks")
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        pending = await asyncio.to_thread(lambda: len(store.pending_events(limit=10_000)))
+    @app.get("/healthz", response_model=None)
+    async def healthz() -> dict[str, Any] | JSONResponse:
+        try:
+            pending = await writer(lambda: len(store.pending_events(limit=10_000)))
+        except StoreUnavailable as exc:
+            log.warning("503 on /healthz: %s", exc)
+            return unavailable(str(exc))
         return {"status": "ok", "outbox_pending": pending, "prefect": prefect_api_url or "not configured"}
 
     return app

@@ -17,6 +17,7 @@ import httpx
 from autoheal import services as context
 from autoheal.app.receiver import build_receiver
 from autoheal.settings import get_settings
+from flows.children import die_with_parent
 from flows.prefect_server import LocalPrefectServer, drain_clients
 from sandbox import Sandbox
 from sandbox.scenario import Scenario
@@ -97,12 +98,21 @@ class Stack:
             **({"AUTOHEAL_CATALOG_FILE": str(settings.catalog_file)} if settings.catalog_file else {}),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            # Heartbeats from each flow run: the zombie automation (flows/serve.py) marks a run whose
+            # heartbeats stop Crashed, and the reconciler starts its incident again.
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
         }
 
     def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.workdir / "serve.log").open("ab") as log:  # the child keeps its own copy of the descriptor
             return subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=ROOT,
+                preexec_fn=die_with_parent,  # stops when this process dies, even of SIGKILL
             )
 
     def start_serving(self, timeout: float = 90) -> None:
@@ -174,6 +184,7 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
+                preexec_fn=die_with_parent,
             )
         self._receiver_url = f"http://{settings.receiver_host}:{port}"
         deadline = time.monotonic() + timeout
@@ -202,9 +213,33 @@ class Stack:
             raise StackError("this stack did not start the Prefect server")
         self.server.start()
 
-    def stop(self) -> None:
+    def running_flow_runs(self) -> int:
+        """Flow runs pending or running on this stack's Prefect server (0 when it does not answer)."""
+        if not self.api_url:
+            return 0
+        query = {"flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING"]}}}}
+        try:
+            response = httpx.post(f"{self.api_url}/flow_runs/count", json=query, timeout=5)
+        except httpx.HTTPError:
+            return 0
+        return int(response.json()) if response.status_code == 200 else 0
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop everything this stack started, in order: the receiver stops taking alerts (what it
+        took is stored; an event not yet sent stays in the outbox for the next start); flow runs in
+        progress get ``grace_seconds`` (AUTOHEAL_STOP_GRACE_SECONDS) to finish, and whatever is cut
+        short is left to the reconciler (flows/reconcile.py); then the served deployments, the
+        sandbox, and the Prefect server last."""
         if self.receiver is not None:
             self.receiver.stop()
+        if self.receiver_child is not None and self.receiver_child.poll() is None:
+            self.receiver_child.terminate()  # uvicorn's graceful stop: no new requests, the lifespan's end
+        grace = get_settings().stop_grace_seconds if grace_seconds is None else grace_seconds
+        deadline = time.monotonic() + grace
+        while self.serve is not None and self.serve.poll() is None and time.monotonic() < deadline:
+            if self.running_flow_runs() == 0:
+                break
+            time.sleep(0.5)
         for child in (self.receiver_child, self.serve):
             if child is not None and child.poll() is None:
                 child.terminate()

@@ -8,11 +8,14 @@ termination rows. Anything else raises :class:`PayloadError` naming the field.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
 
-from autoheal.domain.alerts import Alert, Parsed, PayloadError
+from pydantic import ValidationError
+
+from autoheal.domain.alerts import FIELD_LIMITS, Alert, Parsed, PayloadError
 
 _FACTORY_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/microsoft\.datafactory/factories/(?P<f>[^/]+)",
@@ -47,7 +50,24 @@ _KEYS = {
 
 
 def parse_payload(payload: Any) -> Parsed:
-    """Parse one posted JSON document; raises PayloadError naming what is missing or wrong."""
+    """Parse one posted JSON document; raises PayloadError naming what is missing or wrong.
+
+    Whatever the document holds (wrong types anywhere, ids too long for the store, numbers that are
+    not finite), the answer is alerts or a PayloadError: never another exception, which the
+    receiver would have to answer with a 5xx (tests/unit/test_hostile_input.py fuzzes this)."""
+    try:
+        return _parse(payload)
+    except PayloadError:
+        raise
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "$"
+        raise PayloadError(field, first["msg"]) from None
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        raise PayloadError("$", f"unexpected structure ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _parse(payload: Any) -> Parsed:
     if not isinstance(payload, dict):
         raise PayloadError("$", f"expected a JSON object, got {type(payload).__name__}")
     if "event_type" in payload:
@@ -76,8 +96,13 @@ def parse_payload(payload: Any) -> Parsed:
 def _time(value: Any, field: str) -> datetime | None:
     if value in (None, ""):
         return None
+    if isinstance(value, bool):
+        raise PayloadError(field, f"{value!r} is not a date and time")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise PayloadError(field, f"{value!r} is not a time in milliseconds") from None
     text = str(value)
     try:
         parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
@@ -179,14 +204,14 @@ def _adf_alert(base: dict[str, Any], values: dict[str, Any], custom: dict[str, A
     fields["failed_at"] = _time(fields.get("failed_at"), f"{where}.End") or base.get("fired_at")
     status = str(values.get("Status") or "").lower()
     kind = "success" if status == "succeeded" else "failure"
-    merged = {**_clean(base), **{k: _str(k, v) for k, v in fields.items()}}
+    merged = {**_clean(base), **{k: _str(f"{where}.{k}", v) for k, v in fields.items()}}
     return Alert(service="adf", kind=kind, **merged)
 
 
 def _dbx_from_properties(base: dict[str, Any], fields: dict[str, Any], where: str) -> Alert:
     if not fields.get("run_id") and not fields.get("cluster_id"):
         raise PayloadError(f"{where}.RunId", "missing: a Databricks alert needs a run id or a cluster id")
-    merged = {**_clean(base), **{k: _str(k, v) for k, v in fields.items()}}
+    merged = {**_clean(base), **{k: _str(f"{where}.{k}", v) for k, v in fields.items()}}
     merged.pop("factory", None)
     return Alert(service="databricks", **merged)
 
@@ -275,11 +300,22 @@ def _cluster_row(payload: dict[str, Any]) -> Parsed:
 
 
 def _str(field: str, value: Any) -> Any:
+    """An id or name as text. Numbers are ids only when they are integers: JSON's ``NaN`` and
+    ``1e999999`` (infinity) parsed as floats once made fingerprints ending in ``:nan`` and ``:inf``.
+    Each field has one length limit (FIELD_LIMITS), the same on SQLite and PostgreSQL."""
     if value is None or isinstance(value, datetime):
         return value
-    if isinstance(value, (dict, list)):
-        raise PayloadError(field, f"expected a string or a number, got {type(value).__name__}")
-    return str(value)
+    if isinstance(value, (bool, dict, list)):
+        raise PayloadError(field, f"expected a string or an integer, got {type(value).__name__}")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise PayloadError(field, f"{value!r} is not an id: expected a string or an integer")
+        value = int(value)
+    text = str(value)
+    limit = FIELD_LIMITS.get(field.rsplit(".", 1)[-1].lower(), FIELD_LIMITS["*"])
+    if len(text) > limit:
+        raise PayloadError(field, f"{len(text)} characters, longer than the {limit} allowed")
+    return text
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -23,11 +23,39 @@ from autoheal.store.store import Store
 from autoheal.store.tables import Incident
 
 EVENT = "autoheal.alert.received"
+# The most of an alert's error text an event (and so the flow run's parameters) carries: its head
+# and tail. Prefect refuses flow-run parameters over 512 KB and then makes no run, with only a
+# warning in its log; a 242 KB body of emoji, under the receiver's 256 KiB limit, grows past that
+# once JSON-escaped. The whole (redacted) text stays in the store, and the flow reads it from there
+# (bounded_alert, full_alert).
+EVENT_MESSAGE_CHARS = 4000
 T = TypeVar("T")
 log = logging.getLogger("autoheal.intake.outbox")
 
 
-def event_for(alert: Alert) -> dict[str, Any]:
+def bounded_alert(alert: Alert, limit: int = EVENT_MESSAGE_CHARS) -> Alert:
+    """``alert`` with its error text cut to ``limit`` characters (head and tail), marked with the
+    length it had (``message_chars``), so that whoever gets it knows to read the store."""
+    message = alert.error_message
+    if message is None or len(message) <= limit:
+        return alert
+    head, tail = message[: limit * 3 // 4], message[-(limit // 4 - 40) :]
+    cut = f"{head} [... {len(message) - len(head) - len(tail)} characters cut ...] {tail}"
+    return alert.model_copy(update={"error_message": cut, "message_chars": len(message)})
+
+
+def full_alert(store: Store, incident_id: int, alert: Alert) -> Alert:
+    """The alert with its whole error text, from the store, when ``alert`` carries a cut one."""
+    if alert.message_chars is None:
+        return alert
+    incident = store.get(incident_id)
+    if incident is None:
+        return alert
+    return alert_of(incident)
+
+
+def event_for(alert: Alert, incident_id: int | None = None) -> dict[str, Any]:
+    alert = bounded_alert(alert)
     return {
         "id": alert.event_id,
         "occurred": datetime.now(UTC).isoformat(),
@@ -37,9 +65,15 @@ def event_for(alert: Alert) -> dict[str, Any]:
             "prefect.resource.name": alert.label(),
             "autoheal.service": alert.service,
         },
-        "payload": {"alert": alert.model_dump(mode="json")},
+        "payload": {"alert": alert.model_dump(mode="json"), "incident_id": incident_id},
         "related": [],
     }
+
+
+class Submits(Protocol):
+    """An executor's submit: the receiver's store thread (autoheal/app/writer.py)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]: ...
 
 
 class Dispatcher:
@@ -56,7 +90,7 @@ class Dispatcher:
         *,
         timeout: float = 5.0,
         batch: int = 200,
-        store_thread: Executor | None = None,
+        store_thread: Submits | None = None,
     ) -> None:
         self.store = store
         self.url = api_url.rstrip("/") + "/events"
@@ -70,12 +104,13 @@ class Dispatcher:
     def _in_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.store_thread is None:
             return fn(*args, **kwargs)
-        return self.store_thread.submit(fn, *args, **kwargs).result()
+        result: T = self.store_thread.submit(fn, *args, **kwargs).result()
+        return result
 
     def _send(self, pending: list[Incident]) -> str | None:
         """POST one batch of events; None when Prefect took them, else the error."""
         try:
-            response = self.client.post(self.url, json=[event_for(alert_of(i)) for i in pending])
+            response = self.client.post(self.url, json=[event_for(alert_of(i), i.id) for i in pending])
             response.raise_for_status()
         except httpx.HTTPError as exc:
             name = type(exc).__name__

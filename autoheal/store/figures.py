@@ -25,7 +25,6 @@ from autoheal.store.store import Store
 from autoheal.store.tables import Incident
 
 
-
 class PlaybookActions(BaseModel):
     playbook: str
     attempts: int = 0

@@ -7,9 +7,10 @@ also under concurrent writers (the unique constraint decides, and the loser join
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -87,22 +88,45 @@ class Store(RailsStore):
             return [(int(incident.id or 0), created) for incident, created in one_by_one]
 
     def claim(
-        self, alert: Alert, *, raw: Any = None, flow_run_id: str | None = None, force: bool = False
+        self,
+        alert: Alert,
+        *,
+        raw: Any = None,
+        flow_run_id: str | None = None,
+        force: bool = False,
+        stranded_by: str | None = None,
     ) -> tuple[Incident, bool]:
         """The flow's write: (incident, claimed). Exactly one flow run claims an incident; ``force``
-        (a manual re-run) claims it again once it is no longer being worked on."""
+        (a manual re-run) claims it again once it is no longer being worked on.
+
+        ``stranded_by`` names a flow run its caller saw dead (crashed, cancelled, gone): an incident
+        that run left open or remediating is claimed from it, atomically (compare-and-set on the
+        run id, so of a reconciler and a person only one wins), and that run's unfinished attempts
+        are closed as crashed. The playbooks' ensure semantics then see what it already did."""
         incident, created = self.open_incident(alert, raw=raw, flow_run_id=flow_run_id, count_duplicate=False)
         if created:
             return incident, True
         if flow_run_id and incident.flow_run_id == flow_run_id and incident.status in IN_PROGRESS:
             return incident, True  # the same flow run again (resumed after an approval): it keeps its claim
-        allowed = col(Incident.status).notin_(IN_PROGRESS) if force else col(Incident.status) == IncidentStatus.RECEIVED
+        status = col(Incident.status)
+        allowed = status.notin_(IN_PROGRESS) if force else status == IncidentStatus.RECEIVED
+        if stranded_by is not None:
+            allowed = or_(allowed, and_(status.in_(IN_PROGRESS), col(Incident.flow_run_id) == stranded_by))
         with self.session() as session:
             result = session.execute(
                 update(Incident)
                 .where(col(Incident.id) == incident.id, allowed)
                 .values(status=IncidentStatus.OPEN, flow_run_id=flow_run_id, updated_at=utcnow())
             )
+            if result.rowcount == 1 and stranded_by is not None:  # type: ignore[attr-defined]
+                session.execute(
+                    update(RemediationAttempt)
+                    .where(
+                        col(RemediationAttempt.incident_id) == incident.id,
+                        col(RemediationAttempt.outcome) == "running",
+                    )
+                    .values(outcome="crashed", ended_at=utcnow(), detail=json.dumps({"flow_run": stranded_by}))
+                )
             session.commit()
         if result.rowcount == 1:  # type: ignore[attr-defined]
             fresh = self.get(int(incident.id or 0))
@@ -175,9 +199,7 @@ class Store(RailsStore):
         """Another open incident for the same run or one of its reruns."""
         with self.session() as session:
             status = col(Incident.status)
-            query = select(Incident).where(
-                Incident.lineage == lineage, Incident.id != exclude, status.in_(IN_PROGRESS)
-            )
+            query = select(Incident).where(Incident.lineage == lineage, Incident.id != exclude, status.in_(IN_PROGRESS))
             return session.exec(query).first()
 
     def attempts_spent(self, lineage: str) -> int:
@@ -197,6 +219,41 @@ class Store(RailsStore):
             if status:
                 query = query.where(Incident.status == status)
             return list(session.exec(query.limit(limit)))
+
+    # ---- the reconciler: incidents nobody is finishing ---------------------------------------
+
+    def stranded(self, *, idle_since: datetime, limit: int = 100) -> list[Incident]:
+        """Incidents a flow run should be working on and none visibly is: received with the event sent
+        (Prefect took it) but never claimed, or open or remediating, all unchanged since
+        ``idle_since``. The reconciler asks Prefect whether their flow runs still live."""
+        with self.session() as session:
+            status = col(Incident.status)
+            query = (
+                select(Incident)
+                .where(
+                    col(Incident.updated_at) < idle_since,
+                    or_(
+                        status.in_(IN_PROGRESS),
+                        and_(status == IncidentStatus.RECEIVED, col(Incident.event_sent_at).is_not(None)),
+                    ),
+                )
+                .order_by(col(Incident.id))
+                .limit(limit)
+            )
+            return list(session.exec(query))
+
+    def note_recovery(self, incident_id: int, reason: str, *, escalate: bool = False) -> None:
+        """Count one recovery of the incident, with why; ``escalate`` gives it to a person instead."""
+        values: dict[str, Any] = {
+            "recoveries": Incident.recoveries + 1,
+            "last_recovery": redact(reason),
+            "updated_at": utcnow(),
+        }
+        if escalate:
+            values.update(status=IncidentStatus.ESCALATED, outcome=redact(reason))
+        with self.session() as session:
+            session.execute(update(Incident).where(col(Incident.id) == incident_id).values(**values))
+            session.commit()
 
     # ---- the outbox: events that have not reached Prefect yet ---------------------------------
 
@@ -285,7 +342,7 @@ class Store(RailsStore):
         text_body = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
         try:
             kept = redacted_dump(json.loads(text_body))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to walk: kept as redacted text
             kept = redact(text_body) or ""
         return self._insert(RejectedPayload(source=source, reason=redact(reason) or "", body=kept, field=field))
 

@@ -69,6 +69,9 @@ class Incident(SQLModel, table=True):
     ticket_key: str | None = Field(default=None, max_length=64)
     ticket_error: str | None = Field(default=None, sa_column=Column(Text))
     ticket_duplicates: int = Field(default=0, description="duplicates the ticket has been told about")
+    # The reconciler (flows/reconcile.py): times it started this incident again, and why the last time.
+    recoveries: int = 0
+    last_recovery: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class IncidentChange(SQLModel):

@@ -1,0 +1,260 @@
+"""Nothing acknowledged is lost, nothing is stranded (issue 13), on the real stack: a Prefect server
+on PostgreSQL, the served deployments with flow runs in their own processes, the receiver and the
+sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from autoheal.app.demo import wait_for_failures, wait_until_done
+from autoheal.app.stack import Stack
+from autoheal.store.store import Store
+from sandbox.scenario import ClusterSpec, DatabricksSpec, JobRunStart, JobSpec, Scenario, TaskSpec, TerminationReason
+from tests.e2e.conftest import load
+from tests.e2e.test_alert_path import adf_alert, failed_adf_run, stack_token
+from tests.processes import children_of, command, descendants, started_at, wait_gone
+
+pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
+
+
+async def _flow_run(flow_run_id: str) -> Any:
+    from prefect import get_client
+
+    async with get_client() as client:
+        return await client.read_flow_run(UUID(flow_run_id))
+
+
+def test_a_242_kb_body_of_emoji_becomes_a_flow_run_with_small_parameters(world: tuple[Stack, Store]) -> None:
+    """Once, its event's parameters passed Prefect's 512 KB limit: no run, only a warning, and the
+    incident stayed received for good. Now the event carries the text cut; the store has it whole."""
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    payload = adf_alert(run_id)
+    payload["data"]["alertContext"]["properties"]["ErrorMessage"] = "\U0001f525" * 60_500
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    assert 240_000 < len(body) < 256 * 1024 and len(json.dumps(payload)) > 512 * 1024
+    answer = httpx.post(
+        f"{stack.receiver_url}/alerts/azure-monitor",
+        content=body,
+        headers={"X-Autoheal-Token": stack_token(), "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 202, answer.text
+    incident_id = answer.json()["incident_id"]
+    wait_until_done([incident_id], timeout=120)
+    incident = store.get(incident_id)
+    assert incident is not None and incident.status == "resolved" and incident.flow_run_id is not None
+    stored = json.loads(incident.alert_json)["error_message"]
+    assert len(stored) == 60_500  # the whole text stays in the store
+    run = asyncio.run(_flow_run(incident.flow_run_id))
+    assert len(json.dumps(run.parameters)) < 64 * 1024
+    assert run.parameters["alert"]["message_chars"] == 60_500
+
+
+def slow_start(start_seconds: float) -> Scenario:
+    """One job run failed on a dead cluster whose start takes ``start_seconds`` of sandbox time."""
+    cluster = "0923-164208-slow001"
+    return Scenario(
+        name="slow-start",
+        databricks=DatabricksSpec(
+            clusters=[
+                ClusterSpec(
+                    cluster_id=cluster,
+                    state="TERMINATED",
+                    termination_reason=TerminationReason(code="CLOUD_PROVIDER_SHUTDOWN"),
+                    start_seconds=start_seconds,
+                )
+            ],
+            jobs=[JobSpec(job_id=700, name="slow", tasks=[TaskSpec(task_key="main", existing_cluster_id=cluster)])],
+            runs=[JobRunStart(job_id=700)],
+        ),
+    )
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+@pytest.mark.timeout(400)
+def test_a_flow_run_killed_mid_remediation_is_finished_by_the_reconciler_without_a_second_start(
+    world: tuple[Stack, Store],
+) -> None:
+    stack, store = world
+    assert stack.sandbox is not None and stack.serve is not None
+    load(stack, slow_start(start_seconds=6000 * 15))  # the cluster takes 15 real seconds to start
+    wait_for_failures(stack.sandbox)
+    (run,) = list(stack.sandbox.state.workspace.runs.values())
+    fork_servers = children_of(stack.serve.pid)
+    before = {pid: started_at(pid) for server in fork_servers for pid in children_of(server)}
+    answer = stack.post(
+        "/alerts/databricks",
+        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
+    )
+    incident_id = answer.json()["incident_id"]
+    # The start was asked for, the flow run now waits for the cluster: the moment to kill it.
+    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
+    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    runs = [
+        pid
+        for server in children_of(stack.serve.pid)
+        for pid in children_of(server)
+        if pid not in before or before[pid] != started_at(pid)
+    ]
+    assert len(runs) == 1, runs
+    os.kill(runs[0], signal.SIGKILL)
+
+    dead = _wait(
+        lambda: (r := asyncio.run(_flow_run(incident.flow_run_id))).state.is_final() and r, 60, "Prefect marks it"
+    )
+    assert dead.state.type.value == "CRASHED"
+    assert store.get(incident_id).status == "remediating"  # type: ignore[union-attr]  # stranded until reconciled
+
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment("reconcile/reconcile", parameters={"idle_seconds": 0}, timeout=120)
+    assert reconciled.state.is_completed()
+    wait_until_done([incident_id], timeout=180)
+    final = store.get(incident_id)
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    assert "ended Crashed" in (final.last_recovery or "")
+    attempts = store.attempts(incident_id)
+    assert attempts[0].outcome == "crashed" and attempts[-1].verified
+    counts = stack.sandbox.state.counts()
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 1  # nothing done twice
+
+
+def test_the_reconciler_leaves_live_runs_alone_and_finished_incidents_unseen(world: tuple[Stack, Store]) -> None:
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    answer = stack.post("/alerts/azure-monitor", adf_alert(run_id))
+    wait_until_done([answer.json()["incident_id"]])
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment("reconcile/reconcile", parameters={"idle_seconds": 0}, timeout=120)
+    assert reconciled.state.is_completed()
+    time.sleep(2)  # a run it started, were there one, would have claimed by now
+    assert store.get(answer.json()["incident_id"]).recoveries == 0  # type: ignore[union-attr]
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
+
+
+@pytest.mark.timeout(300)
+def test_a_concurrency_slot_held_by_a_killed_process_is_freed_by_its_lease(stack: Stack) -> None:
+    """Prefect has had slot-leak bugs; the guard's lease (60 s, tasks/locks.py) bounds what a
+    process killed inside it can hold."""
+    import subprocess
+    import sys
+
+    from tasks.locks import limit_name
+
+    name = limit_name(f"cluster:lease-test-{os.getpid()}")
+    code = (
+        "import time\nfrom tasks.locks import resource_guard\n"
+        f"with resource_guard('cluster:lease-test-{os.getpid()}'):\n"
+        "    print('held', flush=True)\n    time.sleep(600)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env={**os.environ})
+    assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+
+    def active() -> int:
+        response = httpx.get(f"{stack.api_url}/v2/concurrency_limits/{name}", timeout=5)
+        return int(response.json()["active_slots"])
+
+    assert active() == 1
+    holder.kill()
+    holder.wait()
+    holder.stdout.close()
+    killed = time.monotonic()
+    _wait(lambda: active() == 0, 150, "the slot freed")
+    assert time.monotonic() - killed <= 150
+    assert not descendants(holder.pid)
+
+
+@pytest.mark.timeout(500)
+def test_the_runner_killed_mid_remediation_the_run_ends_and_is_picked_up_when_it_is_back(
+    world: tuple[Stack, Store],
+) -> None:
+    """SIGKILL of `flows.serve` (the runner) with a run in flight: its fork server and the run get
+    their parent-death signal, Prefect marks the run ended, and once the runner is back the
+    reconciler finishes the incident, with no second cluster start."""
+    stack, store = world
+    assert stack.sandbox is not None and stack.serve is not None
+    load(stack, slow_start(start_seconds=6000 * 15))
+    wait_for_failures(stack.sandbox)
+    (run,) = list(stack.sandbox.state.workspace.runs.values())
+    answer = stack.post(
+        "/alerts/databricks",
+        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
+    )
+    incident_id = answer.json()["incident_id"]
+    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
+    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    runner_tree = [stack.serve.pid, *descendants(stack.serve.pid)]
+    stack.serve.kill()
+    stack.serve.wait()
+    left = wait_gone(runner_tree, timeout=30)
+    assert not left, [command(p) for p in left]  # the fork server and the flow run went with it
+    dead = _wait(
+        lambda: (r := asyncio.run(_flow_run(incident.flow_run_id))).state.is_final() and r, 150, "the run ended"
+    )
+    assert dead.state.type.value in {"CRASHED", "CANCELLED", "FAILED"}
+    assert store.get(incident_id).status == "remediating"  # type: ignore[union-attr]
+
+    stack.start_serving()  # the runner is back
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment("reconcile/reconcile", parameters={"idle_seconds": 0}, timeout=120)
+    assert reconciled.state.is_completed()
+    wait_until_done([incident_id], timeout=180)
+    final = store.get(incident_id)
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    counts = stack.sandbox.state.counts()
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 1
+
+
+def test_an_event_prefect_made_no_run_of_is_started_by_the_reconciler(world: tuple[Stack, Store]) -> None:
+    """As when Prefect refused the run's parameters: the incident is received, its event marked
+    sent, and no flow run claims it. The reconciler starts the run from the deployment itself."""
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    from autoheal.domain.alerts import Alert
+
+    alert = Alert(
+        source="azure-monitor",
+        service="adf",
+        resource_group="rg-data",
+        factory="adf-sales",
+        pipeline="CopySales",
+        run_id=run_id,
+    )
+    incident, created = store.receive(alert)  # stored as the receiver does; no event is sent for it
+    assert created
+    store.mark_events([int(incident.id or 0)], error=None)  # as if Prefect had taken it
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment(
+        "reconcile/reconcile", parameters={"idle_seconds": 0, "received_idle_seconds": 0}, timeout=120
+    )
+    assert reconciled.state.is_completed()
+    wait_until_done([int(incident.id or 0)], timeout=120)
+    final = store.get(int(incident.id or 0))
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    assert "made no flow run" in (final.last_recovery or "")
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
