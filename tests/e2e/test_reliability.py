@@ -258,3 +258,47 @@ def test_an_event_prefect_made_no_run_of_is_started_by_the_reconciler(world: tup
     assert final is not None and final.status == "resolved" and final.recoveries == 1
     assert "made no flow run" in (final.last_recovery or "")
     assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
+
+
+@pytest.mark.timeout(500)
+def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world: tuple[Stack, Store]) -> None:
+    """A run frozen (SIGSTOP: alive to its runner, silent to Prefect), as one on a machine that hangs:
+    the zombie automation (flows/serve.py) marks it Crashed once its heartbeats stop, and the
+    reconciler finishes its incident with no second cluster start."""
+    stack, store = world
+    assert stack.sandbox is not None and stack.serve is not None
+    load(stack, slow_start(start_seconds=6000 * 15))
+    wait_for_failures(stack.sandbox)
+    (run,) = list(stack.sandbox.state.workspace.runs.values())
+    before = {pid: started_at(pid) for server in children_of(stack.serve.pid) for pid in children_of(server)}
+    answer = stack.post(
+        "/alerts/databricks",
+        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
+    )
+    incident_id = answer.json()["incident_id"]
+    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
+    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    (frozen,) = [
+        pid
+        for server in children_of(stack.serve.pid)
+        for pid in children_of(server)
+        if pid not in before or before[pid] != started_at(pid)
+    ]
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        dead = _wait(
+            lambda: (r := asyncio.run(_flow_run(incident.flow_run_id))).state.is_final() and r, 240, "marked crashed"
+        )
+        assert dead.state.type.value == "CRASHED" and "heartbeat" in (dead.state.message or "")
+    finally:
+        os.kill(frozen, signal.SIGKILL)
+        os.kill(frozen, signal.SIGCONT)
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment("reconcile/reconcile", parameters={"idle_seconds": 0}, timeout=120)
+    assert reconciled.state.is_completed()
+    wait_until_done([incident_id], timeout=180)
+    final = store.get(incident_id)
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    counts = stack.sandbox.state.counts()
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 1
