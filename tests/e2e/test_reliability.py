@@ -302,3 +302,68 @@ def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world
     assert final is not None and final.status == "resolved" and final.recoveries == 1
     counts = stack.sandbox.state.counts()
     assert counts["cluster_starts"] == 1 and counts["repairs"] == 1
+
+
+# Secrets in the forms the redaction once missed (tests/unit/test_redaction.py), each with the part
+# that must be found nowhere.
+PLANTED = [
+    ("Server=db;Password=Hunter Tail9Leak;Encrypt=True", "Tail9Leak"),
+    ("token dapi0123456789abcdef0123456789abcdefQ was refused", "0123456789abcdef0123"),
+    ("sig=Zm9vYmFyU2lnbmF0dXJlU2VjcmV0&se=1", "Zm9vYmFyU2lnbmF0dXJl"),
+    ("Pwd={Brace;Leak7Secret};Database=dw", "Leak7Secret"),
+    ("conn=password%3DUrlEnc0dedLeak%3Buser%3Detl", "UrlEnc0dedLeak"),
+]
+
+
+@pytest.mark.timeout(300)
+def test_planted_secrets_reach_neither_the_store_nor_prefects_database_nor_the_logs(
+    world: tuple[Stack, Store],
+) -> None:
+    """Alerts whose error text holds secrets go the whole way (event, automation, flow run with its
+    parameters, tasks, artifact); then the store, every table of the Prefect server's database
+    (events, flow-run parameters, artifacts, logs) and the processes' log files are searched."""
+    from sqlalchemy import create_engine, text
+
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    payload = adf_alert(run_id)
+    payload["data"]["alertContext"]["properties"]["ErrorMessage"] = " | ".join(secret for secret, _ in PLANTED)
+    answer = stack.post("/alerts/azure-monitor", payload)
+    assert answer.status_code == 202
+    wait_until_done([answer.json()["incident_id"]])
+    time.sleep(5)  # the server writes events and logs in batches
+    leaks = [leak for _, leak in PLANTED]
+
+    with store.engine.connect() as conn:
+        for table in ("incidents", "remediation_attempts", "rejected_payloads", "ignored_alerts"):
+            for leak in leaks:
+                found = conn.execute(
+                    text(f"SELECT count(*) FROM {table} t WHERE CAST(t AS text) LIKE :p"), {"p": f"%{leak}%"}
+                )
+                assert found.scalar() == 0, (table, leak)
+    assert stack.prefect_database_url is not None
+    prefect_db = create_engine(stack.prefect_database_url.replace("+asyncpg", "+psycopg"))
+    try:
+        with prefect_db.connect() as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+                )
+            ]
+            assert {"flow_run", "artifact", "events", "log"} <= set(tables)
+            seen = conn.execute(
+                text("SELECT count(*) FROM flow_run t WHERE CAST(t.parameters AS text) LIKE :p"), {"p": f"%{run_id}%"}
+            )
+            assert seen.scalar() >= 1  # the run's parameters are there, and were searched
+            for table in tables:
+                for leak in leaks:
+                    query = text(f'SELECT count(*) FROM "{table}" t WHERE CAST(t AS text) LIKE :p')
+                    assert conn.execute(query, {"p": f"%{leak}%"}).scalar() == 0, (table, leak)
+    finally:
+        prefect_db.dispose()
+    for log in stack.workdir.rglob("*.log"):
+        content = log.read_text(errors="replace")
+        for leak in leaks:
+            assert leak not in content, (log, leak)
