@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from autoheal.app.writer import Writer
+from autoheal.domain.redaction import redact
 from autoheal.intake.outbox import Dispatcher
 from autoheal.intake.payloads import Intake, examine, record
 from autoheal.settings import Settings
@@ -59,7 +60,6 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
     # Each call on it is bounded (autoheal/app/writer.py): a stalled database answers 503, not a hang.
     writer = Writer(store, timeout=settings.store_timeout_seconds)
     dispatcher = Dispatcher(store, prefect_api_url, store_thread=writer) if prefect_api_url else None
-    in_writer = writer
     batches = GroupCommit(store, writer)
 
     @contextlib.asynccontextmanager
@@ -91,9 +91,9 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
             return await _receive(request, source)
         except StoreUnavailable as exc:
             log.warning("503 on %s: %s", request.url.path, exc)
-            return unavailable(str(exc))
+            return unavailable()
 
-    def unavailable(reason: str) -> JSONResponse:
+    def unavailable() -> JSONResponse:
         # The reason (which database, how it failed) goes to the log, not to the sender.
         return JSONResponse(
             {"error": "the store is unavailable; retry later"},
@@ -111,7 +111,7 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
             return JSONResponse({"error": "missing or wrong token"}, status_code=401)
         body = await _body(request, settings.max_body_bytes)
         if body is None:
-            await in_writer(
+            await writer(
                 store.reject,
                 source=source,
                 reason=f"body over {settings.max_body_bytes} bytes",
@@ -122,7 +122,8 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
         try:
             intake = examine(body, source=source)
         except Exception as exc:  # a parser bug must not become a 500: the payload is kept, the reason named
-            log.exception("the payload could not be examined")
+            # Its type and redacted words only: a traceback could carry the payload's text.
+            log.error("the payload could not be examined: %s: %s", type(exc).__name__, redact(str(exc)[:300]))
             intake = Intake(
                 status="rejected",
                 reason=f"the payload could not be read ({type(exc).__name__})",
@@ -130,7 +131,7 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
                 raw_text=body.decode("utf-8", errors="replace"),
             )
         if intake.status != "accepted":
-            intake = await in_writer(record, intake, source=source, store=store)
+            intake = await writer(record, intake, source=source, store=store)
         if intake.status == "rejected":
             code = 400 if (intake.reason or "").startswith("not valid JSON") else 422
             return JSONResponse(
@@ -162,7 +163,7 @@ def build_receiver(settings: Settings, store: Store, *, prefect_api_url: str | N
             pending = await writer(lambda: len(store.pending_events(limit=10_000)))
         except StoreUnavailable as exc:
             log.warning("503 on /healthz: %s", exc)
-            return unavailable(str(exc))
+            return unavailable()
         return {"status": "ok", "outbox_pending": pending, "prefect": prefect_api_url or "not configured"}
 
     return app

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,7 +114,10 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=ROOT,
-                preexec_fn=die_with_parent,  # stops when this process dies, even of SIGKILL
+                # Killed when this process dies, even of SIGKILL: a graceful stop with nobody left to
+                # wait for it would hang on a Prefect server that is stopping too (its runner pauses
+                # the deployments through the API first). Its fork server and flow runs follow it.
+                preexec_fn=partial(die_with_parent, signal.SIGKILL),
             )
 
     def start_serving(self, timeout: float = 90) -> None:

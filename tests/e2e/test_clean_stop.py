@@ -5,6 +5,7 @@ server and resource tracker, the flow runs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -40,11 +41,29 @@ def environment(tmp_path: Path) -> Iterator[dict[str, str]]:
         }
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_by_a_failed_test() -> Iterator[None]:
+    """A test that fails before its signal is sent leaves nothing running either."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            for pid in [*descendants(process.pid), process.pid]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.wait()
+
+
 def start(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
     with (tmp_path / "out.log").open("wb") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "autoheal.app.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
+    STARTED.append(process)
+    return process
 
 
 def wait_for(tmp_path: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -78,7 +97,7 @@ def stop_and_check(process: subprocess.Popen[bytes], tree: list[int], sig: int, 
     except subprocess.TimeoutExpired:
         process.kill()
         raise AssertionError(f"{sig!r} did not stop it within {timeout}s") from None
-    left = wait_gone(tree, timeout=30)
+    left = wait_gone(tree, timeout=60)
     for pid in left:  # not to leave them to the next test
         os.kill(pid, signal.SIGKILL)
     assert not left, [names[pid] for pid in left]

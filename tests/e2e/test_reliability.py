@@ -258,3 +258,112 @@ def test_an_event_prefect_made_no_run_of_is_started_by_the_reconciler(world: tup
     assert final is not None and final.status == "resolved" and final.recoveries == 1
     assert "made no flow run" in (final.last_recovery or "")
     assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 1
+
+
+@pytest.mark.timeout(500)
+def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world: tuple[Stack, Store]) -> None:
+    """A run frozen (SIGSTOP: alive to its runner, silent to Prefect), as one on a machine that hangs:
+    the zombie automation (flows/serve.py) marks it Crashed once its heartbeats stop, and the
+    reconciler finishes its incident with no second cluster start."""
+    stack, store = world
+    assert stack.sandbox is not None and stack.serve is not None
+    load(stack, slow_start(start_seconds=6000 * 15))
+    wait_for_failures(stack.sandbox)
+    (run,) = list(stack.sandbox.state.workspace.runs.values())
+    before = {pid: started_at(pid) for server in children_of(stack.serve.pid) for pid in children_of(server)}
+    answer = stack.post(
+        "/alerts/databricks",
+        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
+    )
+    incident_id = answer.json()["incident_id"]
+    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
+    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    (frozen,) = [
+        pid
+        for server in children_of(stack.serve.pid)
+        for pid in children_of(server)
+        if pid not in before or before[pid] != started_at(pid)
+    ]
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        dead = _wait(
+            lambda: (r := asyncio.run(_flow_run(incident.flow_run_id))).state.is_final() and r, 240, "marked crashed"
+        )
+        assert dead.state.type.value == "CRASHED" and "heartbeat" in (dead.state.message or "")
+    finally:
+        os.kill(frozen, signal.SIGKILL)
+        os.kill(frozen, signal.SIGCONT)
+    from prefect.deployments import run_deployment
+
+    reconciled: Any = run_deployment("reconcile/reconcile", parameters={"idle_seconds": 0}, timeout=120)
+    assert reconciled.state.is_completed()
+    wait_until_done([incident_id], timeout=180)
+    final = store.get(incident_id)
+    assert final is not None and final.status == "resolved" and final.recoveries == 1
+    counts = stack.sandbox.state.counts()
+    assert counts["cluster_starts"] == 1 and counts["repairs"] == 1
+
+
+# Secrets in the forms the redaction once missed (tests/unit/test_redaction.py), each with the part
+# that must be found nowhere.
+PLANTED = [
+    ("Server=db;Password=Hunter Tail9Leak;Encrypt=True", "Tail9Leak"),
+    ("token dapi0123456789abcdef0123456789abcdefQ was refused", "0123456789abcdef0123"),
+    ("sig=Zm9vYmFyU2lnbmF0dXJlU2VjcmV0&se=1", "Zm9vYmFyU2lnbmF0dXJl"),
+    ("Pwd={Brace;Leak7Secret};Database=dw", "Leak7Secret"),
+    ("conn=password%3DUrlEnc0dedLeak%3Buser%3Detl", "UrlEnc0dedLeak"),
+]
+
+
+@pytest.mark.timeout(300)
+def test_planted_secrets_reach_neither_the_store_nor_prefects_database_nor_the_logs(
+    world: tuple[Stack, Store],
+) -> None:
+    """Alerts whose error text holds secrets go the whole way (event, automation, flow run with its
+    parameters, tasks, artifact); then the store, every table of the Prefect server's database
+    (events, flow-run parameters, artifacts, logs) and the processes' log files are searched."""
+    from sqlalchemy import create_engine, text
+
+    stack, store = world
+    load(stack, "gateway-timeout")
+    run_id = failed_adf_run(stack)
+    payload = adf_alert(run_id)
+    payload["data"]["alertContext"]["properties"]["ErrorMessage"] = " | ".join(secret for secret, _ in PLANTED)
+    answer = stack.post("/alerts/azure-monitor", payload)
+    assert answer.status_code == 202
+    wait_until_done([answer.json()["incident_id"]])
+    time.sleep(5)  # the server writes events and logs in batches
+    leaks = [leak for _, leak in PLANTED]
+
+    with store.engine.connect() as conn:
+        for table in ("incidents", "remediation_attempts", "rejected_payloads", "ignored_alerts"):
+            for leak in leaks:
+                found = conn.execute(
+                    text(f"SELECT count(*) FROM {table} t WHERE CAST(t AS text) LIKE :p"), {"p": f"%{leak}%"}
+                )
+                assert found.scalar() == 0, (table, leak)
+    assert stack.prefect_database_url is not None
+    prefect_db = create_engine(stack.prefect_database_url.replace("+asyncpg", "+psycopg"))
+    try:
+        with prefect_db.connect() as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+                )
+            ]
+            assert {"flow_run", "artifact", "events", "log"} <= set(tables)
+            seen = conn.execute(
+                text("SELECT count(*) FROM flow_run t WHERE CAST(t.parameters AS text) LIKE :p"), {"p": f"%{run_id}%"}
+            )
+            assert seen.scalar() >= 1  # the run's parameters are there, and were searched
+            for table in tables:
+                for leak in leaks:
+                    query = text(f'SELECT count(*) FROM "{table}" t WHERE CAST(t AS text) LIKE :p')
+                    assert conn.execute(query, {"p": f"%{leak}%"}).scalar() == 0, (table, leak)
+    finally:
+        prefect_db.dispose()
+    for log in stack.workdir.rglob("*.log"):
+        content = log.read_text(errors="replace")
+        for leak in leaks:
+            assert leak not in content, (log, leak)
