@@ -168,9 +168,16 @@ def settle(stack: Stack, store: Store, ids: list[int], *, timeout: float, still:
 
 
 def _waiting(stack: Stack) -> int:
-    """Flow runs scheduled (or late) that no runner has taken yet."""
-    body = {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}}
+    """`remediate` runs due (scheduled or late) that no runner has taken yet (not the sweep's future ones)."""
+    body = {
+        "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}, "expected_start_time": {"before_": _now()}},
+        "deployments": {"name": {"any_": ["remediate"]}},
+    }
     return int(_api(stack, "POST", "/flow_runs/count", json=body))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _terminal(store: Store, incident_id: int) -> bool:
