@@ -4,6 +4,7 @@ runs each get a process), and the webhook receiver."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -43,6 +44,8 @@ class Stack:
         settings: dict[str, str] | None = None,
         runner: Literal["served", "worker"] = "served",
         receiver_process: bool = False,
+        runners: int = 1,
+        worker_limit: int | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
         self.scenario = scenario
@@ -55,7 +58,13 @@ class Stack:
         self.receiver_process = receiver_process
         self.receiver_child: subprocess.Popen[bytes] | None = None
         self._receiver_url = ""
-        self.serve: subprocess.Popen[bytes] | None = None
+        self.serve: subprocess.Popen[bytes] | None = None  # the first of ``serves``
+        # Scale-out on one machine: ``runners`` served runners (`python -m flows.serve`, each with its
+        # own fork server) serving the same deployments, or ``runners`` workers of one process pool,
+        # all against this stack's one Prefect server. Prefect hands each flow run to one of them.
+        self.runners = runners
+        self.worker_limit = worker_limit
+        self.serves: list[subprocess.Popen[bytes]] = []
         self.receiver: ThreadedServer | None = None
         self.api_url = os.environ.get("PREFECT_API_URL", "")
 
@@ -106,8 +115,9 @@ class Stack:
         }
 
     def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (self.workdir / "serve.log").open("ab") as log:  # the child keeps its own copy of the descriptor
-            return subprocess.Popen(
+        name = "serve.log" if not self.serves else f"serve-{len(self.serves) + 1}.log"
+        with (self.workdir / name).open("ab") as log:  # the child keeps its own copy of the descriptor
+            child = subprocess.Popen(
                 command,
                 env=env,
                 stdout=log,
@@ -119,10 +129,18 @@ class Stack:
                 # the deployments through the API first). Its fork server and flow runs follow it.
                 preexec_fn=partial(die_with_parent, signal.SIGKILL),
             )
+        self.serves.append(child)
+        self.serve = self.serves[0]
+        return child
 
     def start_serving(self, timeout: float = 90) -> None:
-        self.serve = self._start([sys.executable, "-m", "flows.serve"], self._flow_env())
-        self._wait_until_served(timeout)
+        # One after another: each runner re-applies the deployments, and Prefect replaces a deployment's
+        # trigger by deleting its automations and creating them again; two runners doing that at once
+        # can leave two automations, and so two flow runs per alert.
+        for _ in range(self.runners):
+            before = self._deployment_updated()
+            self._start([sys.executable, "-m", "flows.serve"], self._flow_env())
+            self._wait_until_served(timeout, after=before)
 
     def start_worker(self, pool: str = "autoheal-process", timeout: float = 90) -> None:
         """The other way to run flows: `remediate` deployed to a process work pool, and a worker that
@@ -136,22 +154,50 @@ class Stack:
             if done.returncode != 0:
                 raise StackError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
         worker_env = {**env, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "0"}
-        self.serve = self._start([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool], worker_env)
-        self._wait_until_served(timeout, pool=pool)
+        limit = ["--limit", str(self.worker_limit)] if self.worker_limit else []
+        for n in range(1, self.runners + 1):
+            command = ["prefect", "worker", "start", "--pool", pool, "--name", f"autoheal-worker-{n}", *limit]
+            self._start([sys.executable, "-m", *command], worker_env)
+            self._wait_until_served(timeout, pool=pool, workers=n)
 
-    def _wait_until_served(self, timeout: float, *, pool: str | None = None) -> None:
-        assert self.serve is not None
+    def _wait_until_served(
+        self, timeout: float, *, pool: str | None = None, workers: int = 1, after: str | None = None
+    ) -> None:
+        """Until the newest runner has applied the deployments (their `updated` moved past ``after``),
+        or the pool has ``workers`` workers that have polled it."""
+        child = self.serves[-1]
+        log = self.workdir / ("serve.log" if len(self.serves) == 1 else f"serve-{len(self.serves)}.log")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.serve.poll() is not None:
-                raise StackError(
-                    f"serving the deployments failed (exit {self.serve.returncode}); see {self.workdir / 'serve.log'}"
-                )
-            if self._deployment_ready() and (pool is None or self._pool_ready(pool)):
+            if child.poll() is not None:
+                raise StackError(f"serving the deployments failed (exit {child.returncode}); see {log}")
+            updated = self._deployment_updated()
+            ready = updated is not None and (pool is not None or updated != after)
+            if ready and (pool is None or (self._pool_ready(pool) and self._workers(pool) >= workers)):
                 time.sleep(1.5)  # the runner's first poll
                 return
             time.sleep(0.5)
-        raise StackError(f"the deployments were not served within {timeout:g}s; see {self.workdir / 'serve.log'}")
+        raise StackError(f"the deployments were not served within {timeout:g}s; see {log}")
+
+    def _workers(self, pool: str) -> int:
+        try:
+            response = httpx.post(f"{self.api_url}/work_pools/{pool}/workers/filter", json={}, timeout=2)
+        except httpx.HTTPError:
+            return 0
+        return len(response.json()) if response.status_code == 200 else 0
+
+    def kill_runner(self, index: int) -> list[int]:
+        """SIGKILL the ``index``-th runner or worker, its process group and every process under it (a
+        flow run in a session of its own included): what the loss of its machine does. Returns the pids."""
+        child = self.serves[index]
+        pids = _descendants(child.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        return pids
 
     def _pool_ready(self, pool: str) -> bool:
         """A worker has polled the pool (its status turns READY on the first heartbeat)."""
@@ -161,12 +207,13 @@ class Stack:
             return False
         return response.status_code == 200 and response.json().get("status") == "READY"
 
-    def _deployment_ready(self) -> bool:
+    def _deployment_updated(self) -> str | None:
+        """When the `remediate` deployment was last applied, or None while it does not exist."""
         try:
             response = httpx.get(f"{self.api_url}/deployments/name/remediate/remediate", timeout=2)
         except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+            return None
+        return str(response.json().get("updated")) if response.status_code == 200 else None
 
     def start_receiver(self, timeout: float = 60) -> None:
         settings = get_settings()
@@ -245,7 +292,7 @@ class Stack:
             if self.running_flow_runs() == 0:
                 break
             time.sleep(0.5)
-        for child in (self.receiver_child, self.serve):
+        for child in (self.receiver_child, *self.serves):
             if child is not None and child.poll() is None:
                 child.terminate()
                 try:
@@ -264,3 +311,17 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it, read from /proc (Linux); just ``pid`` elsewhere."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                continue
+    return found
