@@ -22,7 +22,7 @@ def _free_port(preferred: int) -> int:
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", preferred))
-            return preferred
+            return int(sock.getsockname()[1])
         except OSError:
             sock.bind(("127.0.0.1", 0))
             return int(sock.getsockname()[1])
@@ -68,7 +68,20 @@ class LocalPrefectServer:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         return env
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, tries: int = 3) -> None:
+        """Start the server and wait for it to answer. The port is chosen free before the server
+        binds it: on a shared machine another server can take it meanwhile, ours then exits, and the
+        one answering the health check is not ours. So the answer counts only while our process
+        still runs; otherwise a new free port is tried."""
+        for _ in range(tries):
+            self._start_once(timeout)
+            time.sleep(1)  # a server that lost its port exits within moments of starting
+            if self.process is not None and self.process.poll() is None:
+                return
+            self.port = _free_port(0)
+        raise PrefectServerError(f"the Prefect server exited after starting, {tries} times; see {self.log}")
+
+    def _start_once(self, timeout: float) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.environment()}
         env.pop("PREFECT_API_URL", None)  # the server itself must not point at another API
@@ -87,7 +100,7 @@ class LocalPrefectServer:
                 raise PrefectServerError(f"the Prefect server exited with {self.process.returncode}; see {self.log}")
             try:
                 if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return
+                    return  # from our process, if it still runs (start checks)
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
