@@ -32,11 +32,17 @@ demo: $(STAMP)
 # Benchmarks print their tables and write JSON under bench/results/. Not part of `make test`.
 BENCHES := bench.classifier bench.work_saved bench.webhooks bench.overhead bench.storm
 
+# Scale-out (bench/scale.py): the storm with 2 served runners and with 2 workers of a process pool, each
+# against 1 served runner in the same run, and again with one of the two killed halfway.
+SCALE := "--workers 2 --kind served" "--workers 2 --kind worker"
+
 bench: $(STAMP)
 	@for b in $(BENCHES); do $(PY) -m $$b || exit 1; done
+	@for s in $(SCALE); do $(PY) -m bench.storm $$s || exit 1; done
 
 bench-smoke: $(STAMP)
 	@for b in $(BENCHES); do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
+	@BENCH_SMOKE=1 $(PY) -m bench.storm --workers 2 --kind served
 
 # The demo, then headless Chromium (apt-get install chromium) photographs the Prefect UI into docs/. Not in CI.
 screenshots: $(STAMP)

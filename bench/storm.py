@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -182,4 +183,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--workers" in sys.argv:  # scale-out: N served runners or N workers, side by side with one (bench/scale.py)
+        from bench.scale import main as scale_out
+
+        scale_out()
+    else:
+        main()
