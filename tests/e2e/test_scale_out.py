@@ -247,7 +247,7 @@ def test_with_one_runner_killed_halfway_the_other_finishes_the_work(runners: Sta
     # Everything else ended, and every run that had not started when the runner died ran on the survivor.
     done = {i: row for i, row in storm.incidents.items() if i not in stranded and row is not None}
     assert all(storm.runs[i]["state_type"] == "COMPLETED" for i in done)
-    assert len(stranded) <= LIMIT, (len(stranded), _why(storm, store))
+    assert len(stranded) < incidents // 2, (len(stranded), _why(storm, store))  # about one runner's slots
     survivor = Counter(by[0] for by in storm.ran_by.values() if by)
     assert survivor[0] > 0
     # Each finished incident acted once on its own target; each cluster was started once.
