@@ -109,7 +109,14 @@ async def serve_here() -> None:
     """
     settings = get_settings()
     window, interval = settings.sweep_window_minutes, settings.sweep_interval_minutes
-    runner = Runner(name="autoheal", limit=settings.runner_limit, query_seconds=settings.runner_poll_seconds)
+    # Several runners may serve the same deployments (README, "Scaling out"): one stopping must not pause
+    # them for the others (Prefect's default pauses a runner's deployments on shutdown).
+    runner = Runner(
+        name="autoheal",
+        limit=settings.runner_limit,
+        query_seconds=settings.runner_poll_seconds,
+        pause_on_shutdown=False,
+    )
     remediate_options: dict[str, Any] = {
         "name": "remediate",
         "triggers": [alert_trigger()],
