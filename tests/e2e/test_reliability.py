@@ -270,7 +270,7 @@ def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world
     load(stack, slow_start(start_seconds=6000 * 15))
     wait_for_failures(stack.sandbox)
     (run,) = list(stack.sandbox.state.workspace.runs.values())
-    before = {pid: started_at(pid) for server in children_of(stack.serve.pid) for pid in children_of(server)}
+    before = {pid: started_at(pid) for pid in descendants(stack.serve.pid)}
     answer = stack.post(
         "/alerts/databricks",
         {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
@@ -278,11 +278,11 @@ def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world
     incident_id = answer.json()["incident_id"]
     _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
     incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    # The run's process: new under the runner (its fork server may itself be new) and a leaf.
     (frozen,) = [
         pid
-        for server in children_of(stack.serve.pid)
-        for pid in children_of(server)
-        if pid not in before or before[pid] != started_at(pid)
+        for pid in descendants(stack.serve.pid)
+        if (pid not in before or before[pid] != started_at(pid)) and not children_of(pid)
     ]
     os.kill(frozen, signal.SIGSTOP)
     try:

@@ -38,7 +38,12 @@ from bench.worlds import SETTINGS, alerts, dead_clusters
 from sandbox.scenario import Scenario
 from tests.e2e.conftest import PG
 
-pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
+# Each configuration drops its scratch databases at the end; a psycopg connection of its store that the
+# garbage collector closes after that warns from its __del__: expected here, for that class only.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
+    pytest.mark.filterwarnings("ignore:Exception ignored in.*BaseConnection.__del__:pytest.PytestUnraisableExceptionWarning"),
+]
 
 CLUSTERS, PER_CLUSTER, PIPELINES = 3, 6, 6  # 24 incidents
 RUNNERS, LIMIT = 2, 3
@@ -261,4 +266,4 @@ def test_with_one_runner_killed_halfway_the_other_finishes_the_work(runners: Sta
     # What the killed runner held stays claimed until Prefect marks its runs Crashed (their heartbeats
     # stop) and the reconciler starts them again: tests/e2e/test_reliability.py proves that path; this
     # test proves the survivor took everything else, exactly once.
-    assert all(row.status in ("open", "remediating") for row in stranded.values()), stranded
+    assert all(row.status in ("received", "open", "remediating") for row in stranded.values()), stranded
