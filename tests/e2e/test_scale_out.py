@@ -42,7 +42,9 @@ from tests.e2e.conftest import PG
 # garbage collector closes after that warns from its __del__: expected here, for that class only.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in.*BaseConnection.__del__:pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in.*BaseConnection.__del__:pytest.PytestUnraisableExceptionWarning"
+    ),
 ]
 
 CLUSTERS, PER_CLUSTER, PIPELINES = 3, 6, 6  # 24 incidents
