@@ -247,13 +247,16 @@ def test_with_one_runner_killed_halfway_the_other_finishes_the_work(runners: Sta
     # What is not terminal is exactly what was running in the killed runner's processes: its flow runs
     # never finish (Pending or Running in Prefect), and it ran them (or died before logging them).
     stranded = {i: row for i, row in storm.incidents.items() if row is not None and row.status not in TERMINAL}
+    # (The reconciler may already be taking them over on the survivor: which runner logged a stranded
+    # run is not asserted; that they are not finished, and not done twice below, is.)
     for i in stranded:
-        run = storm.runs[i]
-        assert run["state_type"] in ("PENDING", "RUNNING"), (i, run["state_type"])
-        assert storm.ran_by[run["id"]] in ([], [RUNNERS - 1]), (i, storm.ran_by)
+        assert storm.runs[i]["state_type"] not in ("COMPLETED",), (i, storm.runs[i]["state_type"])
     # Everything else ended, and every run that had not started when the runner died ran on the survivor.
     done = {i: row for i, row in storm.incidents.items() if i not in stranded and row is not None}
-    assert all(storm.runs[i]["state_type"] == "COMPLETED" for i in done)
+    # A done incident's run completed, or died with the runner and the reconciler finished the incident.
+    assert all(storm.runs[i]["state_type"] == "COMPLETED" or row.recoveries > 0 for i, row in done.items()), {
+        i: storm.runs[i]["state_type"] for i in done
+    }
     assert len(stranded) < incidents // 2, (len(stranded), _why(storm, store))  # about one runner's slots
     survivor = Counter(by[0] for by in storm.ran_by.values() if by)
     assert survivor[0] > 0
