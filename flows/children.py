@@ -16,6 +16,7 @@ import signal
 import sys
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
@@ -28,3 +29,17 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
     if os.getppid() == 1:  # the parent died before the request took effect
         os.kill(os.getpid(), sig)
+
+
+def run_process_name(flow_run_id: object) -> str:
+    """The name a flow run's process takes: "run-" and the first 11 hex digits of the flow run's id
+    (Linux keeps 15 bytes), so that `ps -o pid,comm` and `top` tell which process runs which run."""
+    return "run-" + str(flow_run_id).replace("-", "")[:11]
+
+
+def name_process(name: str) -> None:
+    """Set this process's name (/proc/PID/comm, what ps and top show); a no-op off Linux."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)

@@ -34,7 +34,7 @@ from prefect.settings.models.root import Settings
 from prefect.utilities.callables import cloudpickle_wrapped_call
 from prefect.utilities.processutils import sanitize_subprocess_env
 
-from flows.children import die_with_parent
+from flows.children import die_with_parent, name_process, run_process_name
 
 log = logging.getLogger("autoheal.launcher")
 
@@ -131,6 +131,8 @@ def _run_flow_with_env(
     os.environ.update(runtime_env(env))
     settings_context = get_settings_context()
     flow_run = kwargs.get("flow_run")
+    if flow_run is not None:
+        name_process(run_process_name(flow_run.id))
     with (
         SettingsContext(profile=settings_context.profile, settings=Settings()),
         handle_engine_signals(getattr(flow_run, "id", None)),

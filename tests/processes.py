@@ -55,6 +55,14 @@ def command(pid: int) -> str:
         return "?"
 
 
+def name_of(pid: int) -> str:
+    """The process's name (/proc/PID/comm): flow runs name theirs (flows/children.py)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def wait_gone(pids: list[int], timeout: float) -> list[int]:
     """The pids still alive after ``timeout`` seconds (none, if all went)."""
     deadline = time.monotonic() + timeout

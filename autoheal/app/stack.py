@@ -58,7 +58,7 @@ class Stack:
         self.receiver_process = receiver_process
         self.receiver_child: subprocess.Popen[bytes] | None = None
         self._receiver_url = ""
-        self.serve: subprocess.Popen[bytes] | None = None  # the first of ``serves``
+        self.serve: subprocess.Popen[bytes] | None = None  # the first live one of ``serves``
         # Scale-out on one machine: ``runners`` served runners (`python -m flows.serve`, each with its
         # own fork server) serving the same deployments, or ``runners`` workers of one process pool,
         # all against this stack's one Prefect server. Prefect hands each flow run to one of them.
@@ -130,7 +130,9 @@ class Stack:
                 preexec_fn=partial(die_with_parent, signal.SIGKILL),
             )
         self.serves.append(child)
-        self.serve = self.serves[0]
+        # The first live runner: a runner started again after one was killed takes its place here
+        # (once this stayed the dead one, and a test looked for a run's process under it).
+        self.serve = next((serve for serve in self.serves if serve.poll() is None), child)
         return child
 
     def start_serving(self, timeout: float = 90) -> None:

@@ -4,7 +4,9 @@ on PostgreSQL too."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,11 +47,50 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def world(stack: Stack) -> Iterator[tuple[Stack, Store]]:
-    """A fresh store for each test; the test loads its own scenario into the sandbox."""
+    """A fresh store for each test; the test loads its own scenario into the sandbox. Before the store
+    is dropped, what the last test left in flight is cancelled: a run that outlived its test once
+    wrote its incident's end into the next test's fresh store, where the same id was a new incident."""
+    asyncio.run(cancel_remediations())
     store = context.get_store()
     store.drop_all()
     store.migrate()
     yield stack, store
+
+
+async def cancel_remediations(timeout: float = 30) -> None:
+    """Cancel every remediate flow run not yet final, and wait until Prefect has them final."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled, Cancelling
+
+    live = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(
+                any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED, StateType.CANCELLING]
+            )
+        )
+    )
+    remediate = FlowFilter(name=FlowFilterName(any_=["remediate"]))
+    async with get_client() as client:
+        for run in await client.read_flow_runs(flow_filter=remediate, flow_run_filter=live):
+            # A run with a process is stopped by its runner; one without (scheduled, paused) just ends.
+            running = run.state is not None and run.state.type in (StateType.RUNNING, StateType.CANCELLING)
+            await client.set_flow_run_state(run.id, Cancelling() if running else Cancelled(), force=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not await client.read_flow_runs(flow_filter=remediate, flow_run_filter=live):
+                return
+            await asyncio.sleep(0.5)
+        # Cancelling with no runner to act on it (its runner was killed by the test): its process is gone.
+        for run in await client.read_flow_runs(flow_filter=remediate, flow_run_filter=live):
+            await client.set_flow_run_state(run.id, Cancelled(), force=True)
 
 
 def load(stack: Stack, scenario: str | Scenario) -> None:

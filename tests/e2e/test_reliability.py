@@ -18,10 +18,11 @@ import pytest
 from autoheal.app.demo import wait_for_failures, wait_until_done
 from autoheal.app.stack import Stack
 from autoheal.store.store import Store
+from flows.children import run_process_name
 from sandbox.scenario import ClusterSpec, DatabricksSpec, JobRunStart, JobSpec, Scenario, TaskSpec, TerminationReason
 from tests.e2e.conftest import load
 from tests.e2e.test_alert_path import adf_alert, failed_adf_run, stack_token
-from tests.processes import children_of, command, descendants, started_at, wait_gone
+from tests.processes import command, descendants, name_of, wait_gone
 
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
 
@@ -59,6 +60,12 @@ def test_a_242_kb_body_of_emoji_becomes_a_flow_run_with_small_parameters(world: 
     run = asyncio.run(_flow_run(incident.flow_run_id))
     assert len(json.dumps(run.parameters)) < 64 * 1024
     assert run.parameters["alert"]["message_chars"] == 60_500
+
+
+def run_processes(stack: Stack, flow_run_id: str | None) -> list[int]:
+    """The processes under the runner that run this flow run: each names itself after its run."""
+    assert stack.serve is not None and flow_run_id is not None
+    return [pid for pid in descendants(stack.serve.pid) if name_of(pid) == run_process_name(flow_run_id)]
 
 
 def slow_start(start_seconds: float) -> Scenario:
@@ -100,8 +107,6 @@ def test_a_flow_run_killed_mid_remediation_is_finished_by_the_reconciler_without
     load(stack, slow_start(start_seconds=6000 * 15))  # the cluster takes 15 real seconds to start
     wait_for_failures(stack.sandbox)
     (run,) = list(stack.sandbox.state.workspace.runs.values())
-    fork_servers = children_of(stack.serve.pid)
-    before = {pid: started_at(pid) for server in fork_servers for pid in children_of(server)}
     answer = stack.post(
         "/alerts/databricks",
         {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
@@ -110,12 +115,7 @@ def test_a_flow_run_killed_mid_remediation_is_finished_by_the_reconciler_without
     # The start was asked for, the flow run now waits for the cluster: the moment to kill it.
     _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
     incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
-    runs = [
-        pid
-        for server in children_of(stack.serve.pid)
-        for pid in children_of(server)
-        if pid not in before or before[pid] != started_at(pid)
-    ]
+    runs = _wait(lambda: run_processes(stack, incident.flow_run_id), 30, "the run's process")
     assert len(runs) == 1, runs
     os.kill(runs[0], signal.SIGKILL)
 
@@ -261,11 +261,6 @@ def test_an_event_prefect_made_no_run_of_is_started_by_the_reconciler(world: tup
 
 
 @pytest.mark.timeout(500)
-@pytest.mark.xfail(
-    strict=False,
-    reason="order-dependent: after the other tests share the stack, the frozen run's process is not found "
-    "among the runner's new processes (passes alone and in a pair); missing: the runner's own pid for a flow run",
-)
 def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world: tuple[Stack, Store]) -> None:
     """A run frozen (SIGSTOP: alive to its runner, silent to Prefect), as one on a machine that hangs:
     the zombie automation (flows/serve.py) marks it Crashed once its heartbeats stop, and the
@@ -275,7 +270,6 @@ def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world
     load(stack, slow_start(start_seconds=6000 * 15))
     wait_for_failures(stack.sandbox)
     (run,) = list(stack.sandbox.state.workspace.runs.values())
-    before = {pid: started_at(pid) for pid in descendants(stack.serve.pid)}
     answer = stack.post(
         "/alerts/databricks",
         {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
@@ -283,14 +277,7 @@ def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world
     incident_id = answer.json()["incident_id"]
     _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
     incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
-    # The run's process: new under the runner (its fork server may itself be new) and a leaf.
-    (frozen,) = [
-        pid
-        for pid in descendants(stack.serve.pid)
-        if (pid not in before or before[pid] != started_at(pid))
-        and not children_of(pid)
-        and "forkserver" in command(pid)  # a forked run, not the fork server's resource tracker
-    ]
+    (frozen,) = _wait(lambda: run_processes(stack, incident.flow_run_id), 30, "the run's process")
     os.kill(frozen, signal.SIGSTOP)
     try:
         dead = _wait(

@@ -77,7 +77,7 @@ def runners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stack.start()
             yield stack
         finally:
-            stack.stop()
+            stack.stop(grace_seconds=0)  # the killed runner's runs stay Running in Prefect: no grace to wait out
 
 
 @dataclass
@@ -253,10 +253,14 @@ def test_with_one_runner_killed_halfway_the_other_finishes_the_work(runners: Sta
         assert storm.runs[i]["state_type"] not in ("COMPLETED",), (i, storm.runs[i]["state_type"])
     # Everything else ended, and every run that had not started when the runner died ran on the survivor.
     done = {i: row for i, row in storm.incidents.items() if i not in stranded and row is not None}
-    # A done incident's run completed, or died with the runner and the reconciler finished the incident.
-    assert all(storm.runs[i]["state_type"] == "COMPLETED" or row.recoveries > 0 for i, row in done.items()), {
-        i: storm.runs[i]["state_type"] for i in done
+    # A done incident's run completed; or the reconciler finished the incident; or its run was in the
+    # killed runner, which had written the incident's end to the store and died before telling Prefect.
+    unfinished = {
+        i: (storm.runs[i]["state_type"], storm.ran_by[storm.runs[i]["id"]])
+        for i, row in done.items()
+        if storm.runs[i]["state_type"] != "COMPLETED" and row.recoveries == 0
     }
+    assert all(by in ([], [RUNNERS - 1]) for _, by in unfinished.values()), unfinished
     assert len(stranded) < incidents // 2, (len(stranded), _why(storm, store))  # about one runner's slots
     survivor = Counter(by[0] for by in storm.ran_by.values() if by)
     assert survivor[0] > 0
