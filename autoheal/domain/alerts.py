@@ -34,6 +34,7 @@ FIELD_LIMITS: dict[str, int] = {
     "errormessage": 16 * 1024 * 1024,
     "*": 128,
 }
+FREE_TEXT = frozenset({"error_message", "errormessage"})  # fields that are prose, not ids or names
 _ID = 128
 _NAME = 260
 _TEXT = 4096

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from autoheal.domain.alerts import FIELD_LIMITS, Alert, Parsed, PayloadError
+from autoheal.domain.alerts import FIELD_LIMITS, FREE_TEXT, Alert, Parsed, PayloadError
 
 _FACTORY_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/microsoft\.datafactory/factories/(?P<f>[^/]+)",
@@ -312,7 +312,14 @@ def _str(field: str, value: Any) -> Any:
             raise PayloadError(field, f"{value!r} is not an id: expected a string or an integer")
         value = int(value)
     text = str(value)
-    limit = FIELD_LIMITS.get(field.rsplit(".", 1)[-1].lower(), FIELD_LIMITS["*"])
+    key = field.rsplit(".", 1)[-1].lower()
+    if "\x00" in text:
+        # PostgreSQL's text holds no NUL, SQLite's does: the answer must not depend on the database.
+        # Free text keeps its NUL as U+FFFD; an id or name with one is no id.
+        if key not in FREE_TEXT:
+            raise PayloadError(field, "contains a NUL character")
+        text = text.replace("\x00", "\ufffd")
+    limit = FIELD_LIMITS.get(key, FIELD_LIMITS["*"])
     if len(text) > limit:
         raise PayloadError(field, f"{len(text)} characters, longer than the {limit} allowed")
     return text

@@ -344,6 +344,7 @@ class Store(RailsStore):
             kept = redacted_dump(json.loads(text_body))
         except (ValueError, RecursionError):  # not JSON, or nested too deep to walk: kept as redacted text
             kept = redact(text_body) or ""
+        kept = kept.replace("\x00", "\ufffd")  # PostgreSQL's text holds no NUL (JSON escapes its own)
         return self._insert(RejectedPayload(source=source, reason=redact(reason) or "", body=kept, field=field))
 
     def rejected(self) -> list[RejectedPayload]:

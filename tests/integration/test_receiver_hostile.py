@@ -197,3 +197,26 @@ def test_a_one_mebibyte_error_message_is_stored_whole_and_redacted(store: Store)
     assert answer.status_code == 202
     (incident,) = store.incidents()
     assert incident.message is not None and len(incident.message) > 1024 * 1024 and leak not in incident.message
+
+
+def test_nul_characters_get_the_same_answer_on_both_databases(store: Store) -> None:
+    """PostgreSQL's text holds no NUL (SQLite's does): once a body starting with one got a 500 there."""
+    message = {**FAILURE, "run": {"run_id": "77"}}
+    adf = {
+        "data": {
+            "essentials": {"alertRule": "adf-failed", "monitorCondition": "Fired"},
+            "alertContext": {
+                "properties": {"PipelineName": "Copy", "RunId": "r-2", "FactoryName": "adf", "ErrorMessage": "a\x00b"}
+            },
+        }
+    }
+    with receiver(store) as http:
+        raw = http.post("/alerts/databricks", content=b"\x00\nServer=db;Password=Hunter Tail9Leak;Encrypt=True")
+        in_id = http.post("/alerts/databricks", json={**message, "run": {"run_id": "7\x007"}})
+        in_text = http.post("/alerts/azure-monitor", json=adf)
+    assert raw.status_code == 400, raw.text
+    assert in_id.status_code == 422 and in_id.json()["field"] == "run.run_id" and "NUL" in in_id.json()["error"]
+    assert in_text.status_code == 202, in_text.text
+    (incident,) = store.incidents()
+    assert incident.message == "a\ufffdb"  # kept, the NUL shown as the replacement character
+    assert len(store.rejected()) == 2 and "Tail9Leak" not in everything_kept(store)
