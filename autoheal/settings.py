@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     databricks_retry_timeout_seconds: int = Field(
         60, ge=1, description="bound on databricks-sdk's own retries of 429/503 within one call"
     )
+    # A service that hangs (accepts, then never answers) must not hold an attempt for the SDKs' own
+    # defaults (Azure reads wait 300 s): each request's connect and each read wait at most this long.
+    cloud_http_timeout_seconds: float = Field(
+        30, gt=0, description="bound on one HTTP request to Databricks or ADF (connect, and each read)"
+    )
 
     # Azure Data Factory
     azure_subscription_id: str | None = Field(

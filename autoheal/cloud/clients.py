@@ -68,6 +68,7 @@ def databricks_client(settings: Settings, *, clock: Clock | None = None) -> Work
     kwargs: dict[str, Any] = {
         "host": settings.databricks_host,
         "retry_timeout_seconds": settings.databricks_retry_timeout_seconds,
+        "http_timeout_seconds": settings.cloud_http_timeout_seconds,
         "clock": _SdkClock(clock, settings.max_retry_after_seconds),
     }
     if settings.databricks_token is not None:
@@ -89,6 +90,8 @@ def adf_client(settings: Settings, *, clock: Clock | None = None) -> Any:
         credential = DefaultAzureCredential()
     kwargs: dict[str, Any] = {
         "base_url": settings.adf_base_url,
+        "connection_timeout": settings.cloud_http_timeout_seconds,
+        "read_timeout": settings.cloud_http_timeout_seconds,
         "retry_policy": ClockRetryPolicy(
             clock=clock or SystemClock(),
             max_retry_after=settings.max_retry_after_seconds,
