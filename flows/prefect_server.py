@@ -37,6 +37,9 @@ def drain_clients(timeout: float = 10) -> None:
         worker.drain_all(timeout=timeout)
 
 
+LEASES_ON_DISK = "prefect.server.concurrency.lease_storage.filesystem"
+
+
 class LocalPrefectServer:
     """``prefect server start`` on loopback with its SQLite database under ``home``."""
 
@@ -85,6 +88,11 @@ class LocalPrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.environment()}
         env.pop("PREFECT_API_URL", None)  # the server itself must not point at another API
+        # Concurrency leases on disk (under PREFECT_HOME), not in the server's memory: a restart once
+        # lost the lease of a slot whose release it never saw, and the slot stayed taken for good
+        # (tests/e2e/test_alert_path.py, Prefect stopped mid-storm). Several servers share Redis instead
+        # (prefect-redis; README "Scaling out").
+        env.setdefault("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", LEASES_ON_DISK)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],

@@ -61,3 +61,28 @@ def test_two_first_holders_of_a_resource_both_get_the_guard_in_turn(
     assert sorted(inside) == ["a", "b"]
     first, second = sorted(spans)
     assert first[1] <= second[0]  # one holder at a time
+
+
+def test_a_prefect_api_that_does_not_answer_ends_the_attempt_as_transient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An orchestrator outage is not the incident's fault: the guard waits it out, then the attempt is
+    transient (retried, or escalated with that reason), never a permanent failure that escalates at once."""
+    import socket
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from autoheal.domain.outcome import TransientFailure
+    from tasks import locks
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(locks, "PATIENCE_SECONDS", 3.0)
+    started = time.monotonic()
+    with (
+        temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}),
+        pytest.raises(TransientFailure, match="did not answer for 3s") as info,
+        resource_guard(f"cluster:down-{uuid.uuid4().hex[:8]}"),
+    ):
+        raise AssertionError("the guard was taken with no API to take it from")
+    assert info.value.retry_after == 3.0
+    assert 2.0 <= time.monotonic() - started < 30
