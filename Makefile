@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: install test lint demo rehearse sandbox bench bench-smoke screenshots clean
+.PHONY: install test lint demo rehearse sandbox bench bench-smoke bench-ci screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,13 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows
+	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows bench
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows
+	$(VENV)/bin/mypy autoheal playbooks sandbox tasks flows bench
 	$(VENV)/bin/lint-imports
 
 demo: $(STAMP)
@@ -42,6 +42,14 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	@for b in $(BENCHES); do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
+	@BENCH_SMOKE=1 $(PY) -m bench.storm --workers 2 --kind served
+
+# What CI runs after `make test` (.ci/run), sized for its 15 minutes: the in-process benchmarks, and the
+# storm's smoke through the scale-out mode (2 served runners, one killed), which runs bench/storm.py's
+# delivery and counting too. The webhook and overhead benchmarks are type-checked by `make test` (mypy
+# covers bench/) and run whole by `make bench` and `make bench-smoke`.
+bench-ci: $(STAMP)
+	@for b in bench.classifier bench.work_saved; do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
 	@BENCH_SMOKE=1 $(PY) -m bench.storm --workers 2 --kind served
 
 # The demo, then headless Chromium (apt-get install chromium) photographs the Prefect UI into docs/. Not in CI.

@@ -38,12 +38,13 @@ from rich.table import Table
 
 from autoheal import services as context
 from autoheal.app.demo import TERMINAL, wait_for_failures
+from autoheal.app.scratch import clean_environment as environment
 from autoheal.app.stack import Stack
 from autoheal.domain.alerts import Alert
 from autoheal.settings import get_settings
 from autoheal.store.store import Store
 from bench.common import RESULTS, machine, percentile, smoke
-from bench.overhead import databases, environment
+from bench.overhead import databases
 from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds
 from bench.storm import COPIES, deliver, twice
 from bench.worlds import SETTINGS, alerts, dead_clusters, first_action
@@ -321,6 +322,7 @@ def main() -> None:
     kind: Kind = "worker" if _arg("--kind", "served") == "worker" else "served"
     runners = int(_arg("--workers", "2"))
     limit = int(_arg("--limit", str(max(1, 10 // runners))))
+    size: tuple[int, ...]
     if smoke():
         size = (2, 3, 2)
     elif kind == "worker":  # a spawned flow run costs ~3 CPU-s more: a smaller storm keeps `make bench` bounded
@@ -338,7 +340,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="autoheal-scale-") as tmp:
         for name, k, n, lim, kill in configs:
-            results.append(measure(name.replace(" ", "-").replace(",", ""), k, n, lim, kill, size, Path(tmp)))  # type: ignore[arg-type]
+            results.append(measure(name.replace(" ", "-").replace(",", ""), k, n, lim, kill, size, Path(tmp)))
             results[-1]["config"] = name
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"storm-scale-{kind}{'-smoke' if smoke() else ''}.json"

@@ -23,10 +23,11 @@ import httpx
 
 from autoheal import services as context
 from autoheal.app.demo import wait_for_failures
+from autoheal.app.scratch import clean_environment as environment
 from autoheal.app.stack import Stack
 from autoheal.settings import get_settings
 from bench.common import percentile, report, smoke
-from bench.overhead import databases, environment, flow_runs, seconds
+from bench.overhead import databases, flow_runs, seconds
 from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds
 from bench.worlds import SETTINGS, alerts, dead_clusters, wait_terminal
 from sandbox import Sandbox

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from autoheal.app.scratch import ADMIN_URL, scratch_databases
+from tests.e2e.test_alert_path import adf_alert
 from tests.processes import command, descendants, wait_gone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,9 +81,22 @@ def wait_for(tmp_path: Path, text: str, process: subprocess.Popen[bytes], timeou
     raise AssertionError(f"no {text!r} in {timeout}s: {(tmp_path / 'out.log').read_text(errors='replace')[-3000:]}")
 
 
+def send_an_alert(tmp_path: Path) -> None:
+    """An alert to the receiver `up` printed: a flow run is forked at once (no wait for a schedule)."""
+    found = re.search(r"Receiver\s+(http://\S+)/alerts/azure-monitor", (tmp_path / "out.log").read_text())
+    assert found, (tmp_path / "out.log").read_text()[-2000:]
+    answer = httpx.post(
+        f"{found.group(1)}/alerts/azure-monitor",
+        json=adf_alert(f"clean-stop-{uuid.uuid4()}"),
+        headers={"X-Autoheal-Token": "clean-stop-token"},
+        timeout=30,
+    )
+    assert answer.status_code == 202, answer.text
+
+
 def tree_with_flow_runs(parent: int, timeout: float = 150) -> list[int]:
-    """The parent's process tree once `flows.serve` has forked flow runs (the sweep and the reconciler
-    run when served), so the fork server and the resource tracker are in it too."""
+    """The parent's process tree once `flows.serve` has forked a flow run, so the fork server and the
+    resource tracker are in it too."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tree = descendants(parent)
@@ -108,6 +125,7 @@ def stop_and_check(process: subprocess.Popen[bytes], tree: list[int], sig: int, 
 def test_up_leaves_no_process_behind(environment: dict[str, str], tmp_path: Path, sig: int) -> None:
     process = start(["up", "--sandbox", "--workdir", str(tmp_path / "w")], environment, tmp_path)
     wait_for(tmp_path, "Ctrl-C stops everything", process, 150)
+    send_an_alert(tmp_path)
     tree = tree_with_flow_runs(process.pid)
     commands = " ".join(command(p) for p in tree)
     assert "prefect server start" in commands and "flows.serve" in commands and "resource_tracker" in commands
