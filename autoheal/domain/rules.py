@@ -177,7 +177,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
-        r"terminated or unpinned|has been deleted|no longer exists|(isn't|wasn't|is not|was not) found\b",
+        r"terminated or unpinned|has been deleted|no longer exists|(isn't|wasn't) found\b",
         unless=r"required blob is missing|specified blob does not exist|blob .{0,80}does not exist|"
         r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror",
     ),
@@ -198,7 +198,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"
         # The runtime cannot load a component it was configured with: a missing driver or assembly.
         r"could not load (file or )?assembly|(provider|driver) .{0,40}is not registered|"
-        r"data source name not found|no default driver specified",
+        r"data source name not found|no default driver specified|(make sure|ensure) it is on the classpath|"
+        # Streaming state that only a person can reconcile: two queries on one checkpoint, a checkpoint
+        # to delete (Spark error conditions CONCURRENT_STREAM_LOG_UPDATE, CONCURRENT_QUERY).
+        r"multiple streaming (jobs|queries)|only one streaming (job|query)|another instance of this query|"
+        r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
     S(
         "still-running",
@@ -349,6 +353,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
         r"try (the operation|the request|it) again|concurrent (update|modification)|"
         r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
+        # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
+        # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
+        unless=r"(ensure|make sure|double[- ]check|correct|fix)\b[^.]{0,160}[.,;]? *"
+        r"(and |then |please )?(try again|retry)",
     ),
     S(
         "connection-failed",
