@@ -52,6 +52,10 @@ _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 _TITLE_RUN = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+# An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name
+# says Invalid, Missing/Missed or (Un)Supported is a cause a retry cannot fix (knowledge/adf_error_codes.toml:
+# 35 of 35). "NotExist"/"NotFound" are left out: a source file that has not arrived yet is transient.
+_ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
 _SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
 _QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
 def _precise(entry: CodeEntry) -> bool:
@@ -162,6 +166,11 @@ class RuleClassifier:
             precise = next((e for e in nevers if e.error_type != "Unknown" and _precise(e)), None)
             kind = precise.error_type if precise else sign.sign.error_type_for(service)
             return self._veto(kind, f"{sign.sign.name}: '{matched}'", evidence, rule=sign.sign.name)
+        # An undocumented ADF code whose name states a configuration fault (DF-Cosmos-PartitionKeyMissed).
+        if service == "adf":
+            for code in named:
+                if code and _ADF_NEVER_NAME.search(code) and lookup(code, Table.ADF) is None:
+                    return self._veto("InvalidConfiguration", f"ADF code name {code}", evidence, rule="adf-code-name")
         # A Spark SQLSTATE whose class is the job's own fault (data, statement, feature, classpath), where
         # no documented error condition is more specific.
         state = _sql_state(inner, codes) if "SQLSTATE" in inner else None

@@ -76,7 +76,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"oauth2?/(v2\.0/)?token|"
         r"(password|username or password|user name or password) (is |was )?(incorrect|invalid|expired|wrong)|"
         r"\baadsts\d{4,}|unauthenticated|signature (did not match|mismatch)|"
-        r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)",
+        r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
+        r"(is|was|been) locked out|wrong tenant|(account|user) (is )?(locked|disabled)\b",
         unless=r"(continuation|pagination|page) token",
     ),
     S(
@@ -196,6 +197,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"
+        # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").
+        r"(type|value|format) of (the )?(property|parameter|argument)\b.{0,80}\b(is )?(incorrect|invalid|wrong)|"
+        r"value for the required (property|parameter)|\bis incorrect\b|"
         # The runtime cannot load a component it was configured with: a missing driver or assembly.
         r"could not load (file or )?assembly|(provider|driver) .{0,40}is not registered|"
         r"data source name not found|no default driver specified|(make sure|ensure) it is on the classpath|"
@@ -276,6 +280,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
         # context); a component that cannot take more work right now is saturated, not misconfigured.
         r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
+        r"(queue|pool)[\w. ]{0,40} (is full|already has \d+)|"
         r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
         r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
         r"executorlostfailure|executor (heartbeat|lost)|"
@@ -355,8 +360,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
-        unless=r"(ensure|make sure|double[- ]check|correct|fix)\b[^.]{0,160}[.,;]? *"
-        r"(and |then |please )?(try again|retry)",
+        unless=r"(ensure|make sure|double[- ]check|correct|fix|check|verify|provide|providing|specify|update|change|"
+        r"consider)\b[^.]{0,200}[.,;]? *(and |then |please )?(try again|retry)",
     ),
     S(
         "connection-failed",
