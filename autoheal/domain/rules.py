@@ -200,6 +200,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").
         r"(type|value|format) of (the )?(property|parameter|argument)\b.{0,80}\b(is )?(incorrect|invalid|wrong)|"
         r"value for the required (property|parameter)|\bis incorrect\b|"
+        # A missing file the activity runs (a script, a jar) is its configuration; a missing data file may
+        # still arrive (blob-missing, TRANSIENT_SIGNS). The ADF guide's 2345: the script file doesn't exist.
+        r"\b(script|jar|executable|wheel|whl|egg)\b.{0,80}(does not exist|not found|cannot be found|could not be found|"
+        r"is missing)|"
         # The runtime cannot load a component it was configured with: a missing driver or assembly.
         r"could not load (file or )?assembly|(provider|driver) .{0,40}is not registered|"
         r"data source name not found|no default driver specified|(make sure|ensure) it is on the classpath|"
