@@ -49,7 +49,8 @@ _FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["
 _NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
 _STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
 _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
-_TITLE_RUN = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
+# The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
+_TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name

@@ -64,7 +64,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(unable|failed|cannot) to connect to .{0,60}(self-hosted\)?|shir) nodes?|"
         r"(self-hosted|shir) .{0,40}(authentication key|registration)|authentication key is (missing|invalid)|"
         r"frontend\.clouddatahub|"
-        r"failed to connect to .{0,30}(frontend|clouddatahub|servicebus)|issue on registering",
+        r"failed to connect to .{0,30}(frontend|clouddatahub|servicebus)|issue on registering|"
+        # A node that cannot be reached by its name is a DNS or node-name configuration, not a blip.
+        r"(not reachable|cannot be reached|unreachable|not resolvable) by (its )?(name|host ?name|fqdn|dns)",
     ),
     S(
         "credentials",
@@ -142,6 +144,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"azure function .{0,120}status-'?badgateway|230-second|"
         r"(user|azure) function .{0,80}(threw|raised|returned|failed with status[- ]'?(internalservererror|500))|"
         r"function .{0,60}(threw|raised) an exception|exception (was )?(thrown|raised) (by|in) (the )?(user|function)|"
+        # The function's own exception, wrapped in the 500 the calling activity reports (.NET host wording).
+        r"exception while executing function|nullreferenceexception|object reference not set to an instance|"
         r"notebook (exited|failed) with|cannot resolve|is not defined|mismatched input|syntax error|"
         r"sql compilation error: .{0,80}invalid identifier|"
         r"satisfies the requirement (install|pip|-u|--upgrade)\b|the pipeline failed because .{0,40}expression",

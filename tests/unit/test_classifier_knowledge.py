@@ -117,6 +117,9 @@ def test_capacity_and_contention_that_free_up(message: str, kind: str) -> None:
         "Failed to read the content of the hive script. Error: 'The specified blob does not exist.'",
         "The access token is from the wrong tenant. Please retry.",
         "User admin is locked out. Service unavailable, try again later.",
+        "The self-hosted integration runtime node 'SHIR-01' is not reachable by its name. Please retry.",
+        "Call to provided Azure function 'Load' failed with status-'InternalServerError' and message - "
+        "'Exception while executing function: Functions.Load'.",
     ],
 )
 def test_never_causes_beat_transient_words(message: str) -> None:
@@ -137,3 +140,8 @@ def test_an_adf_code_that_says_a_file_is_missing_stays_transient() -> None:
     # A data file that has not arrived yet may still arrive: NotExist/NotFound names do not veto.
     _, remediable, _ = _text("The required Blob is missing.", service="adf", code="UserErrorSourceBlobNotExists")
     assert remediable
+
+
+def test_a_termination_code_written_as_title_words_keeps_its_acronyms() -> None:
+    result = CLASSIFIER.classify_text("Cluster terminated. Reason: Azure VM Extension Failure", service="databricks")
+    assert "AZURE_VM_EXTENSION_FAILURE" in result.rule
