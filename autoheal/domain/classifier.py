@@ -17,18 +17,17 @@ Its error_type is always a catalog name or a never-remediated class.
 from __future__ import annotations
 
 import re
-import re._constants as _sre  # the parser's opcodes: stable across 3.11-3.13, used only to read patterns
-import re._parser as _sre_parser
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import ahocorasick
 from pydantic import BaseModel
 
 from autoheal.domain.catalog import Catalog
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
 from autoheal.domain.rules import NEVER_SIGNS, TRANSIENT_SIGNS, Sign
+from autoheal.domain.signs import compile_signs, required_literals, top_level_branches
+
+__all__ = ["ACT_AT", "Classification", "RuleClassifier", "required_literals", "top_level_branches"]
 from autoheal.domain.values import Facts
 
 # Confidence levels; each says what stands behind a classification. autoheal acts alone from ACT_AT.
@@ -50,59 +49,16 @@ _FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["
 _NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
 _STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
 _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
-_TITLE_RUN = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
+# The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
+_TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+# An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name
+# says Invalid, Missing/Missed or (Un)Supported is a cause a retry cannot fix (knowledge/adf_error_codes.toml:
+# 35 of 35). "NotExist"/"NotFound" are left out: a source file that has not arrived yet is transient.
+_ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
+_SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
 _QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
-_PATTERN_TOKEN = re.compile(r"\\.|\(\?P[<=]|.", re.DOTALL)
-
-
-def _lower_pattern(pattern: str) -> str:
-    """Lower-case a pattern's literals, leaving escapes (\\S is not \\s) and (?P<name> alone."""
-    return "".join(t if t[0] == "\\" or t.startswith("(?P") else t.lower() for t in _PATTERN_TOKEN.findall(pattern))
-
-
-def required_literals(pattern: str, *, shortest: int = 3) -> tuple[str, ...] | None:
-    """Strings of which every match of ``pattern`` contains at least one, or None if none can be told.
-
-    A substring test is far cheaper than a regex search, and most rules do not match most messages:
-    the classifier searches only the texts that hold one of a rule's literals.
-    """
-    try:
-        parsed = _sre_parser.parse(pattern)
-    except re.error:
-        return None
-    found = _sequence(list(parsed))
-    return tuple(found) if found and min(map(len, found)) >= shortest else None
-
-
-def _sequence(items: list[tuple[Any, Any]]) -> list[str] | None:
-    """The most selective set of alternatives that a match of this sequence must contain one of."""
-    candidates: list[list[str]] = []
-    run: list[str] = []
-    for op, av in items:
-        if op is _sre.LITERAL:
-            run.append(chr(av))
-            continue
-        if run:
-            candidates.append(["".join(run)])
-            run = []
-        if op is _sre.SUBPATTERN:
-            inner = _sequence(list(av[-1]))
-        elif op is _sre.BRANCH:
-            branches = [_sequence(list(b)) for b in av[1]]
-            inner = [lit for b in branches for lit in b] if all(branches) else None  # type: ignore[union-attr]
-        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
-            inner = _sequence(list(av[2]))
-        else:
-            inner = None
-        if inner:
-            candidates.append(inner)
-    if run:
-        candidates.append(["".join(run)])
-    return max(candidates, key=lambda c: min(map(len, c)), default=None)
-
-
 def _precise(entry: CodeEntry) -> bool:
     """A code that names one cause (a Spark error class, a termination code), not an ADF activity
     code whose documented default stands for several."""
@@ -146,98 +102,6 @@ class _Signals:
         )
 
 
-def top_level_branches(pattern: str) -> list[str]:
-    """``a|b(c|d)|e`` -> ``["a", "b(c|d)", "e"]``: the alternatives a match can come from."""
-    out, depth, in_class, start, i = [], 0, False, 0, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    out.append(pattern[start:])
-    return out
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sign: Sign
-    branches: tuple[re.Pattern[str], ...]  # the top-level alternatives, each searched on its own
-    unless: re.Pattern[str] | None
-
-    def search(self, text: str, branches: Iterable[int]) -> str | None:
-        for b in branches:
-            found = self.branches[b].search(text)
-            if found is not None:
-                if self.unless is not None and self.unless.search(text):
-                    return None
-                return found.group(0)
-        return None
-
-
-@dataclass
-class _Signs:
-    """Signs in order, and one Aho-Corasick automaton over the literals of all their alternatives:
-    one pass over the text tells which alternatives can match at all, and only those small regexes
-    run (bench/classifier.py: a sign's whole alternation cost 3-19 us a search)."""
-
-    compiled: list[_Compiled]
-    literals: list[list[tuple[str, ...] | None]]  # per sign, per branch: what every match contains
-    always: dict[int, list[int]] = field(init=False)  # branches with no such literal: always searched
-    automaton: Any = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.always = {}
-        owners: dict[str, set[tuple[int, int]]] = {}
-        for i, per_branch in enumerate(self.literals):
-            for b, lits in enumerate(per_branch):
-                if lits is None:
-                    self.always.setdefault(i, []).append(b)
-                for lit in lits or ():
-                    owners.setdefault(lit, set()).add((i, b))
-        self.automaton = ahocorasick.Automaton()
-        for lit, where in owners.items():
-            self.automaton.add_word(lit, frozenset(where))
-        self.automaton.make_automaton()
-
-    def first(self, text: str, service: str | None, *, prefilter: bool = True) -> tuple[_Compiled, str] | None:
-        """The first sign, in order, that matches ``text``, with the words it matched."""
-        if prefilter:
-            candidates: dict[int, set[int]] = {i: set(b) for i, b in self.always.items()}
-            for _, where in self.automaton.iter(text):
-                for i, b in where:
-                    candidates.setdefault(i, set()).add(b)
-        else:
-            candidates = {i: set(range(len(c.branches))) for i, c in enumerate(self.compiled)}
-        for i in sorted(candidates):
-            c = self.compiled[i]
-            if c.sign.service and service and c.sign.service != service:
-                continue
-            words = c.search(text, sorted(candidates[i]))
-            if words is not None:
-                return c, words
-        return None
-
-
-def _compile(signs: Iterable[Sign]) -> _Signs:
-    compiled, literals = [], []
-    for sign in signs:
-        branches = [_lower_pattern(b) for b in top_level_branches(sign.pattern)]
-        unless = re.compile(_lower_pattern(sign.unless)) if sign.unless else None
-        compiled.append(_Compiled(sign, tuple(re.compile(b) for b in branches), unless))
-        literals.append([required_literals(b) for b in branches])
-    return _Signs(compiled, literals)
 
 
 class RuleClassifier:
@@ -252,8 +116,8 @@ class RuleClassifier:
             for kind in {sign.error_type, sign.error_type_for("databricks")}:
                 if kind not in known:
                     raise ValueError(f"sign {sign.name}: {kind} is not in the catalog ({catalog.source})")
-        self._never = _compile(never)
-        self._transient = _compile(transient)
+        self._never = compile_signs(never)
+        self._transient = compile_signs(transient)
         # A class name in free text is never read as a code (ErrorCode=GatewayTimeout planted in a message).
         self._class_names = {name.lower() for name in known}
         remediable = sorted(name.lower() for name in catalog.types)
@@ -303,6 +167,17 @@ class RuleClassifier:
             precise = next((e for e in nevers if e.error_type != "Unknown" and _precise(e)), None)
             kind = precise.error_type if precise else sign.sign.error_type_for(service)
             return self._veto(kind, f"{sign.sign.name}: '{matched}'", evidence, rule=sign.sign.name)
+        # An undocumented ADF code whose name states a configuration fault (DF-Cosmos-PartitionKeyMissed).
+        if service == "adf":
+            for code in named:
+                if code and _ADF_NEVER_NAME.search(code) and lookup(code, Table.ADF) is None:
+                    return self._veto("InvalidConfiguration", f"ADF code name {code}", evidence, rule="adf-code-name")
+        # A Spark SQLSTATE whose class is the job's own fault (data, statement, feature, classpath), where
+        # no documented error condition is more specific.
+        state = _sql_state(inner, codes) if "SQLSTATE" in inner else None
+        if state is not None:
+            evidence.append(f"{state.table.value} {state.code}: {state.error_type}")
+            return self._veto(state.error_type, f"SQLSTATE class {state.code} ({state.why})", evidence, rule="sqlstate")
         if quota is not None and not fits:
             why = f"quota: {quota.group(2)} more needed than the limit of {quota.group(1)} allows at all"
             return self._veto("DatabricksResourceExhausted", why, evidence, rule="quota-never-fits")
@@ -429,6 +304,18 @@ class RuleClassifier:
             abstained=transient and level < ACT_AT,
             evidence=evidence,
         )
+
+
+def _sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
+    """The SQLSTATE table's entry for the state a Spark message ends with, unless a documented Spark
+    error condition in the message already says more (DELTA_CONCURRENT_APPEND is class 2D, and healable)."""
+    if any(entry.table is Table.SPARK for entry in codes):
+        return None
+    found = _SQLSTATE.search(message)
+    if found is None:
+        return None
+    state = found.group(1)
+    return lookup(state, Table.SQLSTATE) or lookup(state[:2], Table.SQLSTATE)
 
 
 def _stated(code: str, message: str) -> bool:

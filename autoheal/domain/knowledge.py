@@ -4,7 +4,7 @@ means (its class, whether a retry can fix it, whether the code alone decides), w
 A code is looked up in the tables of the place it came from: a cluster's termination reason in the
 cluster table, a job run's termination code in the run table, an activity's errorCode in the ADF
 table, an exception or error class in the Spark table; HTTP statuses and Databricks REST error codes
-wherever an error-code field holds one.
+wherever an error-code field holds one; a Spark SQLSTATE class in the SQLSTATE table.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class Table(StrEnum):
     SPARK = "spark_errors"
     ADF = "adf_error_codes"
     API = "http_and_api_errors"
+    SQLSTATE = "sql_states"
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(unable|failed|cannot) to connect to .{0,60}(self-hosted\)?|shir) nodes?|"
         r"(self-hosted|shir) .{0,40}(authentication key|registration)|authentication key is (missing|invalid)|"
         r"frontend\.clouddatahub|"
-        r"failed to connect to .{0,30}(frontend|clouddatahub|servicebus)|issue on registering",
+        r"failed to connect to .{0,30}(frontend|clouddatahub|servicebus)|issue on registering|"
+        # A node that cannot be reached by its name is a DNS or node-name configuration, not a blip.
+        r"(not reachable|cannot be reached|unreachable|not resolvable) by (its )?(name|host ?name|fqdn|dns)",
     ),
     S(
         "credentials",
@@ -76,7 +78,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"oauth2?/(v2\.0/)?token|"
         r"(password|username or password|user name or password) (is |was )?(incorrect|invalid|expired|wrong)|"
         r"\baadsts\d{4,}|unauthenticated|signature (did not match|mismatch)|"
-        r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)",
+        r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
+        r"(is|was|been) locked out|wrong tenant|(account|user) (is )?(locked|disabled)\b",
         unless=r"(continuation|pagination|page) token",
     ),
     S(
@@ -93,7 +96,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"'manage' permission|authorizationfail|authorizationpermissionmismatch|not permitted|"
         r"sufficient (privileges|permissions|rights)|"
         r"acl verification failed|accesscontrolexception|is not allowed to (access|perform|read|write)|"
-        r"(user|principal|identity|service principal) .{0,80}(does not have|has no|is not authori)",
+        r"(user|principal|identity|service principal) .{0,80}(does not have|has no|is not authori)|"
+        # A role or grant named as missing: "does not have Owner or Contributor role", "needs permissions
+        # ... that only an admin can grant".
+        r"(does not|doesn't) have [\w ,/-]{0,40}\broles?\b|(needs?|requires?) (the )?permissions? to|"
+        r"only an? (admin|administrator) can grant",
         unless=r"403 (forbidden )?when downloading|proxy",
     ),
     S(
@@ -137,7 +144,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"azure function .{0,120}status-'?badgateway|230-second|"
         r"(user|azure) function .{0,80}(threw|raised|returned|failed with status[- ]'?(internalservererror|500))|"
         r"function .{0,60}(threw|raised) an exception|exception (was )?(thrown|raised) (by|in) (the )?(user|function)|"
+        # The function's own exception, wrapped in the 500 the calling activity reports (.NET host wording).
+        r"exception while executing function|nullreferenceexception|object reference not set to an instance|"
         r"notebook (exited|failed) with|cannot resolve|is not defined|mismatched input|syntax error|"
+        r"sql compilation error: .{0,80}invalid identifier|"
         r"satisfies the requirement (install|pip|-u|--upgrade)\b|the pipeline failed because .{0,40}expression",
         unless=r"connectionerror|timeouterror|connectionreseterror|socket\.timeout|readtimeout",
     ),
@@ -172,7 +182,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
-        r"terminated or unpinned|has been deleted|no longer exists",
+        r"terminated or unpinned|has been deleted|no longer exists|(isn't|wasn't) found\b",
         unless=r"required blob is missing|specified blob does not exist|blob .{0,80}does not exist|"
         r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror",
     ),
@@ -190,7 +200,21 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"jre not found|java runtime environment (is )?not found|already exists|broadcast (join )?time ?-?out|"
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
-        r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw",
+        r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"
+        # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").
+        r"(type|value|format) of (the )?(property|parameter|argument)\b.{0,80}\b(is )?(incorrect|invalid|wrong)|"
+        r"value for the required (property|parameter)|\bis incorrect\b|"
+        # A missing file the activity runs (a script, a jar) is its configuration; a missing data file may
+        # still arrive (blob-missing, TRANSIENT_SIGNS). The ADF guide's 2345: the script file doesn't exist.
+        r"\b(script|jar|executable|wheel|whl|egg)\b.{0,80}(does not exist|not found|cannot be found|could not be found|"
+        r"is missing)|"
+        # The runtime cannot load a component it was configured with: a missing driver or assembly.
+        r"could not load (file or )?assembly|(provider|driver) .{0,40}is not registered|"
+        r"data source name not found|no default driver specified|(make sure|ensure) it is on the classpath|"
+        # Streaming state that only a person can reconcile: two queries on one checkpoint, a checkpoint
+        # to delete (Spark error conditions CONCURRENT_STREAM_LOG_UPDATE, CONCURRENT_QUERY).
+        r"multiple streaming (jobs|queries)|only one streaming (job|query)|another instance of this query|"
+        r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
     S(
         "still-running",
@@ -237,7 +261,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
         r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"
         r"spot termination|cluster to be terminated|forced .{0,40}terminat|lost executor|"
-        r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)",
+        r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)|"
+        # A shuffle fetch fails when the executor holding the blocks is gone: a cluster downsized, a spot
+        # instance reclaimed, an executor lost (kb.databricks.com, FetchFailedException).
+        r"fetchfailed|shuffle (fetch|block)|(missing|lost) an output location for shuffle",
     ),
     S(
         "library-install",
@@ -256,13 +283,28 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(maximum|max) (number of )?(concurrent|active|queued|parallel) (runs|jobs|requests|executions|queries|"
         r"connections|sessions)|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
         r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
-        r"server (is )?busy|service (is )?busy|serverbusy|high load|stockout|insufficient (capacity|instances)|"
+        r"server (is )?busy|service (is )?busy|serverbusy|high load|stockout|insufficient (\w+ )?(capacity|instances)|"
+        r"(do not|don't|does not|did not) have (sufficient|enough) [\w.-]+ ?capacity|not enough capacity|"
+        # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
+        # context); a component that cannot take more work right now is saturated, not misconfigured.
+        r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
+        r"(queue|pool)[\w. ]{0,40} (is full|already has \d+)|"
+        r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
         r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
-        r"executorlostfailure|fetchfailed|shuffle (fetch|block)|executor (heartbeat|lost)|"
+        r"executorlostfailure|executor (heartbeat|lost)|"
         r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
         r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
         r"concurrentmodificationexception|metadatachangedexception|protocolchangedexception",
         databricks="DatabricksResourceExhausted",
+    ),
+    S(
+        # Delta's optimistic concurrency: another writer committed first; the documentation says to try the
+        # operation again (delta-error-classes.json). Contention that frees up (corpus label rule).
+        "write-conflict",
+        "DatabricksResourceExhausted",
+        r"transaction conflict|conflicting commit|concurrent (transaction|write|update|operation|merge|delete)|"
+        r"(running|modified) concurrently|concurrently with",
+        service="databricks",
     ),
     S(
         "cluster-start",
@@ -283,7 +325,13 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"did not (respond|answer|reply|return)|no response (was )?(received|from)|(is |was )?not responding|"
         r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"
         r"waiting for (a )?response|response (was )?not received|operation has timed out|expired before|"
-        r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)",
+        r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)|"
+        # The same wait running out in other words: nothing came back in the allowed time, or the client's
+        # own retries ran out of time.
+        r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
+        r"given|expected|allowed)? ?(time|period|duration)|took longer than|no (response|reply) within|"
+        r"(did not|didn't|never) (receive|get) (a |any )?(response|reply|answer)|empty reply from server|"
+        r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration",
         databricks="DatabricksTimeoutError",
     ),
     S(
@@ -313,9 +361,15 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
         r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
         r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
+        r"unexpected error (was |has been )?(encountered|occurred)|(is|are) experiencing (issues|problems|an outage|"
+        r"difficulties)|"
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
         r"try (the operation|the request|it) again|concurrent (update|modification)|"
         r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
+        # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
+        # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
+        unless=r"(ensure|make sure|double[- ]check|correct|fix|check|verify|provide|providing|specify|update|change|"
+        r"consider)\b[^.]{0,200}[.,;]? *(and |then |please )?(try again|retry)",
     ),
     S(
         "connection-failed",

@@ -25,7 +25,8 @@ CLUSTER_FILE = "databricks_cluster_termination.toml"
 RUN_FILE = "databricks_run_termination.toml"
 SPARK_FILE = "spark_errors.toml"
 ADF_FILE = "adf_error_codes.toml"
-ALL_FILES = (CLUSTER_FILE, RUN_FILE, SPARK_FILE, ADF_FILE)
+SQLSTATE_FILE = "sql_states.toml"
+ALL_FILES = (CLUSTER_FILE, RUN_FILE, SPARK_FILE, ADF_FILE, SQLSTATE_FILE)
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
 ALLOWED_KEYS = REQUIRED_KEYS | {"type"}
@@ -36,6 +37,7 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     RUN_FILE: jobs.TerminationTypeType,
     SPARK_FILE: None,
     ADF_FILE: None,
+    SQLSTATE_FILE: None,
 }
 
 

@@ -1,0 +1,147 @@
+"""Cases written here (not corpus lines) for the knowledge added in the fifth corpus pass: each tests a
+class of wording the documentation describes, and that a never-class cause still beats transient words."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+
+def _text(message: str, service: str = "databricks", code: str | None = None) -> tuple[str, bool, str]:
+    result = CLASSIFIER.classify_text(message, service=service, error_code=code)
+    return result.error_type, result.remediable, result.rule
+
+
+@pytest.mark.parametrize(
+    ("message", "state_class"),
+    [
+        # A Spark condition the tables do not document: its SQLSTATE class decides, and "try again" does not.
+        (
+            "[INVALID_URL_FORMAT] The value 'ht tp://x' is not a URL. Please correct it and try again. SQLSTATE: 22P02",
+            "DataQuality",
+        ),
+        ("[NOT_A_KNOWN_CLASS] The statement cannot be analysed; please retry. SQLSTATE: 42P99", "CodeError"),
+        (
+            "[SOME_FEATURE_GAP] Not supported on this compute. Retry on another cluster. SQLSTATE: 0A000",
+            "InvalidConfiguration",
+        ),
+        ("[SOME_GRANT_CHECK] You may not read this table. SQLSTATE: 42501", "PermissionDenied"),
+    ],
+)
+def test_a_never_sqlstate_class_vetoes_retry_wording(message: str, state_class: str) -> None:
+    kind, remediable, rule = _text(message)
+    assert not remediable
+    assert kind == state_class
+    assert rule.startswith("veto:")
+
+
+def test_a_documented_spark_condition_beats_its_sqlstate_class() -> None:
+    # DELTA_CONCURRENT_APPEND is SQLSTATE class 2D but documented as a conflict that a rerun clears.
+    message = "[DELTA_CONCURRENT_APPEND] Transaction conflict detected. Please try the operation again. SQLSTATE: 2D521"
+    kind, remediable, _ = _text(message)
+    assert remediable and kind == "DatabricksResourceExhausted"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Please make sure the input file is well formed and try again.",
+        "Please check the linked service credentials and try again.",
+        "Please consider providing a service principal with the required role and try again.",
+        "Verify the value of the parameter, then retry.",
+    ],
+)
+def test_try_again_after_an_instruction_is_no_transient_sign(message: str) -> None:
+    assert not _text(message, service="adf")[1]
+
+
+@pytest.mark.parametrize(
+    ("message", "service", "kind"),
+    [
+        ("Operation could not be completed within the specified time.", "adf", "GatewayTimeout"),
+        ("The server did not receive a response from the upstream service.", "adf", "GatewayTimeout"),
+        (
+            "Request took longer than the allowed window while waiting on the endpoint.",
+            "databricks",
+            "DatabricksTimeoutError",
+        ),
+        (
+            "Retry request would exceed the retry policy max retry duration of 600 seconds",
+            "databricks",
+            "DatabricksTimeoutError",
+        ),
+    ],
+)
+def test_waits_that_ran_out_without_the_word_timeout(message: str, service: str, kind: str) -> None:
+    assert _text(message, service=service)[:2] == (kind, True)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "org.apache.spark.shuffle.FetchFailedException: Failed to connect to 10.1.2.3:7337",
+        "org.apache.spark.shuffle.MetadataFetchFailedException: Missing an output location for shuffle 7",
+    ],
+)
+def test_shuffle_fetch_failures_are_lost_executors(message: str) -> None:
+    assert _text(message)[:2] == ("ClusterUnexpectedTermination", True)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (
+            "We currently do not have sufficient Standard_E8s_v3 capacity in the region you requested.",
+            "DatabricksResourceExhausted",
+        ),
+        ("The cluster has reached the maximum number of execution contexts.", "DatabricksResourceExhausted"),
+        ("The background threadpool cannot accept new tasks right now.", "DatabricksResourceExhausted"),
+        ("Transaction conflict detected: a concurrent update modified the table.", "DatabricksResourceExhausted"),
+    ],
+)
+def test_capacity_and_contention_that_free_up(message: str, kind: str) -> None:
+    assert _text(message)[:2] == (kind, True)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Contention words next to a cause a person must fix: the cause wins.
+        "Concurrent update to the log. Multiple streaming jobs detected on one checkpoint location.",
+        "A concurrent write failed: Forbidden. The service principal does not have permission to write.",
+        "The type of the property 'timeout' is incorrect. The expected type is String.",
+        "Failed to read the content of the hive script. Error: 'The specified blob does not exist.'",
+        "The access token is from the wrong tenant. Please retry.",
+        "User admin is locked out. Service unavailable, try again later.",
+        "The self-hosted integration runtime node 'SHIR-01' is not reachable by its name. Please retry.",
+        "Call to provided Azure function 'Load' failed with status-'InternalServerError' and message - "
+        "'Exception while executing function: Functions.Load'.",
+    ],
+)
+def test_never_causes_beat_transient_words(message: str) -> None:
+    assert not _text(message, service="adf")[1]
+
+
+@pytest.mark.parametrize(
+    "code", ["DF-Cosmos-PartitionKeyMissed", "DF-Sink-InvalidTableName", "SomeConnectorUnsupportedAuthType"]
+)
+def test_an_undocumented_adf_code_named_by_a_configuration_fault_vetoes(code: str) -> None:
+    kind, remediable, rule = _text("The operation failed. Please retry later.", service="adf", code=code)
+    # The code's own words may name the fault first (the configuration sign); either way it vetoes.
+    assert (kind, remediable) == ("InvalidConfiguration", False)
+    assert rule in ("veto:adf-code-name", "veto:configuration")
+
+
+def test_an_adf_code_that_says_a_file_is_missing_stays_transient() -> None:
+    # A data file that has not arrived yet may still arrive: NotExist/NotFound names do not veto.
+    _, remediable, _ = _text("The required Blob is missing.", service="adf", code="UserErrorSourceBlobNotExists")
+    assert remediable
+
+
+def test_a_termination_code_written_as_title_words_keeps_its_acronyms() -> None:
+    result = CLASSIFIER.classify_text("Cluster terminated. Reason: Azure VM Extension Failure", service="databricks")
+    assert "AZURE_VM_EXTENSION_FAILURE" in result.rule
