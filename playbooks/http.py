@@ -17,8 +17,9 @@ The body (``schema: autoheal.playbook/v1``), camelCase so a Logic App's expressi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,8 @@ from autoheal.domain.outcome import Outcome, PermanentFailure, TransientFailure
 from autoheal.domain.values import Target
 from autoheal.settings import Settings
 from playbooks import adf
+
+T = TypeVar("T")
 
 PREFIX = "http."
 SCHEMA = "autoheal.playbook/v1"
@@ -166,22 +169,10 @@ def _adf(
                     return run
             return None
 
-        try:
-            newest = poll(
-                new_run,
-                lambda r: r is not None,
-                clock=clock,
-                interval=limits.poll_interval,
-                timeout=settings.http_playbook_verify_seconds,
-                what=f"a rerun of {failed.pipeline_name} started by {_where(url)}",
-            )
-        except PollTimeout:
-            outcome.action = "http_call"
-            outcome.detail = (
-                f"not verified: {_where(url)} answered, but no rerun of {failed.pipeline_name} started within "
-                f"{settings.http_playbook_verify_seconds:g} s"
-            )
-            outcome.duration_seconds = time.monotonic() - started
+        newest = _started_by_the_call(
+            new_run, url, f"rerun of {failed.pipeline_name}", outcome, started, settings, clock, limits
+        )
+        if newest is None:
             return outcome
         outcome.step(f"the endpoint started run {newest.run_id}")
     outcome.created_ids["run_id"] = newest.run_id
@@ -194,6 +185,37 @@ def _adf(
         raise TransientFailure(f"run {final.run_id} started by {_where(url)} ended {final.status}", outcome=outcome)
     outcome.verified = True
     return outcome
+
+
+def _started_by_the_call(
+    find: Callable[[], T | None],
+    url: str,
+    what: str,
+    outcome: Outcome,
+    started: float,
+    settings: Settings,
+    clock: Clock,
+    limits: Limits,
+) -> T | None:
+    """What the endpoint started, polled for up to AUTOHEAL_HTTP_PLAYBOOK_VERIFY_SECONDS; None, with the
+    outcome marked "not verified", when nothing did: an endpoint's 200 is not a fix."""
+    try:
+        return poll(
+            find,
+            lambda r: r is not None,
+            clock=clock,
+            interval=limits.poll_interval,
+            timeout=settings.http_playbook_verify_seconds,
+            what=f"a {what} started by {_where(url)}",
+        )
+    except PollTimeout:
+        outcome.action = "http_call"
+        outcome.detail = (
+            f"not verified: {_where(url)} answered, but no {what} started within "
+            f"{settings.http_playbook_verify_seconds:g} s"
+        )
+        outcome.duration_seconds = time.monotonic() - started
+        return None
 
 
 def _databricks(
@@ -234,23 +256,19 @@ def _databricks(
                         return ("run", other)
         return None
 
-    try:
-        kind, found = poll(
-            started_something,
-            lambda r: r is not None,
-            clock=clock,
-            interval=limits.poll_interval,
-            timeout=settings.http_playbook_verify_seconds,
-            what=f"a repair or rerun of run {run_id}",
-        )
-    except PollTimeout:
-        outcome.action = "http_call"
-        outcome.detail = (
-            f"not verified: {_where(url)} answered, but no repair of run {run_id} nor new run of its job started "
-            f"within {settings.http_playbook_verify_seconds:g} s"
-        )
-        outcome.duration_seconds = time.monotonic() - started
+    change = _started_by_the_call(
+        started_something,
+        url,
+        f"repair of run {run_id} nor new run of its job",
+        outcome,
+        started,
+        settings,
+        clock,
+        limits,
+    )
+    if change is None:
         return outcome
+    kind, found = change
     followed = int(found.run_id)
     outcome.step(
         f"the endpoint started a {kind} ({'run ' + str(followed) if kind == 'run' else 'of run ' + str(run_id)})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -206,7 +207,16 @@ def storm(jobs: int) -> Scenario:
     )
 
 
-def test_twenty_failures_on_one_dead_cluster_make_one_start_and_twenty_repairs(world: tuple[Stack, Store]) -> None:
+# The storm once escalated one of its twenty incidents now and then (a race in the cluster guard):
+# `AUTOHEAL_STORM_LOOPS=50 pytest tests/e2e/test_alert_path.py -k twenty -x` runs it fifty times in one
+# stack, as issue 13 asks; CI runs it once.
+LOOPS = int(os.environ.get("AUTOHEAL_STORM_LOOPS", "1"))
+
+
+@pytest.mark.parametrize("loop", range(LOOPS))
+def test_twenty_failures_on_one_dead_cluster_make_one_start_and_twenty_repairs(
+    world: tuple[Stack, Store], loop: int
+) -> None:
     stack, store = world
     load(stack, storm(20))
     assert stack.sandbox is not None
