@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(
         60, gt=0, description="how often the served reconcile deployment looks for stranded incidents"
     )
+    zombie_after_seconds: float = Field(
+        90,
+        ge=15,
+        description="a running flow run with no heartbeat for this long is marked Crashed (flows/serve.py); "
+        "keep it at three or more times PREFECT_FLOWS_HEARTBEAT_FREQUENCY",
+    )
 
     # Root-cause analysis by a model (optional; the rules decide either way)
     ai_provider: Literal["none", "openai", "azure_openai", "ollama"] = Field(

@@ -52,9 +52,9 @@ ZOMBIES = "autoheal-crash-zombie-flow-runs"
 def zombie_automation(*, within_seconds: float = 90) -> AutomationCore:
     """Prefect's documented detection of zombie flow runs: a running flow run sends a heartbeat
     every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (30 here, set by the stack); one that has sent
-    none for ``within_seconds`` and has not finished is marked Crashed. That catches a run whose
-    runner or machine died with it; a run whose process alone died the runner marks Crashed
-    itself. The reconciler (flows/reconcile.py) then starts its incident again."""
+    none for ``within_seconds`` (AUTOHEAL_ZOMBIE_AFTER_SECONDS) and has not finished is marked
+    Crashed. That catches a run whose runner or machine died with it; a run whose process alone
+    died the runner marks Crashed itself. The reconciler (flows/reconcile.py) then starts its incident again."""
     return AutomationCore(
         name=ZOMBIES,
         description="Mark flow runs Crashed when their heartbeats stop (autoheal, flows/serve.py).",
@@ -80,7 +80,7 @@ def zombie_automation(*, within_seconds: float = 90) -> AutomationCore:
 async def ensure_zombie_automation() -> None:
     async with get_client() as client:
         if not await client.read_automations_by_name(ZOMBIES):
-            await client.create_automation(zombie_automation())
+            await client.create_automation(zombie_automation(within_seconds=get_settings().zombie_after_seconds))
 
 
 def deploy_to_pool(*, pool: str) -> UUID:

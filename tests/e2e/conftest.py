@@ -5,8 +5,9 @@ on PostgreSQL too."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import time
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from autoheal.app.demo import DEMO_SETTINGS
 from autoheal.app.scratch import ADMIN_URL, clean_environment, scratch_databases
 from autoheal.app.stack import Stack
 from autoheal.store.store import Store
+from flows.children import run_process_name
 from sandbox.scenario import Scenario, load_scenario
+from tests.processes import descendants, name_of
 
 PG = os.environ.get("AUTOHEAL_TEST_POSTGRES", ADMIN_URL)
 
@@ -36,7 +39,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             workdir,
             scenario=load_scenario("demo"),
             prefect_database_url=prefect_db,
-            settings={**DEMO_SETTINGS, "AUTOHEAL_DATABASE_URL": store_db, "AUTOHEAL_RECEIVER_PORT": "0"},
+            settings={
+                **DEMO_SETTINGS,
+                "AUTOHEAL_DATABASE_URL": store_db,
+                "AUTOHEAL_RECEIVER_PORT": "0",
+                # Heartbeats every 10 s and a zombie after 45 s (30 and 90 by default): the frozen-run
+                # test waits for that window.
+                "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "10",
+                "AUTOHEAL_ZOMBIE_AFTER_SECONDS": "45",
+            },
         )
         try:
             the_stack.start()
@@ -48,17 +59,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def world(stack: Stack) -> Iterator[tuple[Stack, Store]]:
     """A fresh store for each test; the test loads its own scenario into the sandbox. Before the store
-    is dropped, what the last test left in flight is cancelled: a run that outlived its test once
-    wrote its incident's end into the next test's fresh store, where the same id was a new incident."""
-    asyncio.run(cancel_remediations())
+    is dropped, what the last test left in flight is ended: a run that outlived its test once wrote
+    its incident's end into the next test's fresh store, where the same id was a new incident."""
+    asyncio.run(end_runs_in_flight(stack))
     store = context.get_store()
     store.drop_all()
     store.migrate()
     yield stack, store
 
 
-async def cancel_remediations(timeout: float = 30) -> None:
-    """Cancel every remediate flow run not yet final, and wait until Prefect has them final."""
+async def end_runs_in_flight(stack: Stack, flows: tuple[str, ...] = ("remediate", "sweep")) -> None:
+    """End every remediate (and sweep) flow run not yet final: its process is killed (each names itself
+    after its run, flows/children.py) and the run set Cancelled; then the guards' concurrency limits are
+    deleted, so no slot a killed run held waits out its lease in the next test. (Prefect's own
+    cancellation took over 30 s a run here.) A sweep that ran when the stack started makes incidents and
+    remediate runs of its own."""
     from prefect import get_client
     from prefect.client.schemas.filters import (
         FlowFilter,
@@ -68,7 +83,7 @@ async def cancel_remediations(timeout: float = 30) -> None:
         FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.states import Cancelled, Cancelling
+    from prefect.states import Cancelled
 
     live = FlowRunFilter(
         state=FlowRunFilterState(
@@ -77,20 +92,21 @@ async def cancel_remediations(timeout: float = 30) -> None:
             )
         )
     )
-    remediate = FlowFilter(name=FlowFilterName(any_=["remediate"]))
     async with get_client() as client:
-        for run in await client.read_flow_runs(flow_filter=remediate, flow_run_filter=live):
-            # A run with a process is stopped by its runner; one without (scheduled, paused) just ends.
-            running = run.state is not None and run.state.type in (StateType.RUNNING, StateType.CANCELLING)
-            await client.set_flow_run_state(run.id, Cancelling() if running else Cancelled(), force=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not await client.read_flow_runs(flow_filter=remediate, flow_run_filter=live):
-                return
-            await asyncio.sleep(0.5)
-        # Cancelling with no runner to act on it (its runner was killed by the test): its process is gone.
-        for run in await client.read_flow_runs(flow_filter=remediate, flow_run_filter=live):
-            await client.set_flow_run_state(run.id, Cancelled(), force=True)
+        ours = FlowFilter(name=FlowFilterName(any_=list(flows)))
+        runs = await client.read_flow_runs(flow_filter=ours, flow_run_filter=live)
+        names = {run_process_name(run.id) for run in runs}
+        for serve in stack.serves:
+            for pid in descendants(serve.pid):
+                if name_of(pid) in names:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+        for run in runs:
+            await client.set_flow_run_state(run.id, Cancelled(message="ended by the test fixture"), force=True)
+        if runs:
+            for limit in await client.read_global_concurrency_limits(limit=200):
+                if limit.name.startswith("autoheal-"):
+                    await client.delete_global_concurrency_limit_by_name(limit.name)
 
 
 def load(stack: Stack, scenario: str | Scenario) -> None:

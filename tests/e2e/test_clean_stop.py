@@ -64,7 +64,14 @@ def _nothing_left_by_a_failed_test() -> Iterator[None]:
 def start(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
     with (tmp_path / "out.log").open("wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "autoheal.app.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+            [sys.executable, "-m", "autoheal.app.cli", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            # As started from a terminal: a shell that runs this suite in the background (CI's, say)
+            # passes SIGINT on ignored, and Python then keeps ignoring it (no KeyboardInterrupt at all).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     STARTED.append(process)
     return process

@@ -14,6 +14,7 @@ module's two tests share one stack; the kill comes last.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import time
@@ -36,7 +37,7 @@ from autoheal.store.store import Store
 from bench.storm import twice
 from bench.worlds import SETTINGS, alerts, dead_clusters
 from sandbox.scenario import Scenario
-from tests.e2e.conftest import PG
+from tests.e2e.conftest import PG, end_runs_in_flight
 
 # Each configuration drops its scratch databases at the end; a psycopg connection of its store that the
 # garbage collector closes after that warns from its __del__: expected here, for that class only.
@@ -102,6 +103,8 @@ def run_storm(stack: Stack, store: Store, *, fresh: bool, kill_when_terminal: in
     assert stack.sandbox is not None
     if fresh:
         stack.sandbox.load(world())  # fresh run ids: Prefect remembers event ids, which derive from them
+    # The sweep runs when the runners start, and its incidents' runs would write into the store dropped here.
+    asyncio.run(end_runs_in_flight(stack))
     store.drop_all()
     store.migrate()
     wait_for_failures(stack.sandbox)

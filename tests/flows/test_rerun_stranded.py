@@ -38,6 +38,8 @@ def test_rerun_takes_over_a_stranded_incident_without_a_prefect_api_url(
     store.start_attempt(int(incident.id or 0), number=1, playbook="adf.rerun_from_failure")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PYTHONPATH=str(ROOT), PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    # Prefect gives its ephemeral server 20 s to start; a loaded 2-core CI machine once took longer.
+    env.update(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
 
     def rerun(*extra: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "autoheal.app.cli", "rerun", str(incident.id), "--by", "oncall", *extra]
