@@ -44,13 +44,12 @@ bench-smoke: $(STAMP)
 	@for b in $(BENCHES); do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
 	@BENCH_SMOKE=1 $(PY) -m bench.storm --workers 2 --kind served
 
-# What CI runs after `make test` (.ci/run), sized for its 15 minutes: the in-process benchmarks, and the
-# storm's smoke through the scale-out mode (2 served runners, one killed), which runs bench/storm.py's
-# delivery and counting too. The webhook and overhead benchmarks are type-checked by `make test` (mypy
-# covers bench/) and run whole by `make bench` and `make bench-smoke`.
+# What CI runs after `make test` (.ci/run), sized for its 15 minutes: the in-process benchmarks. The
+# stack benchmarks (webhooks, overhead, storm, scale-out) are type-checked by `make test` (mypy covers
+# bench/), their worlds and counting run in tests/e2e/test_scale_out.py, and `make bench-smoke` runs
+# them whole in about 5 minutes.
 bench-ci: $(STAMP)
 	@for b in bench.classifier bench.work_saved; do BENCH_SMOKE=1 $(PY) -m $$b || exit 1; done
-	@BENCH_SMOKE=1 $(PY) -m bench.storm --workers 2 --kind served
 
 # The demo, then headless Chromium (apt-get install chromium) photographs the Prefect UI into docs/. Not in CI.
 screenshots: $(STAMP)

@@ -48,7 +48,7 @@ pytestmark = [
     ),
 ]
 
-CLUSTERS, PER_CLUSTER, PIPELINES = 3, 6, 6  # 24 incidents
+CLUSTERS, PER_CLUSTER, PIPELINES = 2, 5, 4  # 14 incidents, 24 deliveries: still a queue for 2 runners x 3
 RUNNERS, LIMIT = 2, 3
 VIEW_AT = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
 
