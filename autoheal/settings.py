@@ -75,9 +75,9 @@ class Settings(BaseSettings):
     )
     zombie_after_seconds: float = Field(
         90,
-        ge=15,
+        ge=45,
         description="a running flow run with no heartbeat for this long is marked Crashed (flows/serve.py); "
-        "keep it at three or more times PREFECT_FLOWS_HEARTBEAT_FREQUENCY",
+        "more than twice PREFECT_FLOWS_HEARTBEAT_FREQUENCY (30 s, Prefect's least)",
     )
 
     # Root-cause analysis by a model (optional; the rules decide either way)

@@ -43,10 +43,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 **DEMO_SETTINGS,
                 "AUTOHEAL_DATABASE_URL": store_db,
                 "AUTOHEAL_RECEIVER_PORT": "0",
-                # Heartbeats every 10 s and a zombie after 45 s (30 and 90 by default): the frozen-run
-                # test waits for that window.
-                "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "10",
-                "AUTOHEAL_ZOMBIE_AFTER_SECONDS": "45",
+                # Prefect's least heartbeat period is 30 s; two missed and the run is a zombie.
+                "AUTOHEAL_ZOMBIE_AFTER_SECONDS": "65",
             },
         )
         try:
