@@ -90,18 +90,24 @@ async def end_runs_in_flight(stack: Stack, flows: tuple[str, ...] = ("remediate"
             )
         )
     )
+    ended = 0
     async with get_client() as client:
         ours = FlowFilter(name=FlowFilterName(any_=list(flows)))
-        runs = await client.read_flow_runs(flow_filter=ours, flow_run_filter=live)
-        names = {run_process_name(run.id) for run in runs}
-        for serve in stack.serves:
-            for pid in descendants(serve.pid):
-                if name_of(pid) in names:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-        for run in runs:
-            await client.set_flow_run_state(run.id, Cancelled(message="ended by the test fixture"), force=True)
-        if runs:
+        for _ in range(5):  # again: a run Pending when listed may have started meanwhile
+            runs = await client.read_flow_runs(flow_filter=ours, flow_run_filter=live)
+            if not runs:
+                break
+            ended += len(runs)
+            for run in runs:
+                await client.set_flow_run_state(run.id, Cancelled(message="ended by the test fixture"), force=True)
+            names = {run_process_name(run.id) for run in runs}
+            for serve in stack.serves:
+                for pid in descendants(serve.pid):
+                    if name_of(pid) in names:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(1)
+        if ended:
             for limit in await client.read_global_concurrency_limits(limit=200):
                 if limit.name.startswith("autoheal-"):
                     await client.delete_global_concurrency_limit_by_name(limit.name)

@@ -17,7 +17,9 @@ import pytest
 
 from autoheal.app.demo import wait_for_failures, wait_until_done
 from autoheal.app.stack import Stack
-from autoheal.store.store import Store
+from autoheal.domain.values import IncidentStatus
+from autoheal.store.store import Store, _new_incident
+from autoheal.store.tables import utcnow
 from flows.children import run_process_name
 from sandbox.scenario import ClusterSpec, DatabricksSpec, JobRunStart, JobSpec, Scenario, TaskSpec, TerminationReason
 from tests.e2e.conftest import load
@@ -244,9 +246,14 @@ def test_an_event_prefect_made_no_run_of_is_started_by_the_reconciler(world: tup
         pipeline="CopySales",
         run_id=run_id,
     )
-    incident, created = store.receive(alert)  # stored as the receiver does; no event is sent for it
-    assert created
-    store.mark_events([int(incident.id or 0)], error=None)  # as if Prefect had taken it
+    # Stored as the receiver does, its event marked sent as if Prefect had taken it, in one write: stored
+    # and marked in two, the stack's outbox once sent the event in between, and a normal run took it.
+    incident = _new_incident(alert, raw=None, status=IncidentStatus.RECEIVED, flow_run_id=None)
+    incident.event_sent_at, incident.event_attempts = utcnow(), 1
+    with store.session() as session:
+        session.add(incident)
+        session.commit()
+        session.refresh(incident)
     from prefect.deployments import run_deployment
 
     reconciled: Any = run_deployment(

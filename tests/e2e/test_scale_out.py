@@ -212,6 +212,7 @@ def _why(storm: Storm, store: Store) -> list[Any]:
     ]
 
 
+@pytest.mark.timeout(400)
 def test_two_served_runners_share_a_storm_and_act_exactly_once(runners: Stack) -> None:
     store = context.get_store()
     storm = run_storm(runners, store, fresh=False)
