@@ -100,13 +100,11 @@ def _wait(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
-@pytest.mark.timeout(400)
-def test_a_flow_run_killed_mid_remediation_is_finished_by_the_reconciler_without_a_second_start(
-    world: tuple[Stack, Store],
-) -> None:
-    stack, store = world
-    assert stack.sandbox is not None and stack.serve is not None
-    load(stack, slow_start(start_seconds=6000 * 15))  # the cluster takes 15 real seconds to start
+def remediating_on_a_slow_start(stack: Stack, store: Store) -> Any:
+    """An alert for a job run failed on a dead cluster that takes 15 real seconds to start, followed
+    until its cluster start was asked for and its incident is remediating: the moment to kill or freeze."""
+    assert stack.sandbox is not None
+    load(stack, slow_start(start_seconds=6000 * 15))
     wait_for_failures(stack.sandbox)
     (run,) = list(stack.sandbox.state.workspace.runs.values())
     answer = stack.post(
@@ -114,9 +112,18 @@ def test_a_flow_run_killed_mid_remediation_is_finished_by_the_reconciler_without
         {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
     )
     incident_id = answer.json()["incident_id"]
-    # The start was asked for, the flow run now waits for the cluster: the moment to kill it.
-    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
-    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")
+    return _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+
+
+@pytest.mark.timeout(400)
+def test_a_flow_run_killed_mid_remediation_is_finished_by_the_reconciler_without_a_second_start(
+    world: tuple[Stack, Store],
+) -> None:
+    stack, store = world
+    assert stack.sandbox is not None and stack.serve is not None
+    incident = remediating_on_a_slow_start(stack, store)  # the start asked for, the run waits for it
+    incident_id = int(incident.id or 0)
     runs = _wait(lambda: run_processes(stack, incident.flow_run_id), 30, "the run's process")
     assert len(runs) == 1, runs
     os.kill(runs[0], signal.SIGKILL)
@@ -197,16 +204,8 @@ def test_the_runner_killed_mid_remediation_the_run_ends_and_is_picked_up_when_it
     reconciler finishes the incident, with no second cluster start."""
     stack, store = world
     assert stack.sandbox is not None and stack.serve is not None
-    load(stack, slow_start(start_seconds=6000 * 15))
-    wait_for_failures(stack.sandbox)
-    (run,) = list(stack.sandbox.state.workspace.runs.values())
-    answer = stack.post(
-        "/alerts/databricks",
-        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
-    )
-    incident_id = answer.json()["incident_id"]
-    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
-    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    incident = remediating_on_a_slow_start(stack, store)  # the start asked for, the run waits for it
+    incident_id = int(incident.id or 0)
     runner_tree = [stack.serve.pid, *descendants(stack.serve.pid)]
     stack.serve.kill()
     stack.serve.wait()
@@ -274,16 +273,8 @@ def test_a_flow_run_whose_heartbeats_stop_is_marked_crashed_and_reconciled(world
     reconciler finishes its incident with no second cluster start."""
     stack, store = world
     assert stack.sandbox is not None and stack.serve is not None
-    load(stack, slow_start(start_seconds=6000 * 15))
-    wait_for_failures(stack.sandbox)
-    (run,) = list(stack.sandbox.state.workspace.runs.values())
-    answer = stack.post(
-        "/alerts/databricks",
-        {"event_type": "jobs.on_failure", "workspace_id": "1", "run": {"run_id": run.run_id}, "job": {"job_id": 700}},
-    )
-    incident_id = answer.json()["incident_id"]
-    _wait(lambda: stack.sandbox.state.counts()["cluster_starts"] == 1, 60, "the cluster start")  # type: ignore[union-attr]
-    incident = _wait(lambda: (i := store.get(incident_id)) and i.status == "remediating" and i, 30, "remediating")
+    incident = remediating_on_a_slow_start(stack, store)  # the start asked for, the run waits for it
+    incident_id = int(incident.id or 0)
     (frozen,) = _wait(lambda: run_processes(stack, incident.flow_run_id), 30, "the run's process")
     os.kill(frozen, signal.SIGSTOP)
     try:
