@@ -109,7 +109,8 @@ async def end_runs_in_flight(stack: Stack, flows: tuple[str, ...] = ("remediate"
             await asyncio.sleep(1)
         if ended:
             for limit in await client.read_global_concurrency_limits(limit=200):
-                if limit.name.startswith("autoheal-"):
+                # test_reliability.py's lease test keeps a killed holder's slot across the module's tests
+                if limit.name.startswith("autoheal-") and "lease-test" not in limit.name:
                     await client.delete_global_concurrency_limit_by_name(limit.name)
 
 
