@@ -73,18 +73,18 @@ class LocalPrefectServer:
 
     def start(self, timeout: float = 90, tries: int = 3) -> None:
         """Start the server and wait for it to answer. The port is chosen free before the server
-        binds it: on a shared machine another server can take it meanwhile, ours then exits, and the
-        one answering the health check is not ours. So the answer counts only while our process
-        still runs; otherwise a new free port is tried."""
+        binds it: on a shared machine another server can take it meanwhile, ours then exits, and a
+        server answers on that port that is not ours (once, under parallel tests, a stack worked
+        against another stack's server until that one stopped). So only an answer that names our
+        PREFECT_HOME counts, and a server that lost its port is started again on a new free one."""
         for _ in range(tries):
-            self._start_once(timeout)
-            time.sleep(1)  # a server that lost its port exits within moments of starting
-            if self.process is not None and self.process.poll() is None:
+            if self._start_once(timeout):
                 return
             self.port = _free_port(0)
-        raise PrefectServerError(f"the Prefect server exited after starting, {tries} times; see {self.log}")
+        raise PrefectServerError(f"the Prefect server lost its port to another process {tries} times; see {self.log}")
 
-    def _start_once(self, timeout: float) -> None:
+    def _start_once(self, timeout: float) -> bool:
+        """True once our server answers; False when it exited because another process took its port."""
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.environment()}
         env.pop("PREFECT_API_URL", None)  # the server itself must not point at another API
@@ -93,6 +93,7 @@ class LocalPrefectServer:
         # (tests/e2e/test_alert_path.py, Prefect stopped mid-storm). Several servers share Redis instead
         # (prefect-redis; README "Scaling out").
         env.setdefault("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", LEASES_ON_DISK)
+        logged_before = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -105,15 +106,27 @@ class LocalPrefectServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                with self.log.open("rb") as log:
+                    log.seek(logged_before)
+                    if b"already in use" in log.read():  # the CLI's own check, or uvicorn's bind
+                        return False
                 raise PrefectServerError(f"the Prefect server exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return  # from our process, if it still runs (start checks)
-            except httpx.HTTPError:
-                pass
+            if self._answers_as_ours():
+                return True
             time.sleep(0.5)
         self.stop()
         raise PrefectServerError(f"the Prefect server did not answer within {timeout:g}s; see {self.log}")
+
+    def _answers_as_ours(self) -> bool:
+        """The server on our port answers, and its settings name our PREFECT_HOME (its admin API)."""
+        try:
+            if httpx.get(f"{self.api_url}/health", timeout=2).status_code != 200:
+                return False
+            settings = httpx.get(f"{self.api_url}/admin/settings", timeout=5)
+        except httpx.HTTPError:
+            return False
+        home = settings.json().get("home") if settings.status_code == 200 else None
+        return isinstance(home, str) and Path(home).resolve() == self.home
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
