@@ -16,6 +16,16 @@ from sandbox import Sandbox
 from sandbox.scenario import Scenario, load_scenario
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (the Makefile's `test`), the end-to-end tests run one after
+    another in one worker, on the one stack their session fixture starts (tests/e2e/conftest.py), and
+    the other tests share the other worker: the e2e tests spend most of their time waiting on
+    processes, leases and heartbeats, not on the CPU."""
+    for item in items:
+        if item.path.parent.name == "e2e":
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 class FastClock:
     """Virtual time: every requested sleep is recorded and added to time(), but really takes 2 ms.
 
