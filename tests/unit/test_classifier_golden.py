@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autoheal.domain.catalog import load_catalog
-from autoheal.domain.classifier import RuleClassifier
+from autoheal.domain.classifier import Classification, RuleClassifier, built
 from autoheal.domain.knowledge import Table, table
 from autoheal.domain.values import Facts, Target
 
@@ -87,3 +87,21 @@ def test_every_classification_is_as_recorded() -> None:
     assert actual.keys() == expected.keys()
     changed = [key for key in actual if actual[key] != expected[key]]
     assert not changed, f"{len(changed)} changed, first: {changed[0]}: {expected[changed[0]]} -> {actual[changed[0]]}"
+
+
+def test_built_is_model_construct() -> None:
+    """The classifier's fast constructor gives what pydantic's model_construct gives, field for field."""
+    fast = built("GatewayTimeout", True, 0.75, "sign:no-answer", None, False, ["no-answer: 'timed out'"])
+    slow = Classification.model_construct(
+        error_type="GatewayTimeout",
+        remediable=True,
+        confidence=0.75,
+        rule="sign:no-answer",
+        classifier="rules",
+        vetoed_by=None,
+        abstained=False,
+        evidence=["no-answer: 'timed out'"],
+    )
+    assert fast == slow and repr(fast) == repr(slow) and fast.model_dump() == slow.model_dump()
+    assert fast.model_fields_set == slow.model_fields_set and list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_copy(update={"remediable": False}).remediable is False and fast.remediable
