@@ -50,6 +50,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"could not resolve (host|the host|hostname)|name or service not known|no such host( is known)?|"
         r"nodename nor servname|getaddrinfo|unknown host|dns (resolution|lookup) (failed|error)|"
         r"blocked by (the |a |your )?firewall|firewall (rules? |settings? )?(blocks|blocked|denie[sd]|prevent)|"
+        # A service's firewall named after the words that block: "blocked by your Cosmos DB account firewall".
+        r"blocked by [\w ]{0,40}firewall|not accessible from (the |your )?(current |this )?network|"
+        r"(private link|private endpoint) .{0,60}"
+        r"(not accessible|not reachable|misconfigured|not (properly )?configured)|"
         r"not allowed .{0,30}firewall|client with ip address|ip address .{0,60}(not allowed|is not authorized)|"
         r"not reachable via ssh|login timeout expired|check (your|the) network configuration|"
         r"public network access|private endpoint|network security group|\bnsg\b|"
@@ -112,7 +116,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(host ?name|certificate name) mismatch|ssl ?(handshake|connection) (failed|could not be established)|"
         r"could not establish trust relationship|x509|finger-?print validation failed|host key|"
         r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
-        r"access .{0,20}to the certificate",
+        r"access .{0,20}to the certificate|"
+        # The server refused the TLS parameters (protocol, cipher, certificate): a handshake alert, not a blip.
+        r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain",
     ),
     S(
         "policy",
@@ -147,7 +153,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # The function's own exception, wrapped in the 500 the calling activity reports (.NET host wording).
         r"exception while executing function|nullreferenceexception|object reference not set to an instance|"
         r"notebook (exited|failed) with|cannot resolve|is not defined|mismatched input|syntax error|"
-        r"sql compilation error: .{0,80}invalid identifier|"
+        r"sql compilation error: .{0,80}invalid identifier|incorrect syntax near|"
         r"satisfies the requirement (install|pip|-u|--upgrade)\b|the pipeline failed because .{0,40}expression",
         unless=r"connectionerror|timeouterror|connectionreseterror|socket\.timeout|readtimeout",
     ),
@@ -214,6 +220,21 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Streaming state that only a person can reconcile: two queries on one checkpoint, a checkpoint
         # to delete (Spark error conditions CONCURRENT_STREAM_LOG_UPDATE, CONCURRENT_QUERY).
         r"multiple streaming (jobs|queries)|only one streaming (job|query)|another instance of this query|"
+        # A required setting left out: "'path' is not specified", "Option 'dbtable' or 'query' is required",
+        # "'container' (Container name) is required", "The corpus path is null or empty".
+        r"\b(property|parameter|option|field|setting|argument|path|table|container|name|value|key)\b['\"`\w ()]{0,40}"
+        r"\b(is|are) (required|not specified|null or empty|empty or null)\b|['\"`]\w+['\"`] is not specified|"
+        # A library built for another runtime: a method, field or class the runtime does not have.
+        r"nosuchmethoderror|nosuchfielderror|classnotfoundexception|was removed in (spark|scala|python|databricks)|"
+        r"(not compatible|incompatible) with (this |the )?(version|runtime|spark|scala|python|databricks|cluster)|"
+        # What the subscription or region does not offer, what must be changed first, what may not be that big.
+        r"not available (for|in) (your|this|the) (subscription|region)|"
+        r"needs? to be (disabled|stopped|deleted|removed) first|must be (disabled|stopped|deleted) (first|before)|"
+        r"(there is )?already (an object|a variable|a column|an entity) named|already contains a|"
+        r"exceeds? the maximum allowed [\w ]{0,20}(size|length)|"
+        # The message asks a person to confirm settings: "ensure the server host and port ... are correct".
+        r"(ensure|verify|check|make sure) (that )?[^.]{0,80}\b(is|are) "
+        r"(correct|valid|properly configured|configured correctly)\b|"
         r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
     S(
