@@ -25,8 +25,9 @@ from pydantic import BaseModel
 from autoheal.domain.catalog import Catalog
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, stated
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
-from autoheal.domain.rules import NEVER_SIGNS, TRANSIENT_SIGNS, Sign
+from autoheal.domain.rules import NEVER_SIGNS, Sign
 from autoheal.domain.signs import Scanner, compile_signs, required_literals, top_level_branches
+from autoheal.domain.transient import TRANSIENT_SIGNS
 
 __all__ = ["ACT_AT", "Classification", "RuleClassifier", "required_literals", "top_level_branches"]
 from autoheal.domain.values import Facts

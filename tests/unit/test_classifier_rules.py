@@ -43,6 +43,20 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("adf", "There is already an object named 'dim_date' in the database.", "configuration"),
         ("adf", "The payload exceeds the maximum allowed request size of 4 MB; retry.", "configuration"),
         ("adf", "Host unreachable. Please verify that the hostname and port are correct.", "configuration"),
+        # Seventh group (sixth corpus pass): resource governance of the job's own work, full storage, read-only
+        # targets, a setting the message names, a class version mismatch, a value that does not match.
+        ("adf", "The session has been terminated because of excessive lock usage; retry later.", "configuration"),
+        ("adf", "Write failed: the target table is read-only. Service unavailable.", "configuration"),
+        ("adf", "Cannot write spill file: No space left on device (timeout while flushing)", "configuration"),
+        ("databricks", "Task failed; to fix this, increase spark.sql.broadcastTimeout and retry.", "configuration"),
+        ("databricks", "java.io.InvalidClassException: com.acme.Model; local class incompatible", "configuration"),
+        ("adf", "The row key does not match the value specified in the request URI. Please retry.", "configuration"),
+        (
+            "adf",
+            "Cannot create the pool: it would exceed the allowed vCore quota of 200. Try again.",
+            "quota-never-fits",
+        ),
+        ("adf", "The file share has reached its storage limit; the request timed out.", "quota-never-fits"),
     ],
 )
 def test_a_never_cause_vetoes_the_transient_words_around_it(service: str, message: str, sign: str) -> None:
@@ -74,3 +88,25 @@ def test_a_stated_http_status_outweighs_an_activity_code_of_several_causes() -> 
         error_code="4125",
     )
     assert result.remediable and result.confidence == CODE and result.rule == "code:InternalServerError", result
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("The engine is currently busy; the request will be accepted later.", "ThrottlingError"),
+        ("Too many concurrent scale operations in progress for this server.", "ThrottlingError"),
+    ],
+)
+def test_a_busy_service_is_throttling(message: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert (result.error_type, result.remediable) == (kind, True), result
+
+
+def test_a_quota_whose_numbers_show_it_fits_is_not_a_quota_that_never_fits() -> None:
+    """'would exceed ... quota' with the numbers Azure gives (current usage, additional required): the
+    numbers decide, not the words."""
+    message = (
+        "Operation would exceed the approved Total Regional Cores quota. Current Limit: 350, Current Usage: 300, "
+        "Additional Required: 8"
+    )
+    assert CLASSIFIER.classify_text(message, service="databricks").rule != "veto:quota-never-fits"
