@@ -56,6 +56,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(private link|private endpoint) .{0,60}"
         r"(not accessible|not reachable|misconfigured|not (properly )?configured)|"
         r"not allowed .{0,30}firewall|client with ip address|ip address .{0,60}(not allowed|is not authorized)|"
+        r"client address .{0,40}is not authorized|not a trusted service|"
         r"not reachable via ssh|login timeout expired|check (your|the) network configuration|"
         r"public network access|private endpoint|network security group|\bnsg\b|"
         r"(vnet|subnet)s? .{0,60}(does not exist|not found|is full|exhausted|no longer|deleted|misconfig)|"
@@ -117,7 +118,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(host ?name|certificate name) mismatch|ssl ?(handshake|connection) (failed|could not be established)|"
         r"could not establish trust relationship|x509|finger-?print validation failed|host key|"
         r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
-        r"access .{0,20}to the certificate|"
+        r"access .{0,20}to the certificate|error occurred during the pre-login handshake|"
         # The server refused the TLS parameters (protocol, cipher, certificate): a handshake alert, not a blip.
         r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain",
     ),
@@ -190,6 +191,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"dataset|pipeline|cluster|job|secret|scope|module|package|dependency|class|jar|artifact|"
         r"workspace|instance pool|account|library|object|key)[\w'\"`:/\-. ]{0,60} (was |is )?not found|"
         r"not found:|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
+        r"invalid object name|"
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
@@ -240,7 +242,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # The job's own transaction or query outgrew what the engine allows a session (resource governance).
         r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"
         r"(database|file ?system|volume|table|account) is (in )?read-only|name ?node is in safe mode|"
-        r"no space left on device|not enough space on the disk|insufficient (system )?memory|"
+        r"no space left on device|not enough space on the disk|insufficient (system )?memory|filegroup is full|"
+        r"(service|server|instance|database|pool) (has been|is) paused|no new connections will be allowed|"
+        r"(decrease|increase|change) the configured value|server configuration option|"
         # The message names a setting to change, or a value that does not match the one the call specified.
         r"(increase|raise|set|adjust) (the )?spark\.[a-z]|invalidclassexception|local class incompatible|"
         r"(doesn't|does not|do not|don't) match the (one|value) specified|does not support (http|https|tls)\b|"

@@ -64,7 +64,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
         r"(server|service|system|engine|backend) (is )?(currently |temporarily )?(too )?busy|serverbusy|high load|"
         r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"
-        r"(do not|don't|does not|did not) have (sufficient|enough) [\w.-]+ ?capacity|not enough capacity|"
+        r"(do not|don't|does not|did not) have (sufficient|enough) ([\w.-]+ )?capacity|not enough capacity|"
+        # Contention that frees as the other transactions finish: a deadlock victim, a lock to wait for.
+        r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
         # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
         # context); a component that cannot take more work right now is saturated, not misconfigured.
         r"(maximum|max) number of (execution )?contexts|attached notebook limit|"

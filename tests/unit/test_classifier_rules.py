@@ -57,6 +57,18 @@ CLASSIFIER = RuleClassifier(load_catalog())
             "quota-never-fits",
         ),
         ("adf", "The file share has reached its storage limit; the request timed out.", "quota-never-fits"),
+        # Eighth group: a TLS negotiation cut short, an administrator's pause, a setting to change, a full
+        # filegroup, an object name that does not resolve, a firewall that does not trust the caller.
+        ("adf", "An error occurred during the pre-login handshake: connection reset by peer", "certificate"),
+        ("adf", "The warehouse has been paused; no new connections will be allowed. Retry later.", "configuration"),
+        (
+            "adf",
+            "Increase the configured value of 'max worker threads' (server configuration option).",
+            "configuration",
+        ),
+        ("adf", "The 'ARCHIVE' filegroup is full; the bulk load timed out.", "configuration"),
+        ("adf", "Msg 208: Invalid object name 'staging.events'. The service is busy.", "missing-object"),
+        ("adf", "Client address 10.4.0.7 is not authorized and caller is not a trusted service", "network"),
     ],
 )
 def test_a_never_cause_vetoes_the_transient_words_around_it(service: str, message: str, sign: str) -> None:
@@ -95,6 +107,9 @@ def test_a_stated_http_status_outweighs_an_activity_code_of_several_causes() -> 
     [
         ("The engine is currently busy; the request will be accepted later.", "ThrottlingError"),
         ("Too many concurrent scale operations in progress for this server.", "ThrottlingError"),
+        ("Process 88 was deadlocked with another session and chosen as the deadlock victim.", "ThrottlingError"),
+        ("Cannot obtain a LOCK resource at this time; rerun your statement when the load drops.", "ThrottlingError"),
+        ("The region does not have sufficient capacity for this size right now.", "ThrottlingError"),
     ],
 )
 def test_a_busy_service_is_throttling(message: str, kind: str) -> None:
