@@ -248,9 +248,6 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # The message names a setting to change, or a value that does not match the one the call specified.
         r"(increase|raise|set|adjust) (the )?spark\.[a-z]|invalidclassexception|local class incompatible|"
         r"(doesn't|does not|do not|don't) match the (one|value) specified|does not support (http|https|tls)\b|"
-        # The message asks a person to confirm settings: "ensure the server host and port ... are correct".
-        r"(ensure|verify|check|make sure) (that )?[^.]{0,80}\b(is|are) "
-        r"(correct|valid|properly configured|configured correctly)\b|"
         r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
     S(
