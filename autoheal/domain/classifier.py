@@ -17,15 +17,17 @@ Its error_type is always a catalog name or a never-remediated class.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from autoheal.domain.catalog import Catalog
+from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, stated
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
-from autoheal.domain.rules import NEVER_SIGNS, TRANSIENT_SIGNS, Sign
-from autoheal.domain.signs import compile_signs, required_literals, top_level_branches
+from autoheal.domain.rules import NEVER_SIGNS, Sign
+from autoheal.domain.signs import Scanner, compile_signs, required_literals, top_level_branches
+from autoheal.domain.transient import TRANSIENT_SIGNS
 
 __all__ = ["ACT_AT", "Classification", "RuleClassifier", "required_literals", "top_level_branches"]
 from autoheal.domain.values import Facts
@@ -44,14 +46,6 @@ ACT_AT = 0.6
 
 _ON_DATABRICKS = {"ThrottlingError": "DatabricksResourceExhausted", "GatewayTimeout": "DatabricksTimeoutError"}
 
-# Where codes stand inside a message, in the forms the services write them.
-_FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
-_NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
-_STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
-_SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
-# The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
-_TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
-_EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name
 # says Invalid, Missing/Missed or (Un)Supported is a cause a retry cannot fix (knowledge/adf_error_codes.toml:
@@ -59,6 +53,8 @@ _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
 _SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
 _QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
+
+
 def _precise(entry: CodeEntry) -> bool:
     """A code that names one cause (a Spark error class, a termination code), not an ADF activity
     code whose documented default stands for several."""
@@ -74,6 +70,43 @@ class Classification(BaseModel):
     vetoed_by: str | None = None  # the code or words of a cause a retry cannot fix
     abstained: bool = False  # a transient class on evidence too weak to act alone
     evidence: list[str] = []
+
+
+_set = object.__setattr__
+_ALL_FIELDS = frozenset(Classification.model_fields)
+
+
+def built(
+    error_type: str,
+    remediable: bool,
+    confidence: float,
+    rule: str,
+    vetoed_by: str | None,
+    abstained: bool,
+    evidence: list[str],
+) -> Classification:
+    """What ``Classification.model_construct`` with every field gives (tests/unit/test_classifier_golden.py
+    checks it), without its loop over the fields: the rules build one a message, and that loop was a tenth
+    of a classification's time (bench/classifier.py)."""
+    result = Classification.__new__(Classification)
+    _set(
+        result,
+        "__dict__",
+        {
+            "error_type": error_type,
+            "remediable": remediable,
+            "confidence": confidence,
+            "rule": rule,
+            "classifier": "rules",
+            "vetoed_by": vetoed_by,
+            "abstained": abstained,
+            "evidence": evidence,
+        },
+    )
+    _set(result, "__pydantic_fields_set__", set(_ALL_FIELDS))
+    _set(result, "__pydantic_extra__", None)
+    _set(result, "__pydantic_private__", None)
+    return result
 
 
 @dataclass(slots=True)
@@ -102,8 +135,6 @@ class _Signals:
         )
 
 
-
-
 class RuleClassifier:
     """Classifies :class:`Facts` (or, for text alone, a message with its service and code)."""
 
@@ -122,8 +153,22 @@ class RuleClassifier:
         self._class_names = {name.lower() for name in known}
         remediable = sorted(name.lower() for name in catalog.types)
         self._remediable_names = tuple(remediable)
+        if any(not name.isalnum() for name in remediable):
+            raise ValueError("a class name is letters and digits only")  # the bare text's prefilter relies on it
         self._class_words = re.compile(r"\b(" + "|".join(remediable) + r")\b")
-        self.prefilter = True  # off only to test that the prefilter never changes a classification
+        self.prefilter = True  # off only to test that the prefilters never change a classification
+        self._known = frozenset(known)
+        words = {name: _CLASS_NAME for name in remediable}
+        for word, bits in code_words().items():
+            words[word] = words.get(word, 0) | bits
+        self._scanner = Scanner(self._never, self._transient, words)
+        self._finder = CodeFinder(frozenset(self._class_names))
+        # Whether a class is healed on a service: a catalog type with a playbook there.
+        self._heals = {
+            (name, service): service is None or entry.playbook_for(service) is not None
+            for name, entry in catalog.types.items()
+            for service in (None, "adf", "databricks")
+        }
 
     def classify(self, facts: Facts) -> Classification:
         return self._classify(_Signals.of(facts))
@@ -137,29 +182,51 @@ class RuleClassifier:
     def _classify(self, s: _Signals) -> Classification:
         service = s.service
         inner = f"{s.message} {s.details}" if s.details else s.message
-        codes = list(self._codes(s, inner))
-        evidence = [f"{entry.table.value} code {entry.code}: {entry.error_type}" for entry in codes]
+        # ErrorCode=..., error_code: ..., errorCode: ...: read once, for the codes and for their words.
+        fields = FIELD_CODE.findall(inner) if "rrorCode" in inner or "rror_code" in inner else []
         # A code is named by its cause (UserErrorTypeInSchemaTableNotSupported): its words count as text.
-        named = [s.error_code or "", *(_FIELD_CODE.findall(inner) if "rror" in inner else ())]
-        named = [n for n in named if n.lower() not in self._class_names]
-        words = " ".join(_CAMEL_WORD.findall(" ".join(named))) if any(named) else ""
+        if s.error_code or fields:
+            named = [n for n in (s.error_code or "", *fields) if n.lower() not in self._class_names]
+            joined = " ".join(named)
+            # A number is its own only word (error code 2200).
+            words = joined if joined.isascii() and joined.isdigit() else " ".join(_CAMEL_WORD.findall(joined))
+        else:
+            named, words = [""], ""
         # The termination codes are looked up, not read as words (ALLOCATION_TIMEOUT is no timeout wording).
-        text = " ".join(f for f in (s.error_code, inner, words) if f).lower()
+        text = " ".join([f for f in (s.error_code, inner, words) if f]).lower()
+        # One pass over the text: which signs' alternatives can match, which code forms can find a code,
+        # whether a class name is there. The text holds the message, so what the message holds it holds too.
+        never_keys: int | None
+        transient_keys: int | None
+        if self.prefilter:
+            never_keys, transient_keys, bits = self._scanner.scan(text)
+            named_class = bool(bits & _CLASS_NAME)
+        else:
+            never_keys = transient_keys = None
+            bits = ANY_HINT
+            named_class = any(name in text for name in self._remediable_names)
+        codes = self._finder.find(
+            s.termination_code, s.run_termination_code, s.error_code, service, inner, text, fields, bits
+        )
+        evidence = [entry.evidence for entry in codes] if codes else []
         # A class name in free text says nothing ("answer GatewayTimeout" is not a gateway timeout).
-        if any(name in text for name in self._remediable_names):
-            text = self._class_words.sub(" ", text)
+        if named_class:
+            cleaned = self._class_words.sub(" ", text)
+            if cleaned != text:
+                text, never_keys, transient_keys = cleaned, None, None
         quota = _QUOTA.search(text) if "quota" in text else None
         fits = quota is not None and int(quota.group(2)) <= int(quota.group(1))
 
         # 1. a cause a retry cannot fix, anywhere: it vetoes healing.
-        nevers = [e for e in codes if not self._transient_class(e, service)]
+        transient = [e for e in codes if self._transient_class(e, service)] if codes else []
+        nevers = [e for e in codes if e not in transient] if transient else codes
         for entry in nevers:
             # A code that names one cause vetoes whatever the words say; a quota code stands aside only
             # when the numbers show the request fits once others free up.
             wrapper = entry.error_type == "Unknown" and not entry.decisive  # RUN_EXECUTION_ERROR: see the message
             if _precise(entry) and not wrapper and not (fits and entry.error_type == "DatabricksResourceExhausted"):
                 return self._veto(entry.error_type, f"code {entry.code} ({entry.why})", evidence, rule=entry.code)
-        hit = self._never.first(text, service, prefilter=self.prefilter)
+        hit = self._never.first(text, service, prefilter=self.prefilter, keys=never_keys)
         if hit is not None:
             sign, matched = hit
             # The words veto; a documented never-class code that names one cause, where there is one,
@@ -183,7 +250,6 @@ class RuleClassifier:
             return self._veto("DatabricksResourceExhausted", why, evidence, rule="quota-never-fits")
 
         # 2. a code that decides a transient class on its own.
-        transient = [e for e in codes if self._transient_class(e, service)]
         for entry in transient:
             if entry.decisive:
                 return self._result(_on(entry, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
@@ -195,9 +261,11 @@ class RuleClassifier:
             bare = inner
             for code in named:
                 bare = bare.replace(code, " ") if code else bare
-            hit = self._transient.first(self._class_words.sub(" ", bare.lower()), service, prefilter=self.prefilter)
+            # No class name in the text, none in the bare words either (class names hold no space).
+            bare = self._class_words.sub(" ", bare.lower()) if named_class else bare.lower()
+            hit = self._transient.first(bare, service, prefilter=self.prefilter)
         else:
-            hit = self._transient.first(text, service, prefilter=self.prefilter)
+            hit = self._transient.first(text, service, prefilter=self.prefilter, keys=transient_keys)
         if hit is not None:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")
@@ -213,12 +281,16 @@ class RuleClassifier:
         # 4. a code that documents a transient class, the message silent: the table says this code does
         # not decide alone (decisive = false), so it is a class to ask a person about, not to act on.
         if transient:
-            entry = transient[0]
             # An HTTP status the service reports (its errorCode, or "Response status code: 'TooManyRequests'")
-            # is what the endpoint answered: stated, not a default.
-            said = entry.table is Table.API and (
-                entry.code.lower() == (s.error_code or "").lower() or ("tatus" in inner and _stated(entry.code, inner))
-            )
+            # is what the endpoint answered: stated, not a default; it says more than an activity code that
+            # stands for several causes ("... failed with http status code 'InternalServerError'").
+            said = [
+                e
+                for e in transient
+                if e.table is Table.API
+                and (e.code.lower() == (s.error_code or "").lower() or ("tatus" in inner and stated(e.code, inner)))
+            ]
+            entry = said[0] if said else transient[0]
             level = CODE if said else UNCONFIRMED
             return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
         # 5. a code whose documented default is not transient, and nothing against it.
@@ -228,82 +300,22 @@ class RuleClassifier:
         if s.failure_type and s.failure_type.lower() == "systemerror":
             evidence.append("failureType SystemError")
             return self._result("InternalServerError", WEAK, "failure-type:SystemError", evidence, service)
-        return Classification.model_construct(
-            error_type="Unknown",
-            remediable=False,
-            confidence=UNKNOWN,
-            rule="no-evidence",
-            classifier="rules",
-            vetoed_by=None,
-            abstained=True,
-            evidence=evidence,
-        )
-
-    def _codes(self, s: _Signals, message: str) -> Iterator[CodeEntry]:
-        """Documented codes, the structured ones first, each once."""
-        seen: set[str] = set()
-
-        def found(code: str | None, *tables: Table, structured: bool) -> Iterator[CodeEntry]:
-            if not code or (not structured and code.lower() in self._class_names):
-                return
-            entry = lookup(code, *tables)
-            if entry is not None and entry.code.lower() not in seen:
-                seen.add(entry.code.lower())
-                yield entry
-
-        yield from found(s.termination_code, Table.CLUSTER, structured=True)
-        yield from found(s.run_termination_code, Table.RUN, structured=True)
-        field_tables = _FIELD_TABLES.get(s.service or "", _ALL_TABLES)
-        yield from found(s.error_code, *field_tables, structured=True)
-        if "tatus" in message:  # ADF's Web and Function activities: "Response status code: 'TooManyRequests'"
-            for code in _STATUS_CODE.findall(message):
-                yield from found(code, Table.API, structured=True)
-        if "rror" in message or "RROR" in message:
-            for code in _FIELD_CODE.findall(message):
-                yield from found(code, *field_tables, structured=False)
-            for code in _NUMERIC_CODE.findall(message):
-                yield from found(code, Table.ADF, structured=False)
-        if "_" in message:
-            for code in _SNAKE.findall(message):
-                yield from found(code, Table.CLUSTER, Table.RUN, Table.SPARK, Table.API, structured=False)
-        for run in _TITLE_RUN.findall(message):
-            words = run.split(" ")
-            for size in range(len(words), 1, -1):
-                for start in range(len(words) - size + 1):
-                    yield from found("_".join(words[start : start + size]), Table.CLUSTER, structured=False)
-        if "Exception" in message or "Error" in message or "Failure" in message:
-            for name in _EXCEPTION.findall(message):
-                yield from found(name, Table.SPARK, structured=False)
-                yield from found(name.rsplit(".", 1)[-1], Table.SPARK, structured=False)
+        return built("Unknown", False, UNKNOWN, "no-evidence", None, True, evidence)
 
     def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
         return entry.remediable and self.catalog.entry(_on(entry, service)) is not None
 
     def _veto(self, kind: str, why: str, evidence: list[str], *, rule: str) -> Classification:
-        return Classification.model_construct(
-            error_type=kind if kind in self.catalog.names else "Unknown",
-            remediable=False,
-            confidence=VETO,
-            rule=f"veto:{rule}",
-            classifier="rules",
-            vetoed_by=why,
-            abstained=False,
-            evidence=[*evidence, f"veto: {why}"],
-        )
+        kind = kind if kind in self._known else "Unknown"
+        return built(kind, False, VETO, f"veto:{rule}", why, False, [*evidence, f"veto: {why}"])
 
     def _result(self, kind: str, level: float, rule: str, evidence: list[str], service: str | None) -> Classification:
-        entry = self.catalog.entry(kind)
-        transient = entry is not None and (service is None or entry.playbook_for(service) is not None)
-        return Classification.model_construct(
-            error_type=kind,
-            remediable=transient and level >= ACT_AT,
-            confidence=level,
-            rule=rule,
-            classifier="rules",
-            vetoed_by=None,
-            abstained=transient and level < ACT_AT,
-            evidence=evidence,
-        )
+        heals = self._heals.get((kind, service))
+        if heals is None:  # a service the table was not built for
+            entry = self.catalog.entry(kind)
+            heals = entry is not None and (service is None or entry.playbook_for(service) is not None)
+        transient = heals
+        return built(kind, transient and level >= ACT_AT, level, rule, None, transient and level < ACT_AT, evidence)
 
 
 def _sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
@@ -318,17 +330,9 @@ def _sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
     return lookup(state, Table.SQLSTATE) or lookup(state[:2], Table.SQLSTATE)
 
 
-def _stated(code: str, message: str) -> bool:
-    return code.lower() in {c.lower() for c in _STATUS_CODE.findall(message)}
-
-
 def _on(entry: CodeEntry, service: str | None) -> str:
     """Databricks has no throttling or gateway-timeout class of its own (tests/data/corpus/README.md)."""
     return _ON_DATABRICKS.get(entry.error_type, entry.error_type) if service == "databricks" else entry.error_type
 
 
-_ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK)
-_FIELD_TABLES = {
-    "adf": (Table.ADF, Table.API, Table.SPARK),
-    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK),
-}
+_CLASS_NAME = 8  # a remediable class's name, in free text (a bit of the scan, above the code forms')

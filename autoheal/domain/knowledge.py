@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 
@@ -34,6 +34,11 @@ class CodeEntry:
     decisive: bool
     why: str
     source: str
+
+    @cached_property
+    def evidence(self) -> str:
+        """How a classification's evidence names this code."""
+        return f"{self.table.value} code {self.code}: {self.error_type}"
 
 
 @cache

@@ -8,9 +8,10 @@ details):
    permission, a policy, an exception from user code, a missing object, schema, data,
    configuration). Found anywhere in the message, one vetoes healing, whatever the outer wrapper
    says: "connection failed ... login failed for user" is a login failure.
-2. ``TRANSIENT_SIGNS``: the wording of the transient classes, most specific first. The first that
-   matches names the class; a ``weak`` sign (wording that also fits a configuration fault, such as
-   "failed to connect") gives a confidence below the one at which autoheal acts alone.
+2. ``TRANSIENT_SIGNS`` (autoheal/domain/transient.py): the wording of the transient classes, most
+   specific first. The first that matches names the class; a ``weak`` sign (wording that also fits a
+   configuration fault, such as "failed to connect") gives a confidence below the one at which
+   autoheal acts alone.
 
 The words are the services' own, as their troubleshooting guides and error catalogues write them,
 not lines of any corpus. A class name inside free text is never read as a code: codes come only
@@ -50,7 +51,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"could not resolve (host|the host|hostname)|name or service not known|no such host( is known)?|"
         r"nodename nor servname|getaddrinfo|unknown host|dns (resolution|lookup) (failed|error)|"
         r"blocked by (the |a |your )?firewall|firewall (rules? |settings? )?(blocks|blocked|denie[sd]|prevent)|"
+        # A service's firewall named after the words that block: "blocked by your Cosmos DB account firewall".
+        r"blocked by [\w ]{0,40}firewall|not accessible from (the |your )?(current |this )?network|"
+        r"(private link|private endpoint) .{0,60}"
+        r"(not accessible|not reachable|misconfigured|not (properly )?configured)|"
         r"not allowed .{0,30}firewall|client with ip address|ip address .{0,60}(not allowed|is not authorized)|"
+        r"client address .{0,40}is not authorized|not a trusted service|"
         r"not reachable via ssh|login timeout expired|check (your|the) network configuration|"
         r"public network access|private endpoint|network security group|\bnsg\b|"
         r"(vnet|subnet)s? .{0,60}(does not exist|not found|is full|exhausted|no longer|deleted|misconfig)|"
@@ -112,7 +118,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(host ?name|certificate name) mismatch|ssl ?(handshake|connection) (failed|could not be established)|"
         r"could not establish trust relationship|x509|finger-?print validation failed|host key|"
         r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
-        r"access .{0,20}to the certificate",
+        r"access .{0,20}to the certificate|error occurred during the pre-login handshake|"
+        # The server refused the TLS parameters (protocol, cipher, certificate): a handshake alert, not a blip.
+        r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain",
     ),
     S(
         "policy",
@@ -130,7 +138,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
         r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests)"
-        r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+",
+        r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
+        # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
+        r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"
+        r"reached its (storage|size|database count) (limit|quota)|storage limit (of [\w ]{1,40})?has been reached",
+        unless=r"additional required",
     ),
     S(
         "user-code",
@@ -147,7 +159,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # The function's own exception, wrapped in the 500 the calling activity reports (.NET host wording).
         r"exception while executing function|nullreferenceexception|object reference not set to an instance|"
         r"notebook (exited|failed) with|cannot resolve|is not defined|mismatched input|syntax error|"
-        r"sql compilation error: .{0,80}invalid identifier|"
+        r"sql compilation error: .{0,80}invalid identifier|incorrect syntax near|"
         r"satisfies the requirement (install|pip|-u|--upgrade)\b|the pipeline failed because .{0,40}expression",
         unless=r"connectionerror|timeouterror|connectionreseterror|socket\.timeout|readtimeout",
     ),
@@ -179,6 +191,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"dataset|pipeline|cluster|job|secret|scope|module|package|dependency|class|jar|artifact|"
         r"workspace|instance pool|account|library|object|key)[\w'\"`:/\-. ]{0,60} (was |is )?not found|"
         r"not found:|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
+        r"invalid object name|"
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
@@ -214,6 +227,27 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Streaming state that only a person can reconcile: two queries on one checkpoint, a checkpoint
         # to delete (Spark error conditions CONCURRENT_STREAM_LOG_UPDATE, CONCURRENT_QUERY).
         r"multiple streaming (jobs|queries)|only one streaming (job|query)|another instance of this query|"
+        # A required setting left out: "'path' is not specified", "Option 'dbtable' or 'query' is required",
+        # "'container' (Container name) is required", "The corpus path is null or empty".
+        r"\b(property|parameter|option|field|setting|argument|path|table|container|name|value|key)\b['\"`\w ()]{0,40}"
+        r"\b(is|are) (required|not specified|null or empty|empty or null)\b|['\"`]\w+['\"`] is not specified|"
+        # A library built for another runtime: a method, field or class the runtime does not have.
+        r"nosuchmethoderror|nosuchfielderror|classnotfoundexception|was removed in (spark|scala|python|databricks)|"
+        r"(not compatible|incompatible) with (this |the )?(version|runtime|spark|scala|python|databricks|cluster)|"
+        # What the subscription or region does not offer, what must be changed first, what may not be that big.
+        r"not available (for|in) (your|this|the) (subscription|region)|"
+        r"needs? to be (disabled|stopped|deleted|removed) first|must be (disabled|stopped|deleted) (first|before)|"
+        r"(there is )?already (an object|a variable|a column|an entity) named|already contains a|"
+        r"exceeds? the maximum allowed [\w ]{0,20}(size|length)|"
+        # The job's own transaction or query outgrew what the engine allows a session (resource governance).
+        r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"
+        r"(database|file ?system|volume|table|account) is (in )?read-only|name ?node is in safe mode|"
+        r"no space left on device|not enough space on the disk|insufficient (system )?memory|filegroup is full|"
+        r"(service|server|instance|database|pool) (has been|is) paused|no new connections will be allowed|"
+        r"(decrease|increase|change) the configured value|server configuration option|"
+        # The message names a setting to change, or a value that does not match the one the call specified.
+        r"(increase|raise|set|adjust) (the )?spark\.[a-z]|invalidclassexception|local class incompatible|"
+        r"(doesn't|does not|do not|don't) match the (one|value) specified|does not support (http|https|tls)\b|"
         r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
     S(
@@ -226,156 +260,5 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "Unknown",
         r"(cluster|it) (is|was) (being|in the process of being) terminated|"
         r"terminated by (the )?(user|user_request|job_finished|an administrator)|cluster (was )?deleted",
-    ),
-)
-
-# ---- 2. the transient classes, most specific first -----------------------------------------------
-TRANSIENT_SIGNS: tuple[Sign, ...] = (
-    S(
-        "blob-missing",
-        "UserErrorSourceBlobNotExists",
-        r"required blob is missing|specified blob does not exist|usererrorsourceblobnotexist|"
-        r"blob .{0,80}(does not exist|is missing)|blobnotfound",
-        service="adf",
-    ),
-    S(
-        "driver-not-responding",
-        "DatabricksDriverNotResponding",
-        r"driver (is )?(up but (is )?)?not responsive|driver_unresponsive|driver[ _]unreachable|"
-        r"driver[ _]not[ _]responding|(failed to|could not|unable to) reach (the )?(spark )?driver|"
-        r"driver (has )?stopped unexpectedly|driver (is )?(temporarily )?unavailable|driver down|"
-        r"driverstoppedexception|spark driver .{0,40}(crash|restart|stopped)|was unresponsive|"
-        r"driver (has been )?restarted|lost (connection|contact) (to|with) (the )?(spark )?driver|"
-        r"communicating with the spark driver|context .{0,20}(is )?(detached|unresponsive)|"
-        r"driver (may be |is |was )?down|(cluster|driver|node) became (unreachable|unresponsive)|"
-        r"driver (was |has been )?restarted|driver .{0,30}(unresponsive|was killed)|killed driver",
-        unless=r"exit code:? ?137",
-    ),
-    S(
-        "cluster-terminated",
-        "ClusterUnexpectedTermination",
-        r"cloud[ _]provider[ _]shutdown|spot[ _]instance[ _]termination|communication[ _]lost|nodes?[ _]lost|"
-        r"spot (vm|instance)s?( running)? (was |were |got )?(lost|preempted|evicted|reclaimed|terminated)|"
-        r"cluster (was |has been )?terminated (unexpectedly|during|while|in the middle)|"
-        r"terminated unexpectedly|cluster is in terminated state|(instance|node|vm)s? (was |were )?"
-        r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
-        r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"
-        r"spot termination|cluster to be terminated|forced .{0,40}terminat|lost executor|"
-        r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)|"
-        # A shuffle fetch fails when the executor holding the blocks is gone: a cluster downsized, a spot
-        # instance reclaimed, an executor lost (kb.databricks.com, FetchFailedException).
-        r"fetchfailed|shuffle (fetch|block)|(missing|lost) an output location for shuffle",
-    ),
-    S(
-        "library-install",
-        "DatabricksLibraryInstallationError",
-        r"library (installation|install|resolution) (failed|error|attempted)|managedlibraryinstallfailed|"
-        r"library_installation_(error|failure)|failed to install (the )?librar|(pip|maven|cran) .{0,40}"
-        r"(install|download) (failed|error)|download failed|could not fetch url|error: could not install packages|"
-        r"library (installation|install) timed out|(installing|install) (the )?librar(y|ies)",
-        service="databricks",
-    ),
-    S(
-        "resource-exhausted",
-        "ThrottlingError",
-        r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
-        r"token bucket|request_limit_exceeded|resource_exhausted|requestlimitexceeded|"
-        r"(maximum|max) (number of )?(concurrent|active|queued|parallel) (runs|jobs|requests|executions|queries|"
-        r"connections|sessions)|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
-        r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
-        r"server (is )?busy|service (is )?busy|serverbusy|high load|stockout|insufficient (\w+ )?(capacity|instances)|"
-        r"(do not|don't|does not|did not) have (sufficient|enough) [\w.-]+ ?capacity|not enough capacity|"
-        # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
-        # context); a component that cannot take more work right now is saturated, not misconfigured.
-        r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
-        r"(queue|pool)[\w. ]{0,40} (is full|already has \d+)|"
-        r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
-        r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
-        r"executorlostfailure|executor (heartbeat|lost)|"
-        r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
-        r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
-        r"concurrentmodificationexception|metadatachangedexception|protocolchangedexception",
-        databricks="DatabricksResourceExhausted",
-    ),
-    S(
-        # Delta's optimistic concurrency: another writer committed first; the documentation says to try the
-        # operation again (delta-error-classes.json). Contention that frees up (corpus label rule).
-        "write-conflict",
-        "DatabricksResourceExhausted",
-        r"transaction conflict|conflicting commit|concurrent (transaction|write|update|operation|merge|delete)|"
-        r"(running|modified) concurrently|concurrently with",
-        service="databricks",
-    ),
-    S(
-        "cluster-start",
-        "DatabricksClusterStartFailure",
-        r"(failed|not able|unable|could not) to (start|launch)|launch[ _]failure|failed to be healthy|"
-        r"component[ _]unhealthy|bootstrap|clusters/start is temporarily unavailable|could not launch|"
-        r"unexpected state (pending|restarting|resizing)|not able to transition|"
-        r"error starting (terminated )?cluster|(spark )?startup failure|failed during startup|"
-        r"(could not|cannot|can't|unable to) be (started|launched)|"
-        r"waiting for cluster|cluster .{0,40}(pending|starting) (for|too long)",
-        service="databricks",
-    ),
-    S(
-        "no-answer",
-        "GatewayTimeout",
-        r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out|timeout|timing out|task was cancell?ed|"
-        r"deadline[ _]exceeded|"
-        r"did not (respond|answer|reply|return)|no response (was )?(received|from)|(is |was )?not responding|"
-        r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"
-        r"waiting for (a )?response|response (was )?not received|operation has timed out|expired before|"
-        r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)|"
-        # The same wait running out in other words: nothing came back in the allowed time, or the client's
-        # own retries ran out of time.
-        r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
-        r"given|expected|allowed)? ?(time|period|duration)|took longer than|no (response|reply) within|"
-        r"(did not|didn't|never) (receive|get) (a |any )?(response|reply|answer)|empty reply from server|"
-        r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration",
-        databricks="DatabricksTimeoutError",
-    ),
-    S(
-        "runtime-offline",
-        "HttpConnectionFailed",
-        r"integr?ation ?runtime .{0,80}(is )?(offline|unavailable|not reachable|cannot be reached)|"
-        r"(self-hosted|shir) .{0,60}(is )?offline",
-        service="adf",
-    ),
-    S(
-        "connection-dropped",
-        "HttpConnectionFailed",
-        r"connection (was |is |has been )?(closed|reset|refused|aborted|lost|dropped|terminated|interrupted)|"
-        r"forcibly closed|no connection could be made|transport-level error|econnreset|econnrefused|"
-        r"broken pipe|socket (closed|exception|hang up)|socketexception|remote (host|server|end|party) "
-        r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
-        r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
-        r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
-        r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
-        r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)|"
-        r"connection broken|incompleteread",
-    ),
-    S(
-        "server-error",
-        "InternalServerError",
-        r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
-        r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
-        r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
-        r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
-        r"unexpected error (was |has been )?(encountered|occurred)|(is|are) experiencing (issues|problems|an outage|"
-        r"difficulties)|"
-        r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
-        r"try (the operation|the request|it) again|concurrent (update|modification)|"
-        r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
-        # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
-        # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
-        unless=r"(ensure|make sure|double[- ]check|correct|fix|check|verify|provide|providing|specify|update|change|"
-        r"consider)\b[^.]{0,200}[.,;]? *(and |then |please )?(try again|retry)",
-    ),
-    S(
-        "connection-failed",
-        "HttpConnectionFailed",
-        r"(cannot|can not|could not|unable to|failed to) (connect|reach|open (a )?connection)|not reached|"
-        r"connection (failed|error|failure)",
-        weak=True,
     ),
 )

@@ -2,6 +2,11 @@
 automaton over the literals every alternative's matches must contain, so that one pass over the text
 tells which small regexes can match at all (bench/classifier.py: a sign's whole alternation cost
 3-19 us a search). Split from autoheal/domain/classifier.py, which decides; this module only finds.
+
+The classifier runs one :class:`Scanner` pass a message for both sign lists and the code forms of
+autoheal/domain/codes.py: a pass costs about as much as the few regexes it leaves to run, so one, not
+three. A prefilter only ever adds candidates (a literal's absence proves a regex cannot match); the
+golden test (tests/unit/test_classifier_golden.py) holds every classification to what it was.
 """
 
 from __future__ import annotations
@@ -39,17 +44,25 @@ def required_literals(pattern: str, *, shortest: int = 3) -> tuple[str, ...] | N
     return tuple(found) if found and min(map(len, found)) >= shortest else None
 
 
+_FEW = 8  # a character set of at most this many literals extends a literal run as alternatives
+
+
 def _sequence(items: list[tuple[Any, Any]]) -> list[str] | None:
     """The most selective set of alternatives that a match of this sequence must contain one of."""
     candidates: list[list[str]] = []
-    run: list[str] = []
+    run: list[str] = [""]  # the literal run so far, as alternatives: "40[13]" -> ["401", "403"]
     for op, av in items:
         if op is _sre.LITERAL:
-            run.append(chr(av))
+            run = [r + chr(av) for r in run]
             continue
-        if run:
-            candidates.append(["".join(run)])
-            run = []
+        # A small set of literal characters: the parser writes 401|403 as 40[13].
+        chars = [chr(v) for o, v in av if o is _sre.LITERAL] if op is _sre.IN else []
+        if chars and len(chars) == len(av) and len(run) * len(chars) <= _FEW:
+            run = [r + ch for r in run for ch in chars]
+            continue
+        if run[0]:
+            candidates.append(run)
+        run = [""]
         if op is _sre.SUBPATTERN:
             inner = _sequence(list(av[-1]))
         elif op is _sre.BRANCH:
@@ -61,8 +74,8 @@ def _sequence(items: list[tuple[Any, Any]]) -> list[str] | None:
             inner = None
         if inner:
             candidates.append(inner)
-    if run:
-        candidates.append(["".join(run)])
+    if run[0]:
+        candidates.append(run)
     return max(candidates, key=lambda c: min(map(len, c)), default=None)
 
 
@@ -95,58 +108,88 @@ class Compiled:
     sign: Sign
     branches: tuple[re.Pattern[str], ...]  # the top-level alternatives, each searched on its own
     unless: re.Pattern[str] | None
+    unless_literals: tuple[str, ...] | None = None  # what every match of ``unless`` contains one of
 
-    def search(self, text: str, branches: Iterable[int]) -> str | None:
-        for b in branches:
-            found = self.branches[b].search(text)
-            if found is not None:
-                if self.unless is not None and self.unless.search(text):
-                    return None
-                return found.group(0)
-        return None
+    def overruled(self, text: str) -> bool:
+        """Whether ``unless`` matches: searched only where the text holds one of its literals."""
+        if self.unless is None:
+            return False
+        if self.unless_literals is not None and not any(lit in text for lit in self.unless_literals):
+            return False
+        return self.unless.search(text) is not None
 
 
 @dataclass
 class Signs:
     """Signs in order, and one Aho-Corasick automaton over the literals of all their alternatives:
     one pass over the text tells which alternatives can match at all, and only those small regexes
-    run (bench/classifier.py: a sign's whole alternation cost 3-19 us a search)."""
+    run (bench/classifier.py: a sign's whole alternation cost 3-19 us a search).
+
+    Alternatives are numbered in order (the first sign's, then the next sign's), and a set of them is an
+    int with a bit for each: OR-ing the masks of the literals found is cheaper than merging sets, and the
+    set bits, lowest first, are the alternatives in the order they are tried."""
 
     compiled: list[Compiled]
     literals: list[list[tuple[str, ...] | None]]  # per sign, per branch: what every match contains
-    always: dict[int, list[int]] = field(init=False)  # branches with no such literal: always searched
+    always: int = field(init=False)  # alternatives with no such literal: always searched
+    every: int = field(init=False)  # every alternative
+    branch: list[tuple[int, re.Pattern[str], Compiled]] = field(init=False)  # per alternative: (sign, regex, sign's)
+    owners: dict[str, int] = field(init=False)  # literal -> the alternatives that contain it
     automaton: Any = field(init=False)
 
     def __post_init__(self) -> None:
-        self.always = {}
-        owners: dict[str, set[tuple[int, int]]] = {}
-        for i, per_branch in enumerate(self.literals):
-            for b, lits in enumerate(per_branch):
+        self.always, self.branch, self.owners = 0, [], {}
+        for i, (c, per_branch) in enumerate(zip(self.compiled, self.literals, strict=True)):
+            for regex, lits in zip(c.branches, per_branch, strict=True):
+                bit = 1 << len(self.branch)
+                self.branch.append((i, regex, c))
                 if lits is None:
-                    self.always.setdefault(i, []).append(b)
+                    self.always |= bit
                 for lit in lits or ():
-                    owners.setdefault(lit, set()).add((i, b))
+                    self.owners[lit] = self.owners.get(lit, 0) | bit
+        self.every = (1 << len(self.branch)) - 1
+        self._on: dict[str | None, int] = {}
         self.automaton = ahocorasick.Automaton()
-        for lit, where in owners.items():
-            self.automaton.add_word(lit, frozenset(where))
+        for lit, mask in self.owners.items():
+            self.automaton.add_word(lit, mask)
         self.automaton.make_automaton()
 
-    def first(self, text: str, service: str | None, *, prefilter: bool = True) -> tuple[Compiled, str] | None:
-        """The first sign, in order, that matches ``text``, with the words it matched."""
-        if prefilter:
-            candidates: dict[int, set[int]] = {i: set(b) for i, b in self.always.items()}
-            for _, where in self.automaton.iter(text):
-                for i, b in where:
-                    candidates.setdefault(i, set()).add(b)
-        else:
-            candidates = {i: set(range(len(c.branches))) for i, c in enumerate(self.compiled)}
-        for i in sorted(candidates):
-            c = self.compiled[i]
-            if c.sign.service and service and c.sign.service != service:
+    def candidates(self, text: str) -> int:
+        """The alternatives that can match ``text``."""
+        mask = self.always
+        for _, more in self.automaton.iter(text):
+            mask |= more
+        return mask
+
+    def first(
+        self, text: str, service: str | None, *, prefilter: bool = True, keys: int | None = None
+    ) -> tuple[Compiled, str] | None:
+        """The first sign, in order, that matches ``text``, with the words it matched: within a sign, the
+        first of its alternatives that matches; a sign whose ``unless`` also matches does not count.
+        ``keys``: the candidates for this very text, when a :class:`Scanner` already found them."""
+        on = self._on.get(service)
+        if on is None:  # the alternatives of the signs that count on this service
+            on = sum(
+                1 << n
+                for n, (_, _, c) in enumerate(self.branch)
+                if not (c.sign.service and service and c.sign.service != service)
+            )
+            self._on[service] = on
+        mask = ((self.candidates(text) if keys is None else keys) if prefilter else self.every) & on
+        passed = -1  # the sign whose ``unless`` matched
+        branch = self.branch
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            i, regex, c = branch[low.bit_length() - 1]
+            if i == passed:
                 continue
-            words = c.search(text, sorted(candidates[i]))
-            if words is not None:
-                return c, words
+            found = regex.search(text)
+            if found is not None:
+                if c.overruled(text):
+                    passed = i
+                    continue
+                return c, found.group(0)
         return None
 
 
@@ -154,7 +197,45 @@ def compile_signs(signs: Iterable[Sign]) -> Signs:
     compiled, literals = [], []
     for sign in signs:
         branches = [_lower_pattern(b) for b in top_level_branches(sign.pattern)]
-        unless = re.compile(_lower_pattern(sign.unless)) if sign.unless else None
-        compiled.append(Compiled(sign, tuple(re.compile(b) for b in branches), unless))
+        unless = _lower_pattern(sign.unless) if sign.unless else None
+        compiled.append(
+            Compiled(
+                sign,
+                tuple(re.compile(b) for b in branches),
+                re.compile(unless) if unless else None,
+                required_literals(unless) if unless else None,
+            )
+        )
         literals.append([required_literals(b) for b in branches])
     return Signs(compiled, literals)
+
+
+class Scanner:
+    """One Aho-Corasick pass over a text for the never signs, the transient signs and a set of named
+    words: each list's candidate alternatives (as :meth:`Signs.candidates` gives them) and the bits of
+    the words found. A pass costs more than most of the regexes it spares (bench/classifier.py), so one
+    pass serves all three: each literal's value is one int, the never alternatives' bits, then the
+    transient ones', then the words' bits."""
+
+    def __init__(self, never: Signs, transient: Signs, words: dict[str, int]) -> None:
+        self.never, self.transient = never, transient
+        self._t_shift = len(never.branch)
+        self._w_shift = self._t_shift + len(transient.branch)
+        values: dict[str, int] = {}
+        for shift, owners in ((0, never.owners), (self._t_shift, transient.owners)):
+            for lit, mask in owners.items():
+                values[lit] = values.get(lit, 0) | mask << shift
+        for word, bits in words.items():
+            values[word] = values.get(word, 0) | bits << self._w_shift
+        self._start = never.always | transient.always << self._t_shift
+        self.automaton = ahocorasick.Automaton()
+        for word, mask in values.items():
+            self.automaton.add_word(word, mask)
+        self.automaton.make_automaton()
+
+    def scan(self, text: str) -> tuple[int, int, int]:
+        """(never candidates, transient candidates, bits of the words found) for ``text``."""
+        mask = self._start
+        for _, more in self.automaton.iter(text):
+            mask |= more
+        return mask & self.never.every, mask >> self._t_shift & self.transient.every, mask >> self._w_shift

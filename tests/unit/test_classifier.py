@@ -365,6 +365,8 @@ def test_signs_must_name_catalog_types() -> None:
         (r"(a|bcd)x", None),  # nothing long enough to be worth testing for
         (r"(timeout)?", None),  # optional: a match need not contain it
         (r"time[ _]?out", ("time",)),
+        (r"\b(401|403)\b", ("401", "403")),  # the parser writes it 40[13]: a small set extends the run
+        (r"x[a-z]yz", None),  # a range does not
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, expected: tuple[str, ...] | None) -> None:
@@ -383,6 +385,13 @@ def test_the_prefilter_never_changes_a_classification() -> None:
     for signs in (CLASSIFIER._never, CLASSIFIER._transient):
         for per_sign in signs.literals:
             texts += [(f"prefix {lit} suffix", "adf", None) for lits in per_sign for lit in lits or ()]
+    # The code forms the scan gates: UPPER_SNAKE, title words, exception names, class names in free text.
+    for code in (*table(Table.CLUSTER), *table(Table.RUN), *table(Table.SPARK)):
+        texts += [
+            (f"Terminated: {code}. Error: {code}Exception", "databricks", None),
+            (f"Reason: {code.replace('_', ' ').title()} (code {code.lower()})", "databricks", None),
+        ]
+    texts += [(f"Error: {name} said GatewayTimeout", "adf", None) for name in CATALOG.names]
     for message, service, code in texts:
         args = {"service": service, "error_code": code if isinstance(code, str) else None}
         assert CLASSIFIER.classify_text(message, **args) == plain.classify_text(message, **args), message  # type: ignore[arg-type]

@@ -1,0 +1,129 @@
+"""Where codes stand in a message, and which of them the tables document: the structured fields first
+(a cluster's termination reason, a job run's termination code, an activity's errorCode), then the forms
+the services write codes in inside a message (ErrorCode=..., "Response status code: 'TooManyRequests'",
+error code 2200, UPPER_SNAKE termination codes, the same as title words, Spark exception names).
+Split from autoheal/domain/classifier.py, which decides; this module only finds.
+
+The free-text forms are searched only where the lower-cased text holds a documented code of that form
+(``hints``, from :func:`code_words`, found by the classifier's one scan of the text): a code such a regex
+finds is a substring of the message, and most messages hold none.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from autoheal.domain.knowledge import CodeEntry, Table, table
+
+FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
+_NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
+STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
+_SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
+# The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
+_TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
+_EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
+
+SNAKE_HINT, TITLE_HINT, EXCEPTION_HINT = 1, 2, 4
+ANY_HINT = SNAKE_HINT | TITLE_HINT | EXCEPTION_HINT
+
+ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK)
+_CLUSTER, _RUN, _SPARK, _API, _ADF = (Table.CLUSTER,), (Table.RUN,), (Table.SPARK,), (Table.API,), (Table.ADF,)
+_SNAKE_TABLES = (Table.CLUSTER, Table.RUN, Table.SPARK, Table.API)
+FIELD_TABLES = {
+    "adf": (Table.ADF, Table.API, Table.SPARK),
+    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK),
+}
+
+
+@cache
+def code_words() -> dict[str, int]:
+    """The documented codes as a free-text form writes them, lower-cased, with the form's bit."""
+    bits: dict[str, int] = {}
+    for name in _SNAKE_TABLES:
+        for code in table(name):
+            if "_" in code:
+                bits[code.lower()] = bits.get(code.lower(), 0) | SNAKE_HINT
+    for code in table(Table.CLUSTER):
+        if "_" in code:
+            title = code.lower().replace("_", " ")
+            bits[title] = bits.get(title, 0) | TITLE_HINT
+    for code in table(Table.SPARK):
+        bits[code.lower()] = bits.get(code.lower(), 0) | EXCEPTION_HINT
+    return bits
+
+
+@cache
+def _merged(tables: tuple[Table, ...]) -> dict[str, CodeEntry]:
+    """What knowledge.lookup(code, *tables) finds, as one dict: the first table that documents a code wins."""
+    merged: dict[str, CodeEntry] = {}
+    for name in reversed(tables):
+        merged.update({code.lower(): entry for code, entry in table(name).items()})
+    return merged
+
+
+class CodeFinder:
+    def __init__(self, class_names: frozenset[str]) -> None:
+        self._class_names = class_names  # lower-cased: a class name in free text is never a code
+        for tables in (*FIELD_TABLES.values(), ALL_TABLES, _CLUSTER, _RUN, _SPARK, _API, _ADF, _SNAKE_TABLES):
+            _merged(tables)
+
+    def find(
+        self,
+        termination_code: str | None,
+        run_termination_code: str | None,
+        error_code: str | None,
+        service: str | None,
+        message: str,
+        text: str,
+        fields: list[str],
+        hints: int,
+    ) -> list[CodeEntry]:
+        """Documented codes, the structured ones first, each once. ``text``: lower-cased, holding the
+        message; ``fields``: the message's ErrorCode=... values; ``hints``: the code forms it can hold."""
+        out: list[CodeEntry] = []
+        seen: set[str] = set()
+        names = self._class_names
+
+        def found(code: str, tables: tuple[Table, ...], structured: bool) -> None:
+            if not code or (not structured and code.lower() in names):
+                return
+            entry = _merged(tables).get(code.strip().lower())
+            if entry is not None and entry.code.lower() not in seen:
+                seen.add(entry.code.lower())
+                out.append(entry)
+
+        if termination_code:
+            found(termination_code, _CLUSTER, True)
+        if run_termination_code:
+            found(run_termination_code, _RUN, True)
+        field_tables = FIELD_TABLES.get(service or "", ALL_TABLES)
+        if error_code:
+            found(error_code, field_tables, True)
+        if "tatus" in message:  # ADF's Web and Function activities: "Response status code: 'TooManyRequests'"
+            for code in STATUS_CODE.findall(message):
+                found(code, _API, True)
+        for code in fields:
+            found(code, field_tables, False)
+        if ("rror" in message or "RROR" in message) and "code" in text:
+            for code in _NUMERIC_CODE.findall(message):
+                found(code, _ADF, False)
+        if "_" in message and hints & SNAKE_HINT:
+            for code in _SNAKE.findall(message):
+                found(code, _SNAKE_TABLES, False)
+        if hints & TITLE_HINT:
+            for run in _TITLE_RUN.findall(message):
+                words = run.split(" ")
+                for size in range(len(words), 1, -1):
+                    for start in range(len(words) - size + 1):
+                        found("_".join(words[start : start + size]), _CLUSTER, False)
+        if ("Exception" in message or "Error" in message or "Failure" in message) and hints & EXCEPTION_HINT:
+            for name in _EXCEPTION.findall(message):
+                found(name, _SPARK, False)
+                found(name.rsplit(".", 1)[-1], _SPARK, False)
+        return out
+
+
+def stated(code: str, message: str) -> bool:
+    """Whether the message says the endpoint answered ``code`` ("Response status code: 'TooManyRequests'")."""
+    return code.lower() in {c.lower() for c in STATUS_CODE.findall(message)}

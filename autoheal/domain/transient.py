@@ -1,0 +1,163 @@
+"""The transient classes' wording, most specific first: the second of the two lists of signs that
+autoheal/domain/rules.py describes (split from it for size; the never signs stay there). The first sign
+that matches names the class; a ``weak`` sign gives a confidence below the one at which autoheal acts
+alone. A never sign anywhere in the message wins over all of these (autoheal/domain/classifier.py).
+"""
+
+from __future__ import annotations
+
+from autoheal.domain.rules import S, Sign
+
+# ---- 2. the transient classes, most specific first -----------------------------------------------
+TRANSIENT_SIGNS: tuple[Sign, ...] = (
+    S(
+        "blob-missing",
+        "UserErrorSourceBlobNotExists",
+        r"required blob is missing|specified blob does not exist|usererrorsourceblobnotexist|"
+        r"blob .{0,80}(does not exist|is missing)|blobnotfound",
+        service="adf",
+    ),
+    S(
+        "driver-not-responding",
+        "DatabricksDriverNotResponding",
+        r"driver (is )?(up but (is )?)?not responsive|driver_unresponsive|driver[ _]unreachable|"
+        r"driver[ _]not[ _]responding|(failed to|could not|unable to) reach (the )?(spark )?driver|"
+        r"driver (has )?stopped unexpectedly|driver (is )?(temporarily )?unavailable|driver down|"
+        r"driverstoppedexception|spark driver .{0,40}(crash|restart|stopped)|was unresponsive|"
+        r"driver (has been )?restarted|lost (connection|contact) (to|with) (the )?(spark )?driver|"
+        r"communicating with the spark driver|context .{0,20}(is )?(detached|unresponsive)|"
+        r"driver (may be |is |was )?down|(cluster|driver|node) became (unreachable|unresponsive)|"
+        r"driver (was |has been )?restarted|driver .{0,30}(unresponsive|was killed)|killed driver",
+        unless=r"exit code:? ?137",
+    ),
+    S(
+        "cluster-terminated",
+        "ClusterUnexpectedTermination",
+        r"cloud[ _]provider[ _]shutdown|spot[ _]instance[ _]termination|communication[ _]lost|nodes?[ _]lost|"
+        r"spot (vm|instance)s?( running)? (was |were |got )?(lost|preempted|evicted|reclaimed|terminated)|"
+        r"cluster (was |has been )?terminated (unexpectedly|during|while|in the middle)|"
+        r"terminated unexpectedly|cluster is in terminated state|(instance|node|vm)s? (was |were )?"
+        r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
+        r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"
+        r"spot termination|cluster to be terminated|forced .{0,40}terminat|lost executor|"
+        r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)|"
+        # A shuffle fetch fails when the executor holding the blocks is gone: a cluster downsized, a spot
+        # instance reclaimed, an executor lost (kb.databricks.com, FetchFailedException).
+        r"fetchfailed|shuffle (fetch|block)|(missing|lost) an output location for shuffle",
+    ),
+    S(
+        "library-install",
+        "DatabricksLibraryInstallationError",
+        r"library (installation|install|resolution) (failed|error|attempted)|managedlibraryinstallfailed|"
+        r"library_installation_(error|failure)|failed to install (the )?librar|(pip|maven|cran) .{0,40}"
+        r"(install|download) (failed|error)|download failed|could not fetch url|error: could not install packages|"
+        r"library (installation|install) timed out|(installing|install) (the )?librar(y|ies)",
+        service="databricks",
+    ),
+    S(
+        "resource-exhausted",
+        "ThrottlingError",
+        r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
+        r"token bucket|request_limit_exceeded|resource_exhausted|requestlimitexceeded|"
+        r"(maximum|max) (number of )?(concurrent|active|queued|parallel) (runs|jobs|requests|executions|queries|"
+        r"connections|sessions)|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
+        r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
+        r"(server|service|system|engine|backend) (is )?(currently |temporarily )?(too )?busy|serverbusy|high load|"
+        r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"
+        r"(do not|don't|does not|did not) have (sufficient|enough) ([\w.-]+ )?capacity|not enough capacity|"
+        # Contention that frees as the other transactions finish: a deadlock victim, a lock to wait for.
+        r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
+        # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
+        # context); a component that cannot take more work right now is saturated, not misconfigured.
+        r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
+        r"(queue|pool)[\w. ]{0,40} (is full|already has \d+)|"
+        r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
+        r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
+        r"executorlostfailure|executor (heartbeat|lost)|"
+        r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
+        r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
+        r"concurrentmodificationexception|metadatachangedexception|protocolchangedexception",
+        databricks="DatabricksResourceExhausted",
+    ),
+    S(
+        # Delta's optimistic concurrency: another writer committed first; the documentation says to try the
+        # operation again (delta-error-classes.json). Contention that frees up (corpus label rule).
+        "write-conflict",
+        "DatabricksResourceExhausted",
+        r"transaction conflict|conflicting commit|concurrent (transaction|write|update|operation|merge|delete)|"
+        r"(running|modified) concurrently|concurrently with",
+        service="databricks",
+    ),
+    S(
+        "cluster-start",
+        "DatabricksClusterStartFailure",
+        r"(failed|not able|unable|could not) to (start|launch)|launch[ _]failure|failed to be healthy|"
+        r"component[ _]unhealthy|bootstrap|clusters/start is temporarily unavailable|could not launch|"
+        r"unexpected state (pending|restarting|resizing)|not able to transition|"
+        r"error starting (terminated )?cluster|(spark )?startup failure|failed during startup|"
+        r"(could not|cannot|can't|unable to) be (started|launched)|"
+        r"waiting for cluster|cluster .{0,40}(pending|starting) (for|too long)",
+        service="databricks",
+    ),
+    S(
+        "no-answer",
+        "GatewayTimeout",
+        r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out|timeout|timing out|task was cancell?ed|"
+        r"deadline[ _]exceeded|"
+        r"did not (respond|answer|reply|return)|no response (was )?(received|from)|(is |was )?not responding|"
+        r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"
+        r"waiting for (a )?response|response (was )?not received|operation has timed out|expired before|"
+        r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)|"
+        # The same wait running out in other words: nothing came back in the allowed time, or the client's
+        # own retries ran out of time.
+        r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
+        r"given|expected|allowed)? ?(time|period|duration)|took longer than|no (response|reply) within|"
+        r"(did not|didn't|never) (receive|get) (a |any )?(response|reply|answer)|empty reply from server|"
+        r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration",
+        databricks="DatabricksTimeoutError",
+    ),
+    S(
+        "runtime-offline",
+        "HttpConnectionFailed",
+        r"integr?ation ?runtime .{0,80}(is )?(offline|unavailable|not reachable|cannot be reached)|"
+        r"(self-hosted|shir) .{0,60}(is )?offline",
+        service="adf",
+    ),
+    S(
+        "connection-dropped",
+        "HttpConnectionFailed",
+        r"connection (was |is |has been )?(closed|reset|refused|aborted|lost|dropped|terminated|interrupted)|"
+        r"forcibly closed|no connection could be made|transport-level error|econnreset|econnrefused|"
+        r"broken pipe|socket (closed|exception|hang up)|socketexception|remote (host|server|end|party) "
+        r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
+        r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
+        r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
+        r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
+        r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)|"
+        r"connection broken|incompleteread",
+    ),
+    S(
+        "server-error",
+        "InternalServerError",
+        r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
+        r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
+        r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
+        r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
+        r"unexpected error (was |has been )?(encountered|occurred)|(is|are) experiencing (issues|problems|an outage|"
+        r"difficulties)|"
+        r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
+        r"try (the operation|the request|it) again|concurrent (update|modification)|"
+        r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
+        # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
+        # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
+        unless=r"(ensure|make sure|double[- ]check|correct|fix|check|verify|provide|providing|specify|update|change|"
+        r"consider)\b[^.]{0,200}[.,;]? *(and |then |please )?(try again|retry)",
+    ),
+    S(
+        "connection-failed",
+        "HttpConnectionFailed",
+        r"(cannot|can not|could not|unable to|failed to) (connect|reach|open (a )?connection)|not reached|"
+        r"connection (failed|error|failure)",
+        weak=True,
+    ),
+)
