@@ -21,7 +21,8 @@ die_with_parent()
 
 try:
     PrefectSettings()
-    # The rules' patterns land in the re module's cache, so a run's own classifier compiles none of them.
+    # The rules' patterns land in the re module's cache and their literals in signs.required_literals's,
+    # so a run's own classifier compiles and parses none of them.
     RuleClassifier(load_catalog(Settings().catalog_file))
 except Exception:  # best effort: a bad setting or catalog is reported by the run that reads it
     pass

@@ -11,6 +11,7 @@ import re._constants as _sre  # the parser's opcodes: stable across 3.11-3.13, u
 import re._parser as _sre_parser
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import ahocorasick
@@ -25,6 +26,9 @@ def _lower_pattern(pattern: str) -> str:
     return "".join(t if t[0] == "\\" or t.startswith("(?P") else t.lower() for t in _PATTERN_TOKEN.findall(pattern))
 
 
+# Cached: parsing the signs' patterns was most of building a classifier (about 60 ms), which every flow
+# run does; the fork server (flows/warmup.py) builds one first, so its runs find every pattern here.
+@lru_cache(maxsize=4096)
 def required_literals(pattern: str, *, shortest: int = 3) -> tuple[str, ...] | None:
     """Strings of which every match of ``pattern`` contains at least one, or None if none can be told.
 
