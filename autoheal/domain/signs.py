@@ -26,9 +26,6 @@ def _lower_pattern(pattern: str) -> str:
     return "".join(t if t[0] == "\\" or t.startswith("(?P") else t.lower() for t in _PATTERN_TOKEN.findall(pattern))
 
 
-# Cached: parsing the signs' patterns was most of building a classifier (about 60 ms), which every flow
-# run does; the fork server (flows/warmup.py) builds one first, so its runs find every pattern here.
-@lru_cache(maxsize=4096)
 def required_literals(pattern: str, *, shortest: int = 3) -> tuple[str, ...] | None:
     """Strings of which every match of ``pattern`` contains at least one, or None if none can be told.
 
@@ -155,6 +152,14 @@ class Signs:
 
 
 def compile_signs(signs: Iterable[Sign]) -> Signs:
+    return _compile_signs(tuple(signs))
+
+
+# Cached by the signs themselves (frozen): parsing their patterns was most of building a classifier
+# (about 60 ms), which every flow run does. The classifiers of a process share them, read-only, and a
+# flow run finds them compiled by its fork server (flows/warmup.py).
+@lru_cache(maxsize=16)
+def _compile_signs(signs: tuple[Sign, ...]) -> Signs:
     compiled, literals = [], []
     for sign in signs:
         branches = [_lower_pattern(b) for b in top_level_branches(sign.pattern)]
