@@ -107,7 +107,13 @@ PRELOAD = [
     "anyio._backends._asyncio",
     "psycopg",
     "sqlalchemy.dialects.postgresql.psycopg",
+    "prefect.utilities.visualization",  # with graphviz: the flow engine's, ~9 ms a run
+    "rich._emoji_codes",  # Prefect's console log handler's
     "flows.warmup",
+    # multiprocessing runs the parent's main module again in every child (as __mp_main__): the runner's
+    # is `python -m flows.serve`, whose imports (Prefect's runner, its events) cost each run ~30 ms of
+    # CPU when the server had not imported them; imported here, the re-run only defines its names.
+    "flows.serve",
 ]
 
 
