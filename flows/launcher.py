@@ -28,7 +28,15 @@ from functools import cache
 from typing import Any
 
 import prefect
-from prefect.context import SettingsContext, get_settings_context, serialize_context
+from prefect.context import (
+    FlowRunContext,
+    SettingsContext,
+    SyncClientContext,
+    TagsContext,
+    TaskRunContext,
+    get_settings_context,
+    serialize_context,
+)
 from prefect.settings.context import get_current_settings
 from prefect.settings.models.root import Settings
 from prefect.utilities.callables import cloudpickle_wrapped_call
@@ -99,7 +107,13 @@ PRELOAD = [
     "anyio._backends._asyncio",
     "psycopg",
     "sqlalchemy.dialects.postgresql.psycopg",
+    "prefect.utilities.visualization",  # with graphviz: the flow engine's, ~9 ms a run
+    "rich._emoji_codes",  # Prefect's console log handler's
     "flows.warmup",
+    # multiprocessing runs the parent's main module again in every child (as __mp_main__): the runner's
+    # is `python -m flows.serve`, whose imports (Prefect's runner, its events) cost each run ~30 ms of
+    # CPU when the server had not imported them; imported here, the re-run only defines its names.
+    "flows.serve",
 ]
 
 
@@ -133,13 +147,31 @@ def _run_flow_with_env(
     flow_run = kwargs.get("flow_run")
     if flow_run is not None:
         name_process(run_process_name(flow_run.id))
+    settings = Settings()
+    kwargs["context"] = _hydrate_with(kwargs.get("context"), settings)
     with (
-        SettingsContext(profile=settings_context.profile, settings=Settings()),
+        SettingsContext(profile=settings_context.profile, settings=settings),
         handle_engine_signals(getattr(flow_run, "id", None)),
+        # One sync API client for the whole run: without it Prefect's engine builds one for the context it
+        # hydrates and one for each read of the result storage, besides the flow's own, and every client
+        # builds a verified TLS context from certifi's bundle (about 30 ms of CPU each, even for http).
+        SyncClientContext.get_or_create(),
     ):
         outcome = run_flow(*args, **kwargs)
         if asyncio.iscoroutine(outcome):
             asyncio.run(outcome)
+
+
+def _hydrate_with(context: Any, settings: Settings) -> Any:
+    """The serialized context with this run's settings object in place of the runner's serialized ones.
+
+    Prefect's engine hydrates the context it is given, and validating serialized settings builds a
+    whole Settings again (about 35 ms). The one just built comes from this run's environment, which
+    holds the runner's settings as variables (``to_environment_variables`` in
+    :func:`run_flow_in_forked_process`) and the run's own, so it is what hydrating would give."""
+    if not isinstance(context, dict) or not isinstance(context.get("settings_context"), dict):
+        return context
+    return {**context, "settings_context": {**context["settings_context"], "settings": settings}}
 
 
 def reference(flow: Any) -> str | None:
@@ -159,6 +191,25 @@ def reference(flow: Any) -> str | None:
     return f"{module}:{name}" if found is flow else None
 
 
+_RUNNER_CONTEXT: list[tuple[Any, dict[str, str], dict[str, Any]]] = []  # (settings context, its env, serialized)
+
+
+def _runner_context() -> tuple[dict[str, str], dict[str, Any]]:
+    """The current settings as environment variables, and the serialized context, for a run to start.
+
+    Made once per settings context in the runner, whose context holds no run and no tags and whose
+    settings do not change between runs: dumping them twice cost ~40 ms of the runner's event loop
+    before every fork. Inside a run (or under tags) they are made afresh each time, as Prefect does."""
+    settings_context = get_settings_context()
+    if FlowRunContext.get() is not None or TaskRunContext.get() is not None or TagsContext.get().current_tags:
+        return get_current_settings().to_environment_variables(exclude_unset=True), serialize_context()
+    if not _RUNNER_CONTEXT or _RUNNER_CONTEXT[0][0] is not settings_context:
+        env = settings_context.settings.to_environment_variables(exclude_unset=True)
+        _RUNNER_CONTEXT[:] = [(settings_context, env, serialize_context())]
+    _, env, serialized = _RUNNER_CONTEXT[0]
+    return env, serialized
+
+
 def run_flow_in_forked_process(
     flow: Any,
     flow_run: Any = None,
@@ -172,8 +223,9 @@ def run_flow_in_forked_process(
     control_keys = _private("prefect.flow_engine", "_CONTROL_CHANNEL_ENV_KEYS")
     bootstrap = _private("prefect.flow_engine", "_run_serialized_call_with_control_bootstrap")
 
+    settings_env, serialized = _runner_context()
     merged_env: dict[str, str | None] = (
-        dict[str, str | None](get_current_settings().to_environment_variables(exclude_unset=True))
+        dict[str, str | None](settings_env)
         | os.environ
         | {"PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false"}
         | (env or {})
@@ -187,7 +239,7 @@ def run_flow_in_forked_process(
         flow_run=flow_run,
         parameters=parameters,
         wait_for=wait_for,
-        context=context or serialize_context(),
+        context=context or serialized,
     )
     startup_env = {key: value for key, value in sanitized.items() if key in control_keys}
     process = _context().Process(

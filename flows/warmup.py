@@ -13,6 +13,7 @@ from prefect.settings.models.root import Settings as PrefectSettings
 
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
+from autoheal.domain.knowledge import load_all
 from autoheal.settings import Settings
 from flows.children import die_with_parent
 
@@ -21,7 +22,9 @@ die_with_parent()
 
 try:
     PrefectSettings()
-    # The rules' patterns land in the re module's cache, so a run's own classifier compiles none of them.
+    # The rules' patterns land in the re module's cache and the compiled signs in signs.py's, so a run's
+    # own classifier compiles and parses none of them.
     RuleClassifier(load_catalog(Settings().catalog_file))
+    load_all()  # the code tables the classifier reads, packaged data
 except Exception:  # best effort: a bad setting or catalog is reported by the run that reads it
     pass

@@ -16,6 +16,7 @@ import re._constants as _sre  # the parser's opcodes: stable across 3.11-3.13, u
 import re._parser as _sre_parser
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import ahocorasick
@@ -194,6 +195,14 @@ class Signs:
 
 
 def compile_signs(signs: Iterable[Sign]) -> Signs:
+    return _compile_signs(tuple(signs))
+
+
+# Cached by the signs themselves (frozen): parsing their patterns was most of building a classifier
+# (about 60 ms), which every flow run does. The classifiers of a process share them, read-only, and a
+# flow run finds them compiled by its fork server (flows/warmup.py).
+@lru_cache(maxsize=16)
+def _compile_signs(signs: tuple[Sign, ...]) -> Signs:
     compiled, literals = [], []
     for sign in signs:
         branches = [_lower_pattern(b) for b in top_level_branches(sign.pattern)]
