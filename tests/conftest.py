@@ -16,16 +16,6 @@ from sandbox import Sandbox
 from sandbox.scenario import Scenario, load_scenario
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Two groups for `pytest -n 2 --dist loadgroup` (the Makefile's `test`), one per worker: the
-    end-to-end tests one after another on the one stack their session fixture starts
-    (tests/e2e/conftest.py), and all the others. The e2e tests spend most of their time waiting on
-    processes, leases and heartbeats, not on the CPU. No other test shares the e2e worker: its stack
-    and its environment stay up until that worker's session ends."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("e2e" if item.path.parent.name == "e2e" else "rest"))
-
-
 class FastClock:
     """Virtual time: every requested sleep is recorded and added to time(), but really takes 2 ms.
 
