@@ -300,7 +300,8 @@ class Stack:
                 try:
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
-                    child.kill()
+                    child.kill()  # a runner still cancelling its runs (Prefect's cancellation can take 30 s a run)
+                    child.wait()  # reaped: a process left unwaited is still "running" to Python, and a zombie
         if self.sandbox is not None:
             self.sandbox.stop()
         if self.server is not None:
