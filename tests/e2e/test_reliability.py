@@ -103,19 +103,19 @@ def slot_held_by_a_killed_process(stack: Stack) -> Iterator[KilledHolder]:
     holder.kill()
     holder.wait()
     holder.stdout.close()
-    killed = KilledHolder(time.monotonic(), [], threading.Thread(daemon=True))
+    killed_at, freed_at = time.monotonic(), list[float]()
 
     def watch() -> None:
-        while time.monotonic() < killed.killed_at + 300:
+        while time.monotonic() < killed_at + 300:
             with contextlib.suppress(httpx.HTTPError):
                 if _active_slots(stack) == 0:
-                    killed.freed_at.append(time.monotonic())
+                    freed_at.append(time.monotonic())
                     return
             time.sleep(1)
 
-    killed.watcher = threading.Thread(target=watch, daemon=True)
-    killed.watcher.start()
-    yield killed
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    yield KilledHolder(killed_at, freed_at, watcher)
     assert not descendants(holder.pid)
 
 
