@@ -23,16 +23,29 @@ _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
+# SQL Server error numbers as ADF's SQL connectors quote them ("SqlErrorNumber=40613", "Errors=[{Class=14,
+# Number=18456,...}]"), as the engine prints them ("Msg 8152, Level 16") and as tools do ("Microsoft SQL
+# Server, Error: 18456", "Error Number: 40613").
+_SQL_NUMBER = re.compile(
+    r"(?:SqlErrorNumber|\bNumber)\s*=\s*(\d{2,5})\b|\bMsg (\d{2,5}), Level|"
+    r"SQL Server, Error:? ?(\d{2,5})\b|[Ee]rror [Nn]umber:? ?(\d{2,5})\b"
+)
+# Azure platform codes in free text: a Storage or Resource Manager code is one CamelCase word ("Status:
+# 403 (This request is not authorized...) ErrorCode: AuthorizationPermissionMismatch", a JSON body's
+# "code": "AllocationFailed"), an Entra sign-in code AADSTS and digits.
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b|\bAADSTS\d+")
 
-SNAKE_HINT, TITLE_HINT, EXCEPTION_HINT = 1, 2, 4
-ANY_HINT = SNAKE_HINT | TITLE_HINT | EXCEPTION_HINT
+SNAKE_HINT, TITLE_HINT, EXCEPTION_HINT, AZURE_HINT = 1, 2, 4, 16  # 8 is the classifier's (a class name)
+ANY_HINT = SNAKE_HINT | TITLE_HINT | EXCEPTION_HINT | AZURE_HINT
 
-ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK)
+ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK, Table.AZURE)
 _CLUSTER, _RUN, _SPARK, _API, _ADF = (Table.CLUSTER,), (Table.RUN,), (Table.SPARK,), (Table.API,), (Table.ADF,)
+_EXCEPTIONS = (Table.SPARK, Table.EXCEPTION)
+_SQLSERVER, _AZURE = (Table.SQLSERVER,), (Table.AZURE,)
 _SNAKE_TABLES = (Table.CLUSTER, Table.RUN, Table.SPARK, Table.API)
 FIELD_TABLES = {
-    "adf": (Table.ADF, Table.API, Table.SPARK),
-    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK),
+    "adf": (Table.ADF, Table.API, Table.SPARK, Table.AZURE),
+    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK, Table.AZURE),
 }
 
 
@@ -48,8 +61,11 @@ def code_words() -> dict[str, int]:
         if "_" in code:
             title = code.lower().replace("_", " ")
             bits[title] = bits.get(title, 0) | TITLE_HINT
-    for code in table(Table.SPARK):
-        bits[code.lower()] = bits.get(code.lower(), 0) | EXCEPTION_HINT
+    for name in _EXCEPTIONS:
+        for code in table(name):
+            bits[code.lower()] = bits.get(code.lower(), 0) | EXCEPTION_HINT
+    for code in table(Table.AZURE):
+        bits[code.lower()] = bits.get(code.lower(), 0) | AZURE_HINT
     return bits
 
 
@@ -65,7 +81,19 @@ def _merged(tables: tuple[Table, ...]) -> dict[str, CodeEntry]:
 class CodeFinder:
     def __init__(self, class_names: frozenset[str]) -> None:
         self._class_names = class_names  # lower-cased: a class name in free text is never a code
-        for tables in (*FIELD_TABLES.values(), ALL_TABLES, _CLUSTER, _RUN, _SPARK, _API, _ADF, _SNAKE_TABLES):
+        for tables in (
+            *FIELD_TABLES.values(),
+            ALL_TABLES,
+            _CLUSTER,
+            _RUN,
+            _SPARK,
+            _API,
+            _ADF,
+            _SNAKE_TABLES,
+            _EXCEPTIONS,
+            _SQLSERVER,
+            _AZURE,
+        ):
             _merged(tables)
 
     def find(
@@ -119,8 +147,18 @@ class CodeFinder:
                         found("_".join(words[start : start + size]), _CLUSTER, False)
         if ("Exception" in message or "Error" in message or "Failure" in message) and hints & EXCEPTION_HINT:
             for name in _EXCEPTION.findall(message):
-                found(name, _SPARK, False)
-                found(name.rsplit(".", 1)[-1], _SPARK, False)
+                found(name, _EXCEPTIONS, False)
+                found(name.rsplit(".", 1)[-1], _EXCEPTIONS, False)
+        if "umber" in message or "Msg " in message or "Server, Error" in message:
+            for groups in _SQL_NUMBER.findall(message):
+                found(next(g for g in groups if g), _SQLSERVER, False)
+        if hints & AZURE_HINT:
+            for word in _CAMEL.findall(message):
+                # An Entra code without an entry of its own is read under the generic entry.
+                before = len(out)
+                found(word, _AZURE, False)
+                if len(out) == before and word.startswith("AADSTS"):
+                    found("AADSTS", _AZURE, False)
         return out
 
 

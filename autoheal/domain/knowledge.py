@@ -3,8 +3,10 @@ means (its class, whether a retry can fix it, whether the code alone decides), w
 
 A code is looked up in the tables of the place it came from: a cluster's termination reason in the
 cluster table, a job run's termination code in the run table, an activity's errorCode in the ADF
-table, an exception or error class in the Spark table; HTTP statuses and Databricks REST error codes
-wherever an error-code field holds one; a Spark SQLSTATE class in the SQLSTATE table.
+table, an exception or error class in the Spark table, then in the runtimes' exception table (JVM, Python,
+.NET); HTTP statuses, Databricks REST and Azure platform error codes (Storage, Resource Manager, Entra
+ID) wherever an error-code field holds one; a SQL Server error number in its table; a Spark SQLSTATE
+class in the SQLSTATE table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class Table(StrEnum):
     ADF = "adf_error_codes"
     API = "http_and_api_errors"
     SQLSTATE = "sql_states"
+    EXCEPTION = "exceptions"
+    SQLSERVER = "sql_server_errors"
+    AZURE = "azure_errors"
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"invalid[_ ](client|grant|credentials?)|credentials? (are|is|were|was) (invalid|incorrect|missing|expired)|"
         r"oauth2?/(v2\.0/)?token|"
         r"(password|username or password|user name or password) (is |was )?(incorrect|invalid|expired|wrong)|"
-        r"\baadsts\d{4,}|unauthenticated|signature (did not match|mismatch)|"
+        # Every Entra sign-in code but the two the reference calls transient (knowledge/azure_errors.toml).
+        r"\baadsts(?!90033\b|90024\b)\d{4,}|unauthenticated|signature (did not match|mismatch)|"
         r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
         r"(is|was|been) locked out|wrong tenant|(account|user) (is )?(locked|disabled)\b",
         unless=r"(continuation|pagination|page) token",

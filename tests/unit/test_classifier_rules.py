@@ -29,12 +29,16 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("databricks", "Option 'checkpointLocation' is required for this sink.", "configuration"),
         ("adf", "The linked service property 'url' is not specified. Try again later.", "configuration"),
         ("adf", "Parameter 'folderPath' is null or empty.", "configuration"),
-        # A library built for another runtime.
-        ("databricks", "java.lang.NoSuchMethodError: scala.Predef$.refArrayOps; service unavailable", "configuration"),
+        # A library built for another runtime: the exception's documented meaning (knowledge/exceptions.toml).
+        (
+            "databricks",
+            "java.lang.NoSuchMethodError: scala.Predef$.refArrayOps; service unavailable",
+            "NoSuchMethodError",
+        ),
         (
             "databricks",
             "Caused by: java.lang.NoSuchFieldError: WRITE_DATES_AS_TIMESTAMPS; driver restarted",
-            "configuration",
+            "NoSuchFieldError",
         ),
         ("databricks", "This connector jar is not compatible with the runtime version 14.3.", "configuration"),
         # Offers, ordering and sizes a retry does not change.

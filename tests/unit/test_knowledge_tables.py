@@ -1,8 +1,8 @@
 """The code knowledge tables (autoheal/domain/knowledge/*.toml) against the installed SDK and the label set.
 
 Every Databricks termination code the installed SDK knows must have an entry, so a new SDK code
-fails here and names itself; no entry may name a code the SDK does not know. Every entry of the
-four tables must carry the required keys, a label from the catalog's label set, a source URL,
+fails here and names itself; no entry may name a code the SDK does not know. Every entry of every
+table must carry the required keys, a label from the catalog's label set, a source URL,
 and never mark a never-class as remediable.
 """
 
@@ -26,7 +26,10 @@ RUN_FILE = "databricks_run_termination.toml"
 SPARK_FILE = "spark_errors.toml"
 ADF_FILE = "adf_error_codes.toml"
 SQLSTATE_FILE = "sql_states.toml"
-ALL_FILES = (CLUSTER_FILE, RUN_FILE, SPARK_FILE, ADF_FILE, SQLSTATE_FILE)
+EXCEPTION_FILE = "exceptions.toml"
+SQLSERVER_FILE = "sql_server_errors.toml"
+AZURE_FILE = "azure_errors.toml"
+ALL_FILES = (CLUSTER_FILE, RUN_FILE, SPARK_FILE, ADF_FILE, SQLSTATE_FILE, EXCEPTION_FILE, SQLSERVER_FILE, AZURE_FILE)
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
 ALLOWED_KEYS = REQUIRED_KEYS | {"type"}
@@ -38,6 +41,9 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     SPARK_FILE: None,
     ADF_FILE: None,
     SQLSTATE_FILE: None,
+    EXCEPTION_FILE: None,
+    SQLSERVER_FILE: None,
+    AZURE_FILE: None,
 }
 
 
