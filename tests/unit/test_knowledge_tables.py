@@ -29,7 +29,18 @@ SQLSTATE_FILE = "sql_states.toml"
 EXCEPTION_FILE = "exceptions.toml"
 SQLSERVER_FILE = "sql_server_errors.toml"
 AZURE_FILE = "azure_errors.toml"
-ALL_FILES = (CLUSTER_FILE, RUN_FILE, SPARK_FILE, ADF_FILE, SQLSTATE_FILE, EXCEPTION_FILE, SQLSERVER_FILE, AZURE_FILE)
+API_FILE = "http_and_api_errors.toml"
+ALL_FILES = (
+    CLUSTER_FILE,
+    RUN_FILE,
+    SPARK_FILE,
+    ADF_FILE,
+    SQLSTATE_FILE,
+    EXCEPTION_FILE,
+    SQLSERVER_FILE,
+    AZURE_FILE,
+    API_FILE,
+)
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
 ALLOWED_KEYS = REQUIRED_KEYS | {"type"}
@@ -44,6 +55,7 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     EXCEPTION_FILE: None,
     SQLSERVER_FILE: None,
     AZURE_FILE: None,
+    API_FILE: None,
 }
 
 
@@ -88,6 +100,16 @@ def test_every_sdk_code_has_an_entry(name: str, enum: type[Enum]) -> None:
 def test_no_entry_names_a_code_outside_the_sdk(name: str, enum: type[Enum]) -> None:
     unknown = sorted(set(_load(name)) - _enum_values(enum))
     assert not unknown, f"{name} has entries that are not {enum.__name__} members: {', '.join(unknown)}"
+
+
+def test_every_sdk_api_error_code_and_status_has_an_entry() -> None:
+    """The error codes and HTTP statuses databricks-sdk turns into its exceptions: a new one fails here."""
+    from databricks.sdk.errors import platform
+
+    documented = set(_load(API_FILE))
+    wanted = {*platform.ERROR_CODE_MAPPING, *(str(status) for status in platform.STATUS_CODE_MAPPING)}
+    missing = sorted(wanted - documented)
+    assert not missing, f"{API_FILE} lacks entries for databricks-sdk error codes: {', '.join(missing)}"
 
 
 @pytest.mark.parametrize("name", ALL_FILES)
