@@ -206,6 +206,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"init ?script .{0,80}fail|init_script_failure|script exit status is non-zero|"
         r"invalid (configuration|parameter|argument|value|setting|url|connection string|spark version|"
         r"instance type|node type|request)|misconfigur|is (not |in)valid|not supported|unsupported|"
+        # A capability the target lacks: an account feature, a protocol, a format ("This endpoint does not
+        # support BlobStorageEvents or SoftDelete"); a retry meets the same target.
+        r"(endpoint|account|server|service|cluster|runtime|driver|connector|version|format|mode) "
+        r"(does not|doesn't) support|"
         r"not a valid|must be (a |an |specified|set|provided)|evaluation of .{0,80} expression|"
         r"could not parse|failed to parse|expected .{0,40} to be set|out ?of ?memory|outofmemory|"
         r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"

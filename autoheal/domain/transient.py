@@ -102,7 +102,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
     S(
         "no-answer",
         "GatewayTimeout",
-        r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out|timeout|timing out|task was cancell?ed|"
+        # A timeout written as a setting (a URL's "&timeout=90", "connectTimeout=30") is a value, not an event.
+        r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out(?!=\d)|timeout(?!=\d)|timing out|task was cancell?ed|"
         r"deadline[ _]exceeded|"
         r"did not (respond|answer|reply|return)|no response (was )?(received|from)|(is |was )?not responding|"
         r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"

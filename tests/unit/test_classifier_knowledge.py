@@ -145,3 +145,33 @@ def test_an_adf_code_that_says_a_file_is_missing_stays_transient() -> None:
 def test_a_termination_code_written_as_title_words_keeps_its_acronyms() -> None:
     result = CLASSIFIER.classify_text("Cluster terminated. Reason: Azure VM Extension Failure", service="databricks")
     assert "AZURE_VM_EXTENSION_FAILURE" in result.rule
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Operation failed: 'Conflict', 409, HEAD, https://lake.dfs.core.windows.net/c/?action=getStatus&timeout=90",
+        "Copy failed for source 'jdbc:sqlserver://db;loginTimeout=30;queryTimeout=600'.",
+    ],
+)
+def test_a_timeout_written_as_a_setting_is_no_wait_that_ran_out(message: str) -> None:
+    """Seventh corpus pass: a URL's timeout parameter read as the word timeout healed a configuration fault."""
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and not any("no-answer" in line for line in result.evidence), result
+
+
+def test_a_timeout_event_beside_a_timeout_setting_is_still_one() -> None:
+    kind, remediable, _rule = _text("The request timed out after 90 s (timeout=90).")
+    assert remediable and kind == "DatabricksTimeoutError"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "This endpoint does not support BlobStorageEvents or SoftDelete. The service is busy, retry later.",
+        "The server doesn't support the requested protocol version; connection reset.",
+    ],
+)
+def test_a_capability_the_target_lacks_vetoes(message: str) -> None:
+    kind, remediable, rule = _text(message)
+    assert not remediable and rule == "veto:configuration" and kind == "InvalidConfiguration", rule
