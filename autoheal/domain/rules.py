@@ -178,7 +178,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "DataQuality",
         r"constraint violation|violation of (primary|unique) key|duplicate key|unique index|"
         r"cannot insert (the value )?null|null value in column|not null constraint|"
-        r"more columns than (expected|defined)|malformed (record|row|csv|json|data|file)|bad record|"
+        r"more columns than (expected|defined)|too (many|few) columns|"
+        r"malformed (record|row|csv|json|data|file)|bad record|"
         r"conversion failed when converting|failed to convert value|invalid (date|number|numeric|decimal) "
         r"(format|value)|unparseable|string or binary data would be truncated|divide by zero|"
         r"multiple source rows matched|arithmetic overflow|caused overflow|numeric overflow|value out of range|"

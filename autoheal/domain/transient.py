@@ -72,7 +72,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
         r"(queue|pool)[\w. ]{0,40} (is full|already has \d+)|"
         r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
-        r"capacity (is )?(not )?(available|constrained|exhausted)|quota|could not be acquired|exit code:? ?137|"
+        r"capacity (is )?(not )?(available|constrained|exhausted)|(?<![a-z])quota(?!tion)|could not be acquired|"
+        r"exit code:? ?137|"
         r"executorlostfailure|executor (heartbeat|lost)|"
         r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
         r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
@@ -151,7 +152,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
-        unless=r"(ensure|make sure|double[- ]check|correct|fix|check|verify|provide|providing|specify|update|change|"
+        # The instruction is a verb a person is told to do (at a sentence's start, or after please, and, then,
+        # to, must, should, can): "due to an ongoing platform update. Please try again later" is no instruction.
+        unless=r"(^|[.,;:!?(]\s*|\b(please|and|then|to|must|should|can|need to|you) )"
+        r"(ensure|make sure|double[- ]check|correct|fix|check|verify|provide|providing|specify|update|change|"
         r"consider)\b[^.]{0,200}[.,;]? *(and |then |please )?(try again|retry)",
     ),
     S(

@@ -175,3 +175,35 @@ def test_a_timeout_event_beside_a_timeout_setting_is_still_one() -> None:
 def test_a_capability_the_target_lacks_vetoes(message: str) -> None:
     kind, remediable, rule = _text(message)
     assert not remediable and rule == "veto:configuration" and kind == "InvalidConfiguration", rule
+
+
+def test_a_quotation_is_no_quota() -> None:
+    """Eighth corpus pass: 'quota' inside 'quotation' read as capacity healed a syntax error."""
+    result = CLASSIFIER.classify_text(
+        "Msg 105, Level 15, State 1. Unclosed quotation mark after the character string 'x'."
+    )
+    assert not result.remediable, result
+    assert CLASSIFIER.classify_text("The request was throttled: subscription quota reached, retry later.").remediable
+
+
+def test_a_row_with_too_many_columns_is_data_under_an_unexpected_error() -> None:
+    result = CLASSIFIER.classify_text(
+        "Unexpected error encountered filling record reader buffer: "
+        "HadoopExecutionException: Too many columns in the line."
+    )
+    assert not result.remediable and result.rule == "veto:data", result
+
+
+@pytest.mark.parametrize(
+    ("message", "remediable"),
+    [
+        # A noun is no instruction: the service asks for a later try (eighth corpus pass).
+        ("The workspace cannot be modified during a scheduled platform update. Please try again later.", True),
+        ("Service is being updated, retry later.", True),
+        # A verb a person is told to do, wherever the sentence puts it.
+        ("Unable to parse '1 dayz', double check the input value and try again.", False),
+        ("You need to update the linked service password and try again.", False),
+    ],
+)
+def test_try_again_after_an_instruction_or_after_a_noun(message: str, remediable: bool) -> None:
+    assert CLASSIFIER.classify_text(message, service="databricks").remediable is remediable
