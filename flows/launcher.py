@@ -23,7 +23,8 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -55,6 +56,7 @@ PRIVATE = (
     ("prefect.flow_engine", "_runtime_subprocess_env"),
     ("prefect.flow_engine", "run_flow"),
     ("prefect.engine", "handle_engine_signals"),
+    ("prefect.flow_engine", "observe_flow_run_suspension"),
 )
 
 
@@ -143,6 +145,7 @@ def _run_flow_with_env(
     for key in remove_env or ():
         os.environ.pop(key, None)
     os.environ.update(runtime_env(env))
+    _without_suspension_observer()
     settings_context = get_settings_context()
     flow_run = kwargs.get("flow_run")
     if flow_run is not None:
@@ -160,6 +163,26 @@ def _run_flow_with_env(
         outcome = run_flow(*args, **kwargs)
         if asyncio.iscoroutine(outcome):
             asyncio.run(outcome)
+
+
+@contextmanager
+def _no_observer(*_: Any, **__: Any) -> Iterator[None]:
+    yield
+
+
+def _without_suspension_observer() -> None:
+    """This run does not watch for being suspended from outside.
+
+    For a run of a deployment, Prefect 3.9's engine starts a thread with its own event loop, API client
+    and events websocket that waits for another process to suspend the run (``suspend_flow_run`` with its
+    id), and reads the run once before it may start (``observe_flow_run_suspension``): 68 ms before the
+    run was Running, 110 ms more at its end (the thread sleeps in 0.2 s steps before it notices the run
+    is over), and a websocket subscriber per run on the server. Nothing in autoheal suspends a run from
+    outside; the approval suspends the run from within (flows/approval.py), which Prefect signals through
+    the in-process registry it still keeps (``register_flow_run_suspension_request``). A person stops a
+    run by cancelling it, which the runner carries out. Only forked runs are changed."""
+    flow_engine = importlib.import_module("prefect.flow_engine")
+    setattr(flow_engine, "observe_flow_run_suspension", _no_observer)  # noqa: B010  # not exported
 
 
 def _hydrate_with(context: Any, settings: Settings) -> Any:

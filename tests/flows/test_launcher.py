@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import prefect.flow_engine as flow_engine
 import prefect.runner._starter_direct as starter
 import pytest
 from prefect import flow, get_client
@@ -20,7 +21,14 @@ from flows import launcher
 @flow(name="launcher-probe")
 def probe(out: str) -> None:
     Path(out).write_text(
-        json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "preloaded": "flows.remediate" in sys.modules})
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "ppid": os.getppid(),
+                "preloaded": "flows.remediate" in sys.modules,
+                "observes_suspension": flow_engine.observe_flow_run_suspension is not launcher._no_observer,
+            }
+        )
     )
 
 
@@ -68,6 +76,9 @@ def test_a_flow_run_is_forked_from_the_preloaded_server_and_completes(prefect_se
     seen = json.loads(out.read_text())
     # Its parent is the fork server, not this process, and the flow modules were already imported there.
     assert seen["pid"] == process.pid and seen["ppid"] != os.getpid() and seen["preloaded"] is True
+    # The forked run does not watch for an outside suspension (flows/launcher.py); this process still would.
+    assert seen["observes_suspension"] is False
+    assert flow_engine.observe_flow_run_suspension is not launcher._no_observer
 
     async def last_run_state() -> str | None:
         async with get_client() as client:
