@@ -2,7 +2,7 @@
 
 `python -m flows.serve` (what `autoheal up` starts). Each flow run gets its own process, forked
 from a server that has imported the flow modules once (flows/launcher.py); the runner asks for
-new runs every AUTOHEAL_RUNNER_POLL_SECONDS (0.25 s) rather than Prefect's 10 s.
+new runs every AUTOHEAL_RUNNER_POLL_SECONDS (0.1 s) rather than Prefect's 10 s.
 """
 
 from __future__ import annotations
