@@ -23,11 +23,14 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import certifi
 import prefect
 from prefect.context import (
     FlowRunContext,
@@ -233,6 +236,39 @@ def _runner_context() -> tuple[dict[str, str], dict[str, Any]]:
     return env, serialized
 
 
+HTTP_BUNDLE = "autoheal-prefect-plain-http-ca.pem"
+
+
+def plain_http_bundle(env: Mapping[str, str | None]) -> dict[str, str]:
+    """PREFECT_API_SSL_CERT_FILE for a run whose Prefect API is plain http and that names no CA bundle.
+
+    Prefect builds a verified TLS context for every API client it makes, http or not, from certifi's
+    bundle of about 140 certificates: 13 ms of CPU each, and a run makes five or six clients (its sync
+    and async ones, the resource guard's, the log and event workers'), three of them before its first
+    action. A plain-http API never uses them, so the run is given a bundle of one certificate, which
+    loads in well under a millisecond. Were a request ever sent over TLS with it, verification would
+    fail rather than pass. An https API, or a bundle set by the operator, is left alone."""
+    url = env.get("PREFECT_API_URL") or ""
+    if not url.startswith("http://") or env.get("PREFECT_API_SSL_CERT_FILE"):
+        return {}
+    return {"PREFECT_API_SSL_CERT_FILE": str(_one_certificate())}
+
+
+@cache
+def _one_certificate() -> Path:
+    """The first certificate of certifi's bundle, in a file of its own (written once per machine)."""
+    end = "-----END CERTIFICATE-----"
+    text = Path(certifi.where()).read_text()
+    begin = text.index("-----BEGIN CERTIFICATE-----")
+    pem = text[begin : text.index(end, begin) + len(end)] + "\n"
+    path = Path(tempfile.gettempdir()) / HTTP_BUNDLE
+    if not path.exists() or path.read_text() != pem:
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(pem)
+        partial.replace(path)
+    return path
+
+
 def run_flow_in_forked_process(
     flow: Any,
     flow_run: Any = None,
@@ -253,6 +289,7 @@ def run_flow_in_forked_process(
         | {"PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false"}
         | (env or {})
     )
+    merged_env |= plain_http_bundle(merged_env)
     sanitized = sanitize_subprocess_env(merged_env)
     wrapped = cloudpickle_wrapped_call(
         _run_flow_with_env,

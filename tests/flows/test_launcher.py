@@ -97,3 +97,15 @@ def test_an_importable_flow_is_sent_by_reference_and_a_local_one_by_value() -> N
     assert launcher.reference(remediate) == "flows.remediate:remediate"
     assert launcher.reference(probe) == "tests.flows.test_launcher:probe"
     assert launcher.reference(local) is None
+
+
+def test_a_plain_http_api_gets_a_bundle_of_one_certificate_and_https_keeps_its_own() -> None:
+    import ssl
+
+    (path,) = launcher.plain_http_bundle({"PREFECT_API_URL": "http://127.0.0.1:4200/api"}).values()
+    assert Path(path).read_text().count("BEGIN CERTIFICATE") == 1
+    context = ssl.create_default_context(cafile=path)  # what Prefect builds for each client
+    assert context.cert_store_stats()["x509_ca"] == 1
+    assert launcher.plain_http_bundle({"PREFECT_API_URL": "https://api.prefect.cloud/api/accounts/a"}) == {}
+    assert launcher.plain_http_bundle({"PREFECT_API_URL": "http://h/api", "PREFECT_API_SSL_CERT_FILE": "/ca.pem"}) == {}
+    assert launcher.plain_http_bundle({}) == {}
