@@ -251,17 +251,20 @@ def plain_http_bundle(env: Mapping[str, str | None]) -> dict[str, str]:
     url = env.get("PREFECT_API_URL") or ""
     if not url.startswith("http://") or env.get("PREFECT_API_SSL_CERT_FILE"):
         return {}
-    return {"PREFECT_API_SSL_CERT_FILE": str(_one_certificate())}
+    try:
+        return {"PREFECT_API_SSL_CERT_FILE": str(_one_certificate())}
+    except OSError:  # a file that cannot be written costs only the time saved: Prefect's bundle then
+        return {}
 
 
 @cache
 def _one_certificate() -> Path:
-    """The first certificate of certifi's bundle, in a file of its own (written once per machine)."""
+    """The first certificate of certifi's bundle, in a file of its own (written once per user)."""
     end = "-----END CERTIFICATE-----"
     text = Path(certifi.where()).read_text()
     begin = text.index("-----BEGIN CERTIFICATE-----")
     pem = text[begin : text.index(end, begin) + len(end)] + "\n"
-    path = Path(tempfile.gettempdir()) / HTTP_BUNDLE
+    path = Path(tempfile.gettempdir()) / f"{os.getuid()}-{HTTP_BUNDLE}"
     if not path.exists() or path.read_text() != pem:
         partial = path.with_name(f"{path.name}.{os.getpid()}")
         partial.write_text(pem)
