@@ -6,6 +6,9 @@ receiver's answer and the flow run's `created` and `start_time` in Prefect. The 
 run and world: what a web handler's background task would do, in-process (parse, look the run up,
 classify, run the same playbook), with no store and no Prefect.
 
+Options: `--count N` alerts per configuration (default 200 for served-pg, 10 for the others; 5 with
+`--smoke`); `--help` prints this.
+
 Configurations (`--config NAME`, repeatable; all by default):
   served-pg      served deployment, flow runs forked from a preloaded server, Prefect on PostgreSQL
   served-pg-spawn  the same with Prefect's own spawn (AUTOHEAL_RUNNER_FORK=false)
@@ -160,12 +163,16 @@ def measure(name: str, count: int, workdir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
+    if "--help" in sys.argv or "-h" in sys.argv:
+        print(__doc__)
+        return
     chosen = [sys.argv[i + 1] for i, arg in enumerate(sys.argv) if arg == "--config"] or list(CONFIGS)
+    count = next((int(sys.argv[i + 1]) for i, arg in enumerate(sys.argv) if arg == "--count"), None)
     unknown = [c for c in chosen if c not in CONFIGS]
     if unknown:
         raise SystemExit(f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}")
     # The headline configuration gets the 200 alerts; the comparisons fewer, to keep `make bench` short.
-    counts = {c: (5 if smoke() else (200 if c == "served-pg" else 10)) for c in chosen}
+    counts = {c: (5 if smoke() else count or (200 if c == "served-pg" else 10)) for c in chosen}
     if smoke():
         chosen = ["served-pg"]
     results = []

@@ -23,10 +23,14 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import certifi
 import prefect
 from prefect.context import (
     FlowRunContext,
@@ -55,6 +59,7 @@ PRIVATE = (
     ("prefect.flow_engine", "_runtime_subprocess_env"),
     ("prefect.flow_engine", "run_flow"),
     ("prefect.engine", "handle_engine_signals"),
+    ("prefect.flow_engine", "observe_flow_run_suspension"),
 )
 
 
@@ -143,6 +148,7 @@ def _run_flow_with_env(
     for key in remove_env or ():
         os.environ.pop(key, None)
     os.environ.update(runtime_env(env))
+    _without_suspension_observer()
     settings_context = get_settings_context()
     flow_run = kwargs.get("flow_run")
     if flow_run is not None:
@@ -160,6 +166,26 @@ def _run_flow_with_env(
         outcome = run_flow(*args, **kwargs)
         if asyncio.iscoroutine(outcome):
             asyncio.run(outcome)
+
+
+@contextmanager
+def _no_observer(*_: Any, **__: Any) -> Iterator[None]:
+    yield
+
+
+def _without_suspension_observer() -> None:
+    """This run does not watch for being suspended from outside.
+
+    For a run of a deployment, Prefect 3.9's engine starts a thread with its own event loop, API client
+    and events websocket that waits for another process to suspend the run (``suspend_flow_run`` with its
+    id), and reads the run once before it may start (``observe_flow_run_suspension``): 68 ms before the
+    run was Running, 110 ms more at its end (the thread sleeps in 0.2 s steps before it notices the run
+    is over), and a websocket subscriber per run on the server. Nothing in autoheal suspends a run from
+    outside; the approval suspends the run from within (flows/approval.py), which Prefect signals through
+    the in-process registry it still keeps (``register_flow_run_suspension_request``). A person stops a
+    run by cancelling it, which the runner carries out. Only forked runs are changed."""
+    flow_engine = importlib.import_module("prefect.flow_engine")
+    setattr(flow_engine, "observe_flow_run_suspension", _no_observer)  # noqa: B010  # not exported
 
 
 def _hydrate_with(context: Any, settings: Settings) -> Any:
@@ -210,6 +236,42 @@ def _runner_context() -> tuple[dict[str, str], dict[str, Any]]:
     return env, serialized
 
 
+HTTP_BUNDLE = "autoheal-prefect-plain-http-ca.pem"
+
+
+def plain_http_bundle(env: Mapping[str, str | None]) -> dict[str, str]:
+    """PREFECT_API_SSL_CERT_FILE for a run whose Prefect API is plain http and that names no CA bundle.
+
+    Prefect builds a verified TLS context for every API client it makes, http or not, from certifi's
+    bundle of about 140 certificates: 13 ms of CPU each, and a run makes five or six clients (its sync
+    and async ones, the resource guard's, the log and event workers'), three of them before its first
+    action. A plain-http API never uses them, so the run is given a bundle of one certificate, which
+    loads in well under a millisecond. Were a request ever sent over TLS with it, verification would
+    fail rather than pass. An https API, or a bundle set by the operator, is left alone."""
+    url = env.get("PREFECT_API_URL") or ""
+    if not url.startswith("http://") or env.get("PREFECT_API_SSL_CERT_FILE"):
+        return {}
+    try:
+        return {"PREFECT_API_SSL_CERT_FILE": str(_one_certificate())}
+    except OSError:  # a file that cannot be written costs only the time saved: Prefect's bundle then
+        return {}
+
+
+@cache
+def _one_certificate() -> Path:
+    """The first certificate of certifi's bundle, in a file of its own (written once per user)."""
+    end = "-----END CERTIFICATE-----"
+    text = Path(certifi.where()).read_text()
+    begin = text.index("-----BEGIN CERTIFICATE-----")
+    pem = text[begin : text.index(end, begin) + len(end)] + "\n"
+    path = Path(tempfile.gettempdir()) / f"{os.getuid()}-{HTTP_BUNDLE}"
+    if not path.exists() or path.read_text() != pem:
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(pem)
+        partial.replace(path)
+    return path
+
+
 def run_flow_in_forked_process(
     flow: Any,
     flow_run: Any = None,
@@ -230,6 +292,7 @@ def run_flow_in_forked_process(
         | {"PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false"}
         | (env or {})
     )
+    merged_env |= plain_http_bundle(merged_env)
     sanitized = sanitize_subprocess_env(merged_env)
     wrapped = cloudpickle_wrapped_call(
         _run_flow_with_env,

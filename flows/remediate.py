@@ -57,11 +57,18 @@ def _run_name() -> str:
 _ADDED: dict[str, set[str]] = {}  # tags this process added to each flow run (the context keeps the first ones)
 
 
+def _note(*tags: str) -> None:
+    """Tags for this run, sent with the next :func:`_tag`: the outcome's at the end of the run sends them all
+    in one call, instead of one call more before the first action (22 ms of it, and an API call a run)."""
+    if flow_run.id is not None:
+        _ADDED.setdefault(str(flow_run.id), set()).update(tags)
+
+
 async def _tag(*tags: str) -> None:
     if flow_run.id is None:
         return
-    added = _ADDED.setdefault(str(flow_run.id), set())
-    added.update(tags)
+    _note(*tags)
+    added = _ADDED[str(flow_run.id)]
     async with get_client() as client:  # the run's tags are in its context: one call, not a read and a write
         await client.update_flow_run(flow_run.id, tags=sorted({*flow_run.tags, *added}))
 
@@ -105,7 +112,7 @@ async def _remediate(
     run_id = str(flow_run.id) if flow_run.id else None
     incident_id, created = open_incident(alert, raw, run_id, force=rerun, stranded_by=stranded_by)
     if not created:
-        await _tag(f"service:{alert.service}", "decision:duplicate")
+        _note(f"service:{alert.service}", "decision:duplicate")
         joined = get_store().get(incident_id)
         if joined is not None and joined.ticket_key:  # a duplicate alert comments on the ticket, once per count
             comment_duplicates(incident_id, return_state=True)
@@ -122,9 +129,10 @@ async def _remediate(
         else None
     )
     decision = decide_incident(incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis)
-    await _tag(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
+    _note(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
     answer: Answer | None = None
     if decision.action == "approve-first":
+        await _tag()  # a run waiting for a person is found by its tags in the UI before it ends
         decision, answer = await _approval(incident_id, decision)
     if decision.action == "remediate" and decision.playbook:
         decision = grant_action(incident_id, decision, alert.resource)
@@ -192,7 +200,7 @@ async def _expand(incident_id: int, alert: Alert) -> Remediation:
             decision_reason=f"metric alert: {len(concrete)} failed run(s) looked up, each its own incident",
         ),
     )
-    await _tag(f"service:{alert.service}", "decision:expanded")
+    _note(f"service:{alert.service}", "decision:expanded")
     return Remediation(incident_id=incident_id, status=IncidentStatus.EXPANDED, children=results)
 
 

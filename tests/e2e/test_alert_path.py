@@ -249,6 +249,23 @@ def test_the_sweep_finds_a_failure_no_webhook_reported(world: tuple[Stack, Store
     assert store.get(int(incident.id or 0)).status == "resolved"  # type: ignore[union-attr]
 
 
+def test_a_run_made_by_hand_with_a_bad_alert_fails_naming_the_field(world: tuple[Stack, Store]) -> None:
+    """The server does not check `remediate`'s parameters against the schema (flows/serve.py); the flow
+    does, before it starts: the run fails with the field named, and nothing is claimed or done."""
+    stack, store = world
+    load(stack, "gateway-timeout")
+    from prefect.deployments import run_deployment
+
+    run: Any = run_deployment(
+        "remediate/remediate", parameters={"alert": {"source": "manual", "service": "sap"}}, timeout=120
+    )
+    assert run.state is not None and run.state.is_failed()
+    assert "Validation of flow parameters failed" in (run.state.message or ""), run.state.message
+    assert "alert.service" in (run.state.message or ""), run.state.message
+    assert store.incidents() == []
+    assert stack.sandbox is not None and stack.sandbox.state.counts()["recovery_runs"] == 0
+
+
 def _databricks_alert(run: Any) -> dict[str, Any]:
     return {
         "event_type": "jobs.on_failure",

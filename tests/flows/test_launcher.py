@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import prefect.flow_engine as flow_engine
 import prefect.runner._starter_direct as starter
 import pytest
 from prefect import flow, get_client
@@ -20,7 +21,14 @@ from flows import launcher
 @flow(name="launcher-probe")
 def probe(out: str) -> None:
     Path(out).write_text(
-        json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "preloaded": "flows.remediate" in sys.modules})
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "ppid": os.getppid(),
+                "preloaded": "flows.remediate" in sys.modules,
+                "observes_suspension": flow_engine.observe_flow_run_suspension is not launcher._no_observer,
+            }
+        )
     )
 
 
@@ -68,6 +76,9 @@ def test_a_flow_run_is_forked_from_the_preloaded_server_and_completes(prefect_se
     seen = json.loads(out.read_text())
     # Its parent is the fork server, not this process, and the flow modules were already imported there.
     assert seen["pid"] == process.pid and seen["ppid"] != os.getpid() and seen["preloaded"] is True
+    # The forked run does not watch for an outside suspension (flows/launcher.py); this process still would.
+    assert seen["observes_suspension"] is False
+    assert flow_engine.observe_flow_run_suspension is not launcher._no_observer
 
     async def last_run_state() -> str | None:
         async with get_client() as client:
@@ -86,3 +97,15 @@ def test_an_importable_flow_is_sent_by_reference_and_a_local_one_by_value() -> N
     assert launcher.reference(remediate) == "flows.remediate:remediate"
     assert launcher.reference(probe) == "tests.flows.test_launcher:probe"
     assert launcher.reference(local) is None
+
+
+def test_a_plain_http_api_gets_a_bundle_of_one_certificate_and_https_keeps_its_own() -> None:
+    import ssl
+
+    (path,) = launcher.plain_http_bundle({"PREFECT_API_URL": "http://127.0.0.1:4200/api"}).values()
+    assert Path(path).read_text().count("BEGIN CERTIFICATE") == 1
+    context = ssl.create_default_context(cafile=path)  # what Prefect builds for each client
+    assert context.cert_store_stats()["x509_ca"] == 1
+    assert launcher.plain_http_bundle({"PREFECT_API_URL": "https://api.prefect.cloud/api/accounts/a"}) == {}
+    assert launcher.plain_http_bundle({"PREFECT_API_URL": "http://h/api", "PREFECT_API_SSL_CERT_FILE": "/ca.pem"}) == {}
+    assert launcher.plain_http_bundle({}) == {}
