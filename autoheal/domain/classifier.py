@@ -249,10 +249,13 @@ class RuleClassifier:
             why = f"quota: {quota.group(2)} more needed than the limit of {quota.group(1)} allows at all"
             return self._veto("DatabricksResourceExhausted", why, evidence, rule="quota-never-fits")
 
-        # 2. a code that decides a transient class on its own.
+        # 2. a code that decides a transient class on its own. A cluster's or run's termination code names
+        # what happened to it and so the class (a launch failure is started again); a code beneath it
+        # (AllocationFailed) says why, and decides that it is transient.
         for entry in transient:
             if entry.decisive:
-                return self._result(_on(entry, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
+                named_by = next((e for e in transient if e.table in (Table.CLUSTER, Table.RUN)), entry)
+                return self._result(_on(named_by, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
         # 3. the transient wording: it names the class more precisely than a code that does not decide.
         defaults = [e for e in nevers if e.error_type != "Unknown"]
         if defaults:

@@ -143,7 +143,10 @@ def _launch_failure(azure_code: str) -> Facts:
 
 def test_a_launch_failure_heals_on_capacity_and_not_on_a_policy() -> None:
     capacity = CLASSIFIER.classify(_launch_failure("AllocationFailed"))
-    assert capacity.remediable and capacity.error_type == "DatabricksResourceExhausted", capacity
+    # The termination code names the class and so the playbook (start the cluster again); the Azure code
+    # beneath it says why, and that a retry can fix it.
+    assert capacity.remediable and capacity.error_type == "DatabricksClusterStartFailure", capacity
+    assert capacity.confidence == 0.95 and capacity.rule == "code:AllocationFailed", capacity
     policy = CLASSIFIER.classify(_launch_failure("RequestDisallowedByPolicy"))
     assert not policy.remediable and policy.vetoed_by and "RequestDisallowedByPolicy" in policy.vetoed_by, policy
 
