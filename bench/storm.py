@@ -130,6 +130,9 @@ def main() -> None:
         "peak memory < 4 GiB": sampler.peak_total_rss_kib < 4 * 1024 * 1024,
         "<= 2 CPU-s per incident": total_cpu / max(incidents, 1) <= 2,
         f"{clusters} cluster starts": counts["cluster_starts"] == clusters,
+        # The scale-out issue's targets for the full storm (250 incidents) on this 2-core machine.
+        "drained <= 150 s (scale-out issue)": drained and elapsed <= 150,
+        "<= 0.8 CPU-s per incident (scale-out issue)": total_cpu / max(incidents, 1) <= 0.8,
     }
     rows: list[tuple[str, Any]] = [
         ("deliveries (incidents)", f"{len(items):,} ({incidents})"),
@@ -145,7 +148,7 @@ def main() -> None:
         ("flow run created -> started p50 / p95 (s)", f"{percentile(waited, 50):.1f} / {percentile(waited, 95):.1f}"),
         ("flow run running time p50 / p95 (s)", f"{percentile(ran, 50):.1f} / {percentile(ran, 95):.1f}"),
         ("flow-run process lifetime p50 / p95 (s)", f"{percentile(alive, 50):.1f} / {percentile(alive, 95):.1f}"),
-        ("CPU-s per incident (all processes)", total_cpu / max(incidents, 1)),
+        ("CPU-s per incident (all processes)", f"{total_cpu / max(incidents, 1):.2f}"),
         *((f"  CPU-s {role}", seconds) for role, seconds in cpu.items()),
         ("  CPU-s sandbox and load (not counted)", own),
         *((f"peak RSS of one {kind} (MiB)", mib) for kind, mib in peak.items()),
