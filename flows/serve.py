@@ -37,7 +37,7 @@ REMEDIATE = "One alert in; a classified, decided, remediated, recorded incident 
 # The server does not check a `remediate` run's parameters against the deployment's schema when it
 # creates the run (about 55 ms of its CPU a run, the alert's schema being large): the flow validates
 # them itself before it starts (Prefect's engine, with the flow's type hints), and a bad run made by
-# hand fails there, naming the field (tests/flows/test_remediate.py).
+# hand fails there, naming the field (tests/e2e/test_alert_path.py).
 ENFORCE_SCHEMA = False
 
 

@@ -153,12 +153,12 @@ class CodeFinder:
             for groups in _SQL_NUMBER.findall(message):
                 found(next(g for g in groups if g), _SQLSERVER, False)
         if hints & AZURE_HINT:
+            azure = _merged(_AZURE)
             for word in _CAMEL.findall(message):
-                # An Entra code without an entry of its own is read under the generic entry.
-                before = len(out)
-                found(word, _AZURE, False)
-                if len(out) == before and word.startswith("AADSTS"):
-                    found("AADSTS", _AZURE, False)
+                # An Entra code without an entry of its own is read under the generic entry (decided by the
+                # table, not by what was found before: a code written twice is still its own entry).
+                own = word.lower() in azure or not word.startswith("AADSTS")
+                found(word if own else "AADSTS", _AZURE, False)
         return out
 
 

@@ -118,6 +118,12 @@ def test_a_documented_never_cause_vetoes_the_transient_words_around_it(message: 
             "adf",
             "InternalServerError",
         ),
+        # Written twice, the transient code is still its own entry, never the generic Entra one.
+        (
+            "AADSTS90033: A transient error has occurred. Please try again. Trace: AADSTS90033",
+            "adf",
+            "InternalServerError",
+        ),
         (
             "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
             "request timed out after 30000ms.",
