@@ -131,10 +131,10 @@ def main() -> None:
         "peak memory < 4 GiB": sampler.peak_total_rss_kib < 4 * 1024 * 1024,
         "<= 2 CPU-s per incident": per_incident <= 2,
         f"{clusters} cluster starts": counts["cluster_starts"] == clusters,
-        # The scale-out issue's targets for the full storm (250 incidents) on this 2-core machine.
-        "drained <= 150 s (scale-out issue)": drained and elapsed <= 150,
-        "<= 0.8 CPU-s per incident (scale-out issue)": per_incident <= 0.8,
     }
+    if not smoke():  # the scale-out issue's targets are for the full storm (250 incidents) on this 2-core machine
+        met["drained <= 150 s (scale-out issue)"] = drained and elapsed <= 150
+        met["<= 0.8 CPU-s per incident (scale-out issue)"] = per_incident <= 0.8
     rows: list[tuple[str, Any]] = [
         ("deliveries (incidents)", f"{len(items):,} ({incidents})"),
         ("delivered in (s)", delivered),
