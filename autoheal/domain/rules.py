@@ -256,6 +256,15 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(doesn't|does not|do not|don't) match the (one|value) specified|does not support (http|https|tls)\b|"
         r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
+    # A failure the reporting client or service itself declares beyond recovery: the Databricks SQL
+    # connector raises NonRecoverableNetworkError for 401, 403 and 501, "because this can never succeed"
+    # (databricks-sql-python src/databricks/sql/auth/retry.py); Windows reports a failed DNS lookup as "a
+    # non-recoverable error" (WSANO_RECOVERY). Whatever network words surround it, a retry is refused.
+    S(
+        "not-recoverable",
+        "InvalidConfiguration",
+        r"\b(non-? ?|un|ir)recoverable|\bnot recoverable\b|can never succeed",
+    ),
     S(
         "still-running",
         "InvalidConfiguration",  # a waiter gave up while the run goes on: a rerun would run it twice

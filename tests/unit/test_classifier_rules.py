@@ -72,6 +72,15 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("adf", "The 'ARCHIVE' filegroup is full; the bulk load timed out.", "configuration"),
         ("adf", "Msg 208: Invalid object name 'staging.events'. The service is busy.", "missing-object"),
         ("adf", "Client address 10.4.0.7 is not authorized and caller is not a trusted service", "network"),
+        # Ninth group (ninth corpus pass): a client or service that declares the failure beyond recovery,
+        # whatever network words surround it (an exception name or prose).
+        ("databricks", "thrift.NonRecoverableTransportError: connection reset by peer", "not-recoverable"),
+        (
+            "adf",
+            "An unrecoverable error occurred while reading the response; the network is unstable.",
+            "not-recoverable",
+        ),
+        ("databricks", "Request failed: this request can never succeed (service unavailable).", "not-recoverable"),
     ],
 )
 def test_a_never_cause_vetoes_the_transient_words_around_it(service: str, message: str, sign: str) -> None:
@@ -90,6 +99,8 @@ def test_a_never_cause_vetoes_the_transient_words_around_it(service: str, messag
         "Table 'orders' is locked by another transaction; try again.",
         # Advice a service appends to every failure of a kind is no evidence of the cause.
         "Cannot connect to the database. Check the linked service configuration is correct.",
+        # A failure said to be recoverable is no failure beyond recovery.
+        "A recoverable error occurred: the connection was reset; the client retries.",
     ],
 )
 def test_transient_wording_without_those_causes_is_not_vetoed(message: str) -> None:
@@ -130,3 +141,4 @@ def test_a_quota_whose_numbers_show_it_fits_is_not_a_quota_that_never_fits() -> 
         "Additional Required: 8"
     )
     assert CLASSIFIER.classify_text(message, service="databricks").rule != "veto:quota-never-fits"
+
