@@ -100,6 +100,17 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"waiting for cluster|cluster .{0,40}(pending|starting) (for|too long)",
         service="databricks",
     ),
+    # A SQL session the server no longer holds: the Thrift server expired it (idle timeout, warehouse
+    # restart) and rejects the handle. Opening a new session and running again succeeds, as the
+    # connector's maintainers advise (databricks/databricks-sql-python#400); not a login: a token or
+    # credential problem is its own never sign.
+    S(
+        "session-expired",
+        "GatewayTimeout",
+        r"invalid session ?handle|session ?handle\b.{0,80}(not been initialized|already closed|expired|"
+        r"no longer valid)",
+        databricks="DatabricksTimeoutError",
+    ),
     S(
         "no-answer",
         "GatewayTimeout",

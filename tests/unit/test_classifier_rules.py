@@ -142,3 +142,24 @@ def test_a_quota_whose_numbers_show_it_fits_is_not_a_quota_that_never_fits() -> 
     )
     assert CLASSIFIER.classify_text(message, service="databricks").rule != "veto:quota-never-fits"
 
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Error running query: Invalid SessionHandle: SessionHandle [0f9c2a71-5b3e-4d8a-9e61-7c2b1d4e8f03]",
+        "requirement failed: Session handle: SessionHandle [b2] has not been initialized or had already closed.",
+        "HiveSQLException: invalid session handle 7e1d; the server expired it",
+    ],
+)
+def test_an_expired_sql_session_is_a_timeout_that_a_new_session_outlasts(message: str) -> None:
+    """The server no longer holds the session (idle timeout, warehouse restart); a rerun opens a new one."""
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert (result.error_type, result.remediable) == ("DatabricksTimeoutError", True), result
+    assert result.rule == "sign:session-expired", result
+
+
+def test_an_expired_session_beside_a_rejected_login_is_the_login() -> None:
+    result = CLASSIFIER.classify_text(
+        "Invalid SessionHandle after re-login: login failed for user 'etl'", service="databricks"
+    )
+    assert not result.remediable and result.rule == "veto:credentials", result
