@@ -207,3 +207,40 @@ def test_a_row_with_too_many_columns_is_data_under_an_unexpected_error() -> None
 )
 def test_try_again_after_an_instruction_or_after_a_noun(message: str, remediable: bool) -> None:
     assert CLASSIFIER.classify_text(message, service="databricks").remediable is remediable
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        # Spark's Kafka connector conditions (knowledge/spark_errors.toml), in messages written here: lost data
+        # and offset options a person wrote veto whatever retry words follow.
+        (
+            "[KAFKA_DATA_LOSS.INITIAL_OFFSET_NOT_FOUND_FOR_PARTITIONS] Some data may have been lost. Reason: Cannot "
+            "find initial offsets for partitions Set(events-3). The cluster may retry the stage.",
+            "DataQuality",
+        ),
+        (
+            "[KAFKA_TIMESTAMP_OFFSET_DOES_NOT_MATCH_ASSIGNED] Offsets do not match; the broker timed out.",
+            "InvalidConfiguration",
+        ),
+        (
+            "[UNRESOLVED_START_OFFSET_GREATER_THAN_END_OFFSET] Start 10 > end 5 for topic t; try again.",
+            "InvalidConfiguration",
+        ),
+        ("[KAFKA_NULL_TOPIC_IN_DATA] Null topic in the rows; connection reset while writing.", "InvalidConfiguration"),
+    ],
+)
+def test_kafka_connector_conditions_that_no_retry_fixes_veto(message: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert (result.error_type, result.remediable) == (kind, False) and result.vetoed_by, result
+
+
+def test_a_kafka_condition_documented_as_possibly_transient_is_not_vetoed() -> None:
+    """The condition's own text: 'The error could be transient - restart your query, and report if you still
+    see the same issue'; the table records a transient class that does not decide alone."""
+    result = CLASSIFIER.classify_text(
+        "[LOST_TOPIC_PARTITIONS_IN_END_OFFSET_WITH_TRIGGER_AVAILABLENOW] Some of partitions in Kafka topic(s) have "
+        "been lost during running query with Trigger.AvailableNow.",
+        service="databricks",
+    )
+    assert result.vetoed_by is None and result.error_type == "InternalServerError", result
