@@ -228,9 +228,24 @@ def test_try_again_after_an_instruction_or_after_a_noun(message: str, remediable
             "InvalidConfiguration",
         ),
         ("[KAFKA_NULL_TOPIC_IN_DATA] Null topic in the rows; connection reset while writing.", "InvalidConfiguration"),
+        # PySpark's own conditions a running job meets (knowledge/spark_errors.toml), in messages written here: the
+        # environment, the user's functions and the rows they return, whatever transient words follow.
+        (
+            "[PYTHON_VERSION_MISMATCH] Python in worker has different version: 3.9 than that in driver: 3.12.",
+            "InvalidConfiguration",
+        ),
+        (
+            "[PACKAGE_NOT_INSTALLED] pandas >= 2.0.0 must be installed; however, it was not found. Retrying.",
+            "InvalidConfiguration",
+        ),
+        (
+            "[UDTF_EXEC_ERROR] User defined table function encountered an error in the 'eval' method: timed out",
+            "CodeError",
+        ),
+        ("[FIELD_NOT_NULLABLE] Field is not nullable, but got None. The task will be retried.", "DataQuality"),
     ],
 )
-def test_kafka_connector_conditions_that_no_retry_fixes_veto(message: str, kind: str) -> None:
+def test_spark_connector_and_pyspark_conditions_that_no_retry_fixes_veto(message: str, kind: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert (result.error_type, result.remediable) == (kind, False) and result.vetoed_by, result
 

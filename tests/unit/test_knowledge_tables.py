@@ -146,7 +146,9 @@ def test_entries_are_well_formed(name: str) -> None:
     assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(("name", "low", "high"), [(SPARK_FILE, 40, 120), (ADF_FILE, 60, 200)])
+# Sanity bounds of the two selected (not enumerated) tables. The Spark table also holds every condition of
+# Spark's Kafka connector and PySpark's conditions of a running job (ninth corpus pass), hence its 200.
+@pytest.mark.parametrize(("name", "low", "high"), [(SPARK_FILE, 40, 200), (ADF_FILE, 60, 200)])
 def test_selected_tables_stay_in_their_size_range(name: str, low: int, high: int) -> None:
     count = len(_load(name))
     assert low <= count <= high, f"{name} has {count} entries, expected {low}-{high}"
