@@ -144,18 +144,45 @@ def test_a_quota_whose_numbers_show_it_fits_is_not_a_quota_that_never_fits() -> 
 
 
 @pytest.mark.parametrize(
-    "message",
+    ("message", "kind", "sign"),
     [
-        "Error running query: Invalid SessionHandle: SessionHandle [0f9c2a71-5b3e-4d8a-9e61-7c2b1d4e8f03]",
-        "requirement failed: Session handle: SessionHandle [b2] has not been initialized or had already closed.",
-        "HiveSQLException: invalid session handle 7e1d; the server expired it",
+        # The server no longer holds the SQL session (idle timeout, warehouse restart); a rerun opens a new one.
+        (
+            "Error running query: Invalid SessionHandle: SessionHandle [0f9c2a71-5b3e-4d8a-9e61-7c2b1d4e8f03]",
+            "DatabricksTimeoutError",
+            "session-expired",
+        ),
+        (
+            "requirement failed: Session handle: SessionHandle [b2] has not been initialized or had already closed.",
+            "DatabricksTimeoutError",
+            "session-expired",
+        ),
+        (
+            "HiveSQLException: invalid session handle 7e1d; the server expired it",
+            "DatabricksTimeoutError",
+            "session-expired",
+        ),
+        # Spark's HEARTBEAT_FAILURE exit (ExecutorExitCode.scala): the driver did not answer; a rerun passes.
+        (
+            "Executor 7 exited: unable to send heartbeats to driver more than 40 times",
+            "DatabricksDriverNotResponding",
+            "driver-not-responding",
+        ),
+        (
+            "Executor self-exiting: failed to send heartbeat to the driver, so it stopped.",
+            "DatabricksDriverNotResponding",
+            "driver-not-responding",
+        ),
+        (
+            "Task lost: heartbeats to driver timed out after 120000 ms",
+            "DatabricksDriverNotResponding",
+            "driver-not-responding",
+        ),
     ],
 )
-def test_an_expired_sql_session_is_a_timeout_that_a_new_session_outlasts(message: str) -> None:
-    """The server no longer holds the session (idle timeout, warehouse restart); a rerun opens a new one."""
+def test_transient_wording_names_its_class(message: str, kind: str, sign: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
-    assert (result.error_type, result.remediable) == ("DatabricksTimeoutError", True), result
-    assert result.rule == "sign:session-expired", result
+    assert (result.error_type, result.remediable, result.rule) == (kind, True, f"sign:{sign}"), result
 
 
 def test_an_expired_session_beside_a_rejected_login_is_the_login() -> None:
@@ -163,3 +190,10 @@ def test_an_expired_session_beside_a_rejected_login_is_the_login() -> None:
         "Invalid SessionHandle after re-login: login failed for user 'etl'", service="databricks"
     )
     assert not result.remediable and result.rule == "veto:credentials", result
+
+
+def test_a_heartbeat_failure_beside_an_out_of_memory_kill_is_not_a_driver_fault() -> None:
+    result = CLASSIFIER.classify_text(
+        "Container killed with exit code 137: unable to send heartbeats to driver", service="databricks"
+    )
+    assert result.rule != "sign:driver-not-responding", result
