@@ -53,6 +53,15 @@ _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
 _SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
 _QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
+# Synapse's Spark capacity check, after its documentation (learn.microsoft.com/azure/synapse-analytics/spark/
+# apache-spark-concepts, workspace level): "Your Spark job requested 480 vCores. However, the workspace only
+# has 96 vCores available out of quota of 800 vCores", "However, the pool is consuming 160 vCores out of
+# available 192 vCores", "However, the workspace has a 12 core limit". The last number is all there is.
+_VCORES = re.compile(
+    r"requested (\d+) v?cores.{0,40}?however, the (?:workspace|pool)\b.{0,80}?"
+    r"(?:out of (?:quota of |available )?(\d+) v?cores|has an? (\d+) v?core limit)",
+    re.DOTALL,
+)
 
 
 def _precise(entry: CodeEntry) -> bool:
@@ -216,6 +225,15 @@ class RuleClassifier:
                 text, never_keys, transient_keys = cleaned, None, None
         quota = _QUOTA.search(text) if "quota" in text else None
         fits = quota is not None and int(quota.group(2)) <= int(quota.group(1))
+        # What a Spark pool request takes against all the workspace or pool has: within it, the cores free
+        # up as other jobs end (a transient sign says so); beyond it, no wait makes it fit.
+        cores = _VCORES.search(text) if "cores" in text else None
+        if cores is not None:
+            need, limit = int(cores.group(1)), int(cores.group(2) or cores.group(3))
+            if need > limit:
+                why = f"Spark pool request: {need} vCores, more than the {limit} there are at all"
+                kind = "DatabricksResourceExhausted" if service == "databricks" else "ThrottlingError"
+                return self._veto(kind, why, evidence, rule="quota-never-fits")
 
         # 1. a cause a retry cannot fix, anywhere: it vetoes healing.
         transient = [e for e in codes if self._transient_class(e, service)] if codes else []

@@ -80,6 +80,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
         r"capacity (is )?(not )?(available|constrained|exhausted)|(?<![a-z])quota(?!tion)|could not be acquired|"
         r"exit code:? ?137|"
+        # A Spark pool request that does not fit now (classifier.py's _VCORES vetoes one that never fits).
+        r"requested \d+ v?cores|"
         r"executorlostfailure|executor (heartbeat|lost)|"
         r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
         r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"

@@ -144,6 +144,37 @@ def test_a_quota_whose_numbers_show_it_fits_is_not_a_quota_that_never_fits() -> 
 
 
 @pytest.mark.parametrize(
+    ("message", "heals"),
+    [
+        # Synapse's Spark capacity check: within what the pool or workspace has, the cores free up.
+        (
+            "Your Spark job requested 24 vCores. However, the pool is consuming 180 vCores out of available "
+            "200 vCores.",
+            True,
+        ),
+        (
+            "Your Spark job requested 64 vCores. However, the workspace only has 8 vCores available out of quota "
+            "of 400 vCores.",
+            True,
+        ),
+        # Beyond everything there is: no wait makes it fit.
+        (
+            "Your Spark job requested 48 vCores. However, the workspace has a 16 core limit. Try reducing the request.",
+            False,
+        ),
+        (
+            "Your Spark job requested 320 vCores. However, the pool is consuming 0 vCores out of available 96 vCores.",
+            False,
+        ),
+    ],
+)
+def test_a_spark_pool_request_heals_only_when_the_numbers_show_it_fits(message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert (result.error_type, result.remediable) == ("ThrottlingError", heals), result
+    assert heals or result.rule == "veto:quota-never-fits", result
+
+
+@pytest.mark.parametrize(
     ("message", "kind", "sign"),
     [
         # The server no longer holds the SQL session (idle timeout, warehouse restart); a rerun opens a new one.
