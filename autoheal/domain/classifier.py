@@ -302,14 +302,15 @@ class RuleClassifier:
         # 4. a code that documents a transient class, the message silent: the table says this code does
         # not decide alone (decisive = false), so it is a class to ask a person about, not to act on.
         if transient:
-            # An HTTP status the service reports (its errorCode, or "Response status code: 'TooManyRequests'")
-            # is what the endpoint answered: stated, not a default; it says more than an activity code that
-            # stands for several causes ("... failed with http status code 'InternalServerError'").
+            # An HTTP status the service reports (its errorCode, "Response status code: 'TooManyRequests'", an
+            # error body's "code": "InternalServerError") is what the endpoint answered: stated, not a default;
+            # it says more than an activity code that stands for several causes ("... failed with http status
+            # code 'InternalServerError'").
             said = [
                 e
                 for e in transient
                 if e.table is Table.API
-                and (e.code.lower() == (s.error_code or "").lower() or ("tatus" in inner and stated(e.code, inner)))
+                and (e.code.lower() == (s.error_code or "").lower() or stated(e.code, inner))
             ]
             entry = said[0] if said else transient[0]
             level = CODE if said else UNCONFIRMED

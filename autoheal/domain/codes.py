@@ -19,6 +19,10 @@ from autoheal.domain.knowledge import CodeEntry, Table, table
 FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
 _NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
 STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
+# An Azure error response body, {"error": {"code": "...", "details": [{"code": "..."}]}}: its code is the
+# service-defined code, the sub-status of the HTTP answer (the Microsoft REST API guidelines' error condition
+# responses; Resource Manager's common ErrorResponse). A word code only: a number there is no HTTP status.
+JSON_CODE = re.compile(r'"code"\s*:\s*"([A-Za-z]+)"')
 _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
@@ -131,6 +135,9 @@ class CodeFinder:
         if "tatus" in message:  # ADF's Web and Function activities: "Response status code: 'TooManyRequests'"
             for code in STATUS_CODE.findall(message):
                 found(code, _API, True)
+        if '"code"' in message:  # the same answer in an error body: "details":[{"code":"InternalServerError"}]
+            for code in JSON_CODE.findall(message):
+                found(code, _API, True)
         for code in fields:
             found(code, field_tables, False)
         if ("rror" in message or "RROR" in message) and "code" in text:
@@ -163,5 +170,8 @@ class CodeFinder:
 
 
 def stated(code: str, message: str) -> bool:
-    """Whether the message says the endpoint answered ``code`` ("Response status code: 'TooManyRequests'")."""
-    return code.lower() in {c.lower() for c in STATUS_CODE.findall(message)}
+    """Whether the message says the endpoint answered ``code`` ("Response status code: 'TooManyRequests'",
+    an error body's "code": "ServiceUnavailable")."""
+    said = STATUS_CODE.findall(message) if "tatus" in message else []
+    said += JSON_CODE.findall(message) if '"code"' in message else []
+    return code.lower() in {c.lower() for c in said}

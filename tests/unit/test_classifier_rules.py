@@ -119,6 +119,31 @@ def test_a_stated_http_status_outweighs_an_activity_code_of_several_causes() -> 
 
 
 @pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        (
+            '{"status":"Failed","error":{"code":"ProvisioningFailed","message":"The operation ended in state '
+            '\'Failed\'.","details":[{"code":"InternalServerError","message":"Exception of type '
+            "'Contoso.Provider.Exception' was thrown.\"}]}}",
+            "InternalServerError",
+        ),
+        ('{"error": {"code": "ServiceUnavailable", "message": "Try the request again later."}}', "ServiceUnavailable"),
+    ],
+)
+def test_an_error_body_code_is_the_status_the_service_answered(message: str, code: str) -> None:
+    """An Azure error body's code is the sub-status of the HTTP answer (the REST API guidelines' error
+    responses): stated, as 'Response status code: ...' is."""
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable and result.confidence == CODE, result
+    assert any(f"code {code}:" in line for line in result.evidence), result
+
+
+def test_an_error_body_code_does_not_outvote_a_never_cause_in_its_message() -> None:
+    message = '{"error":{"code":"InternalServerError","message":"Login failed for user \'loader\'."}}'
+    assert CLASSIFIER.classify_text(message, service="adf").vetoed_by, message
+
+
+@pytest.mark.parametrize(
     ("message", "kind"),
     [
         ("The engine is currently busy; the request will be accepted later.", "ThrottlingError"),
