@@ -168,7 +168,13 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"difficulties)|"
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
         r"try (the operation|the request|it) again|concurrent (update|modification)|"
-        r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress",
+        r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress|"
+        # A control plane whose worker environment or cluster record is not ready yet: the Databricks SDKs
+        # retry these (databricks-sdk-go apierr transientErrorStringMatches; 'worker env ... not found' added
+        # in v0.39.0, CHANGELOG.md@1ff3c78). Left out: "does not have any associated worker environments",
+        # which a serverless-only workspace answers for good (no classic compute plane to wait for).
+        r"unknownworkerenvironmentexception|no worker environment with id|unknown worker environment|"
+        r"worker ?env\w* .{0,60}not found|clusternotreadyexception",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
         # The instruction is a verb a person is told to do (at a sentence's start, or after please, and, then,

@@ -234,6 +234,18 @@ def test_a_spark_pool_request_heals_only_when_the_numbers_show_it_fits(message: 
             "DatabricksDriverNotResponding",
             "driver-not-responding",
         ),
+        # A control plane not ready yet (the Databricks SDKs retry these).
+        (
+            "worker env WorkerEnvId(workerenv-7) not found while creating the cluster",
+            "InternalServerError",
+            "server-error",
+        ),
+        ("There is no worker environment with id 42 in this workspace yet", "InternalServerError", "server-error"),
+        (
+            "com.databricks.backend.manager.util.ClusterNotReadyException: cluster 0102 is not ready",
+            "InternalServerError",
+            "server-error",
+        ),
     ],
 )
 def test_transient_wording_names_its_class(message: str, kind: str, sign: str) -> None:
@@ -253,3 +265,11 @@ def test_a_heartbeat_failure_beside_an_out_of_memory_kill_is_not_a_driver_fault(
         "Container killed with exit code 137: unable to send heartbeats to driver", service="databricks"
     )
     assert result.rule != "sign:driver-not-responding", result
+
+
+def test_a_workspace_without_classic_compute_is_not_waited_for() -> None:
+    """A serverless-only workspace answers this for good; the SDKs' retry of it is no evidence here."""
+    result = CLASSIFIER.classify_text(
+        "Current organization 99 does not have any associated worker environments", service="databricks"
+    )
+    assert not result.remediable, result
