@@ -259,3 +259,37 @@ def test_a_kafka_condition_documented_as_possibly_transient_is_not_vetoed() -> N
         service="databricks",
     )
     assert result.vetoed_by is None and result.error_type == "InternalServerError", result
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        # Azure Data Explorer's ingestion codes decide by the page's "Is permanent" column (error-codes.md).
+        (
+            "UpdatePolicy_UnknownError",
+            "Ingestion into table Events failed in its update policy.",
+            ("InternalServerError", True),
+        ),
+        (
+            None,
+            "Kusto ingestion failed: ErrorCode=General_AbandonedIngestion; the blob was not ingested.",
+            ("InternalServerError", True),
+        ),
+        ("Download_UnknownError", "Could not fetch the source blob for ingestion.", ("InternalServerError", True)),
+        (
+            "Stream_ClosingQuoteMissing",
+            "Ingestion failed; the service will retry the operation later.",
+            ("DataQuality", False),
+        ),
+        (
+            "BadRequest_TableAccessDenied",
+            "Ingestion into table Events failed. Try again later.",
+            ("PermissionDenied", False),
+        ),
+    ],
+)
+def test_kusto_ingestion_codes_decide_by_their_documented_permanence(
+    code: str | None, message: str, expected: tuple[str, bool]
+) -> None:
+    error_type, remediable, rule = _text(message, service="adf", code=code)
+    assert (error_type, remediable) == expected and rule.startswith(("code:", "veto:")), (error_type, rule)
