@@ -174,7 +174,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # in v0.39.0, CHANGELOG.md@1ff3c78). Left out: "does not have any associated worker environments",
         # which a serverless-only workspace answers for good (no classic compute plane to wait for).
         r"unknownworkerenvironmentexception|no worker environment with id|unknown worker environment|"
-        r"worker ?env\w* .{0,60}not found|clusternotreadyexception",
+        r"worker ?env\w* .{0,60}not found|clusternotreadyexception|"
+        # The service moved the query's compute while it ran: Synapse's serverless SQL pool calls a topology
+        # change transient, "Retry the query" (resources-self-help-sql-on-demand.md).
+        r"(because of|due to) a topology change",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
         # The instruction is a verb a person is told to do (at a sentence's start, or after please, and, then,

@@ -234,6 +234,7 @@ def test_a_spark_pool_request_heals_only_when_the_numbers_show_it_fits(message: 
             "DatabricksDriverNotResponding",
             "driver-not-responding",
         ),
+        ("The statement was cancelled due to a topology change in the pool.", "InternalServerError", "server-error"),
         # A control plane not ready yet (the Databricks SDKs retry these).
         (
             "worker env WorkerEnvId(workerenv-7) not found while creating the cluster",
