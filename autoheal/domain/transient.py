@@ -28,10 +28,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"communicating with the spark driver|context .{0,20}(is )?(detached|unresponsive)|"
         r"driver (may be |is |was )?down|(cluster|driver|node) became (unreachable|unresponsive)|"
         r"driver (was |has been )?restarted|driver .{0,30}(unresponsive|was killed)|killed driver|"
-        # An executor that cannot reach the driver with its heartbeats exits (Spark's ExecutorExitCode
-        # HEARTBEAT_FAILURE, "Unable to send heartbeats to driver."; Executor.scala: "Exit as unable to
-        # send heartbeats to driver more than N times"): the driver was busy or away, and a rerun on a
-        # healthy driver passes (tests/data/corpus/README.md, tenth pass).
+        # An executor that cannot reach the driver with its heartbeats exits (Spark's Executor.scala at
+        # 43b7ab9: "Exit as unable to send heartbeats to driver more than N times", exit code 56): the driver
+        # was busy or away, and a rerun on a healthy driver passes (tests/data/corpus/README.md, tenth pass).
         r"(unable|failed|could not|cannot) (to )?send heartbeats? to (the )?driver|"
         r"heartbeats? to (the )?driver (failed|timed out)",
         unless=r"exit code:? ?137",

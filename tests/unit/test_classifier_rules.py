@@ -218,7 +218,7 @@ def test_a_spark_pool_request_heals_only_when_the_numbers_show_it_fits(message: 
             "DatabricksTimeoutError",
             "session-expired",
         ),
-        # Spark's HEARTBEAT_FAILURE exit (ExecutorExitCode.scala): the driver did not answer; a rerun passes.
+        # An executor's heartbeat-failure exit (Spark's Executor.scala): the driver did not answer; a rerun passes.
         (
             "Executor 7 exited: unable to send heartbeats to driver more than 40 times",
             "DatabricksDriverNotResponding",
