@@ -61,7 +61,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"public network access|private endpoint|network security group|\bnsg\b|"
         r"(vnet|subnet)s? .{0,60}(does not exist|not found|is full|exhausted|no longer|deleted|misconfig)|"
         r"subnetisfull|invalidresourcereference|route table|user network configuration|due to misconfig|"
-        r"network configuration (error|failure|issue)|network_configuration_failure",
+        r"network configuration (error|failure|issue)|network_configuration_failure|"
+        # A subnet delegated to a service can hold only that service's resources: Batch pools, cluster
+        # nodes and NICs fail to allocate in it until a person removes the delegation ("Allocation failed as
+        # subnet has delegation to external resources", SupportArticles-docs azure-batch-pool-resizing-failure;
+        # AKS and VNet injection document SubnetIsDelegated the same way). Allocation wording is no blip here.
+        r"subnet .{0,40}(has |is )?delegat(ed|ion)|delegated subnet|subnetisdelegated",
     ),
     S(
         "integration-runtime",
@@ -132,7 +137,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
     ),
     S(
         "quota-never-fits",
-        "DatabricksResourceExhausted",  # the class stays; remediable is what the veto takes away
+        # The class stays; remediable is what the veto takes away. On ADF a quota is ThrottlingError, in
+        # Databricks DatabricksResourceExhausted (the corpus label rules, tests/data/corpus/README.md).
+        "ThrottlingError",
         r"exceeds? the (maximum|approved) (allowed )?(quota|limit)|quota .{0,40}(can ?not|will never|never) (be )?|"
         r"quota for the number of|maximum number of (jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|"
         r"secrets|secret scopes|instance pools) (has been |was )?(reached|exceeded)|"
@@ -142,8 +149,14 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
         # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
         r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"
-        r"reached its (storage|size|database count) (limit|quota)|storage limit (of [\w ]{1,40})?has been reached",
+        r"reached its (storage|size|database count) (limit|quota)|storage limit (of [\w ]{1,40})?has been reached|"
+        # A quota that resets only with the calendar: a daily or monthly allowance stops the app until the
+        # next period ("The Function App has reached daily usage quota and has been stopped until the next 24
+        # hours time frame", azure-docs functions-recover-storage-account). No retry inside a run frees it; a
+        # per-second or per-hour rate limit (TRANSIENT_SIGNS) does free.
+        r"(daily|monthly) (usage |execution |request |api )?(quota|limit)|until the next (24 hours|day|month)",
         unless=r"additional required",
+        databricks="DatabricksResourceExhausted",
     ),
     S(
         "user-code",
@@ -253,6 +266,15 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(decrease|increase|change) the configured value|server configuration option|"
         # The message names a setting to change, or a value that does not match the one the call specified.
         r"(increase|raise|set|adjust) (the )?spark\.[a-z]|invalidclassexception|local class incompatible|"
+        # A container killed for going over its memory limit, with the setting to raise named ("Container
+        # killed by YARN for exceeding memory limits ... Consider boosting spark.yarn.executor.memoryOverhead"):
+        # the same job on the same sizes is killed again, like the OutOfMemoryError above.
+        r"exceed\w* (the )?(physical |virtual )?memory limits?|(consider )?(boosting|increasing|raising) spark\.[a-z]|"
+        # A 4xx code named inside the body of a wrapper (an allocation failure, a 5xx, a deployment): the
+        # request itself was refused as malformed, so resending it meets the same answer (issue 11: "5xx
+        # answers whose body names a bad request"). Only the JSON or key=value form; BadRequest_* codes and
+        # BAD_REQUEST with its own meaning (knowledge/*.toml) are not this.
+        r"[\"']?code[\"']?\s*[:=]\s*[\"']?(badrequest|invalidparameter|invalidrequestcontent|invalidrequestformat)\b|"
         r"(doesn't|does not|do not|don't) match the (one|value) specified|does not support (http|https|tls)\b|"
         r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
     ),
