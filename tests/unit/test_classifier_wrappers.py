@@ -1,5 +1,7 @@
-"""Never-class knowledge written from the eleventh corpus pass's development false heals, each tested with
-messages written here (not corpus lines), beside the transient wording next to it that must still heal."""
+"""Never-class causes inside transient-looking wrappers (a delegated subnet under an allocation failure, a
+bad request inside a 5xx body, a memory limit, a calendar quota), written from the eleventh corpus pass's
+development false heals, each tested with messages written here (not corpus lines), beside the transient
+wording next to it that must still heal."""
 
 from __future__ import annotations
 
