@@ -23,7 +23,7 @@ from prefect.runner import Runner
 
 from autoheal.intake.outbox import EVENT
 from autoheal.settings import get_settings
-from flows import launcher
+from flows import launcher, poller
 from flows.reconcile import reconcile
 from flows.remediate import remediate
 from flows.report import report
@@ -157,6 +157,7 @@ async def serve_here() -> None:
         (reconcile, reconcile_options),
         (report, report_options),
     ]
+    poller.install()  # a runner with every slot taken asks the server for no runs (flows/poller.py)
     if settings.runner_fork and launcher.enable():
         for each, options in flows:
             await runner.aadd_flow(each, **options)
