@@ -24,6 +24,11 @@ STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+
 # responses; Resource Manager's common ErrorResponse). A word code only: a number there is no HTTP status.
 JSON_CODE = re.compile(r'"code"\s*:\s*"([A-Za-z]+)"')
 _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
+# An error condition with its sub-condition, as Databricks and Spark render it in brackets
+# ("[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Error while reading file ..."): the pair names the cause
+# more precisely than the condition alone, whose documented default covers every sub-condition
+# (autoheal/domain/knowledge/spark_errors.toml keys such pairs whole).
+_SUBCONDITION = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\.[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)\]")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
@@ -144,6 +149,10 @@ class CodeFinder:
             for code in _NUMERIC_CODE.findall(message):
                 found(code, _ADF, False)
         if "_" in message and hints & SNAKE_HINT:
+            # The sub-condition first: found first, it decides before its condition's default does.
+            if "." in message and "[" in message:
+                for code in _SUBCONDITION.findall(message):
+                    found(code, _SNAKE_TABLES, False)
             for code in _SNAKE.findall(message):
                 found(code, _SNAKE_TABLES, False)
         if hints & TITLE_HINT:
