@@ -313,6 +313,18 @@ def run_flow_in_forked_process(
     return process
 
 
+def start_server() -> int | None:
+    """Start the fork server now, while the runner starts, rather than at its first flow run: its
+    imports (PRELOAD, flows/warmup.py) took about 5 s here, and the first alert a runner took after a
+    start waited for them (the first run of each runner in bench/scale.py: 6.5 s to first action, the
+    runs after it 1.5 s). Returns the server's pid."""
+    _context()
+    forkserver = importlib.import_module("multiprocessing.forkserver")
+    forkserver.ensure_running()
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
 def install() -> None:
     """Replace the runner's starter (its documented override point); :func:`enable` checks first."""
     starter = importlib.import_module("prefect.runner._starter_direct")

@@ -159,6 +159,7 @@ async def serve_here() -> None:
     ]
     poller.install()  # a runner with every slot taken asks the server for no runs (flows/poller.py)
     if settings.runner_fork and launcher.enable():
+        launcher.start_server()  # its imports go on while the deployments are applied
         for each, options in flows:
             await runner.aadd_flow(each, **options)
     else:  # Prefect's own path: each run is `python -m prefect.engine`, loading the flow from its file

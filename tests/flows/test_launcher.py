@@ -109,3 +109,11 @@ def test_a_plain_http_api_gets_a_bundle_of_one_certificate_and_https_keeps_its_o
     assert launcher.plain_http_bundle({"PREFECT_API_URL": "https://api.prefect.cloud/api/accounts/a"}) == {}
     assert launcher.plain_http_bundle({"PREFECT_API_URL": "http://h/api", "PREFECT_API_SSL_CERT_FILE": "/ca.pem"}) == {}
     assert launcher.plain_http_bundle({}) == {}
+
+
+def test_the_fork_server_starts_before_the_first_run_and_only_once() -> None:
+    """A runner starts its fork server while it starts (flows/serve.py), not at its first flow run."""
+    pid = launcher.start_server()
+    assert pid is not None
+    os.kill(pid, 0)  # alive
+    assert launcher.start_server() == pid
