@@ -21,6 +21,7 @@ from autoheal.app.stack import Stack
 from autoheal.store.store import Store
 from flows.children import run_process_name
 from sandbox.scenario import Scenario, load_scenario
+from tests.e2e.prefect_api import prefect_of
 from tests.processes import descendants, name_of
 
 PG = os.environ.get("AUTOHEAL_TEST_POSTGRES", ADMIN_URL)
@@ -49,7 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         try:
             the_stack.start()
-            yield the_stack
+            with prefect_of(the_stack):
+                yield the_stack
         finally:
             the_stack.stop()
 

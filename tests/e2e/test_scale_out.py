@@ -38,6 +38,7 @@ from bench.storm import twice
 from bench.worlds import SETTINGS, alerts, dead_clusters
 from sandbox.scenario import Scenario
 from tests.e2e.conftest import PG, end_runs_in_flight
+from tests.e2e.prefect_api import prefect_of
 
 # Each configuration drops its scratch databases at the end; a psycopg connection of its store that the
 # garbage collector closes after that warns from its __del__: expected here, for that class only.
@@ -76,7 +77,8 @@ def runners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         try:
             stack.start()
-            yield stack
+            with prefect_of(stack):
+                yield stack
         finally:
             stack.stop(grace_seconds=0)  # the killed runner's runs stay Running in Prefect: no grace to wait out
 
