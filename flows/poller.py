@@ -24,6 +24,7 @@ from prefect.client.schemas.objects import FlowRun
 
 log = logging.getLogger(__name__)
 
+API_DEFAULT_LIMIT = 200  # what the server returns when a poll names no limit (a runner with no limit of its own)
 KEEP_READY_SECONDS = 10.0  # at capacity, one small poll this often (Prefect marks a deployment not ready after 60 s)
 _POLLER = ("prefect.runner._scheduled_run_poller", "ScheduledRunPoller")
 _PREFECT: list[Any] = []  # Prefect's own method, kept for a poller of another shape
@@ -47,7 +48,7 @@ async def scheduled_runs_within_room(poller: Any) -> list[FlowRun]:
             return []
         limit = 1  # keeps the deployments ready; at capacity, nothing it returns can start
     else:
-        limit = (free or 200) + len(poller._submitting_flow_run_ids)
+        limit = (API_DEFAULT_LIMIT if free is None else free) + len(poller._submitting_flow_run_ids)
     poller._autoheal_asked_at = now
     client = poller._client
     runs: list[FlowRun] = await client.get_scheduled_flow_runs_for_deployments(

@@ -232,8 +232,7 @@ class RuleClassifier:
             need, limit = int(cores.group(1)), int(cores.group(2) or cores.group(3))
             if need > limit:
                 why = f"Spark pool request: {need} vCores, more than the {limit} there are at all"
-                kind = "DatabricksResourceExhausted" if service == "databricks" else "ThrottlingError"
-                return self._veto(kind, why, evidence, rule="quota-never-fits")
+                return self._veto(_class_on("ThrottlingError", service), why, evidence, rule="quota-never-fits")
 
         # 1. a cause a retry cannot fix, anywhere: it vetoes healing.
         transient = [e for e in codes if self._transient_class(e, service)] if codes else []
@@ -353,8 +352,12 @@ def _sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
 
 
 def _on(entry: CodeEntry, service: str | None) -> str:
+    return _class_on(entry.error_type, service)
+
+
+def _class_on(kind: str, service: str | None) -> str:
     """Databricks has no throttling or gateway-timeout class of its own (tests/data/corpus/README.md)."""
-    return _ON_DATABRICKS.get(entry.error_type, entry.error_type) if service == "databricks" else entry.error_type
+    return _ON_DATABRICKS.get(kind, kind) if service == "databricks" else kind
 
 
 _CLASS_NAME = 8  # a remediable class's name, in free text (a bit of the scan, above the code forms')
