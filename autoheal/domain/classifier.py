@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from autoheal.domain.catalog import Catalog
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, stated
+from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
 from autoheal.domain.rules import NEVER_SIGNS, Sign
 from autoheal.domain.signs import Scanner, compile_signs, required_literals, top_level_branches
@@ -290,14 +291,14 @@ class RuleClassifier:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")
             kind = sign.sign.error_type_for(service)
-            if transient:
+            if transient and _precise(transient[0]):
                 # A termination code keeps its class; a generic activity or HTTP code yields to the words.
                 entry = transient[0]
-                if _precise(entry):
-                    return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
-                return self._result(kind, CODE, f"sign:{sign.sign.name}", evidence, service)
-            level = WEAK if sign.sign.weak else (CONFIRMED if defaults else SIGN)
-            return self._result(kind, level, f"sign:{sign.sign.name}", evidence, service)
+                return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
+            level = CODE if transient else WEAK if sign.sign.weak else (CONFIRMED if defaults else SIGN)
+            return self._result(
+                kind, self._unless_told(s.message, level, evidence), f"sign:{sign.sign.name}", evidence, service
+            )
         # 4. a code that documents a transient class, the message silent: the table says this code does
         # not decide alone (decisive = false), so it is a class to ask a person about, not to act on.
         if transient:
@@ -308,11 +309,10 @@ class RuleClassifier:
             said = [
                 e
                 for e in transient
-                if e.table is Table.API
-                and (e.code.lower() == (s.error_code or "").lower() or stated(e.code, inner))
+                if e.table is Table.API and (e.code.lower() == (s.error_code or "").lower() or stated(e.code, inner))
             ]
             entry = said[0] if said else transient[0]
-            level = CODE if said else UNCONFIRMED
+            level = self._unless_told(s.message, CODE, evidence) if said else UNCONFIRMED
             return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
         # 5. a code whose documented default is not transient, and nothing against it.
         if defaults:
@@ -322,6 +322,18 @@ class RuleClassifier:
             evidence.append("failureType SystemError")
             return self._result("InternalServerError", WEAK, "failure-type:SystemError", evidence, service)
         return built("Unknown", False, UNKNOWN, "no-evidence", None, True, evidence)
+
+    @staticmethod
+    def _unless_told(message: str, level: float, evidence: list[str]) -> float:
+        """Transient words, or a status, next to an instruction to change something first: conflicting
+        evidence, so a person decides (autoheal/domain/instructions.py)."""
+        if level < ACT_AT:
+            return level
+        told = instruction(message.lower())
+        if told is None:
+            return level
+        evidence.append(f"told to change first: '{told}'")
+        return WEAK
 
     def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
         return entry.remediable and self.catalog.entry(_on(entry, service)) is not None

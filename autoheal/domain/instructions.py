@@ -1,0 +1,56 @@
+"""What an error message tells a person to change before the job can pass.
+
+The services' messages end in advice, and the advice says what kind of failure it is: "Please retry
+later", "Rerun the transaction" for a transient one; "Please make sure only one streaming job runs
+on a checkpoint", "Consider boosting spark.yarn.executor.memoryOverhead", "Disable these account
+features" for one a retry meets again. A message that carries transient wording *and* an
+instruction to change something first holds conflicting evidence, and the classifier abstains
+(autoheal/domain/classifier.py): a person decides, as issue 11 asks ("a transient sign next to a
+never sign").
+
+Only an unconditional imperative counts, at a sentence's start or after "please", "you should/must
+/need to", "to fix this": not advice for when a failure persists ("If the issue persists, check the
+firewall"), not advice about time or load ("Consider spreading the run execution over a larger time
+frame", "reduce the request rate"), which is how throttling is fixed, and not where to read more
+("check the run logs for details"). Written from the services' phrasing (Spark's error conditions,
+the ADF troubleshooting guides, SQL Server's messages), checked against the corpus's development part
+(tests/data/corpus/README.md, "Instructions").
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["instruction"]
+
+# The verbs of a change a person makes: a setting, a resource, an input, an access.
+_CHANGE = (
+    r"ensure|make sure|(?:double[- ]?)?check (?:that|whether|if)|verify (?:that|whether|if)|confirm that|validate|"
+    r"consider (?:\w+ing|using)|disable|enable|grant|update|change|increase|decrease|reduce|specify|provide|set|"
+    r"configure|correct|fix|remove|delete|add|upgrade|install|register|assign|review|modify|adjust|raise|boost|"
+    r"drop|rename|re-?create|choose|select|switch"
+)
+_INSTRUCTION = re.compile(
+    r"(?:^|[.;!?]\s+|:\s+|\b(?:please|you (?:should|must|need to|may need to|may want to|can)|"
+    r"to (?:fix|resolve|avoid) (?:this|the (?:issue|error|problem)),?)\s+)(" + _CHANGE + r")\b"
+)
+# Advice that fits a transient failure: time and load (throttling is fixed by spreading it), or where to
+# read more.
+_ABOUT_TIME = re.compile(
+    r"time ?frame|later|\bwait|spread|schedul|\brate\b|frequency|fewer|concurren|\bload\b|back ?off|"
+    r"network connectivity|\blogs?\b|for (?:more )?details|support\b"
+)
+# Advice for when the failure comes back is no statement about this one.
+_IF_PERSISTS = re.compile(r"\bif\b[^.]{0,60}\b(?:persists|continues|keeps|recurs|happens again)")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def instruction(message: str) -> str | None:
+    """The words of the first instruction to change something first, in a lower-cased message, or None."""
+    for sentence in _SENTENCE.split(message):
+        if _IF_PERSISTS.search(sentence):
+            continue
+        found = _INSTRUCTION.search(sentence)
+        if found is not None and _ABOUT_TIME.search(sentence, found.start(1), found.start(1) + 160) is None:
+            return sentence[found.start(1) : found.end(1) + 60].split(",")[0].strip()
+    return None

@@ -1,0 +1,76 @@
+"""Transient words next to an instruction to change something first: conflicting evidence, so the
+classifier abstains and a person decides (autoheal/domain/instructions.py). Advice about time or load,
+advice for when the failure persists, and where to read more do not count. Written from the first looks
+of the corpus passes' development lines (tests/data/corpus/README.md, "Instructions"); every message
+here is written for the test, not copied from the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import ACT_AT, RuleClassifier
+from autoheal.domain.instructions import instruction
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+# Each heals on transient words alone; each is told to change something first.
+_TOLD = [
+    ("adf", "The request to the REST source timed out. Please make sure the linked service points at the new host."),
+    ("databricks", "Internal error while committing the batch. Consider enabling the staged commit option."),
+    ("adf", "The remote server returned 503 Service Unavailable: Disable the proxy on the integration runtime."),
+    ("databricks", "Connection reset by peer while writing to the sink. You must grant the writer the new role."),
+    ("adf", "Gateway timeout from the source API. To fix this, change the page size in the copy source."),
+    ("databricks", "The operation timed out; ensure that the table location is on the warehouse's storage."),
+]
+# The same transient words with advice that fits a transient failure: they still heal.
+_STILL_HEAL = [
+    ("adf", "The request to the REST source timed out. Please retry later."),
+    ("databricks", "Internal error while committing the batch. If the problem persists, verify that the cluster "
+     "has enough workers."),
+    ("adf", "The service is too busy right now (429). Consider spreading the runs over a larger time frame."),
+    ("adf", "The remote server returned 503 Service Unavailable. Check the activity's logs for more details."),
+    ("databricks", "Rate limit reached on the workspace API (429): reduce the request rate or wait a minute."),
+]
+
+
+@pytest.mark.parametrize(("service", "message"), _TOLD)
+def test_an_instruction_to_change_first_makes_the_transient_words_abstain(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable, result
+    assert result.abstained and result.confidence < ACT_AT
+    assert any(e.startswith("told to change first: '") for e in result.evidence), result.evidence
+
+
+@pytest.mark.parametrize(("service", "message"), _STILL_HEAL)
+def test_advice_about_time_load_persistence_or_logs_is_no_instruction(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert result.remediable, result
+    assert not any(e.startswith("told to change first") for e in result.evidence)
+
+
+def test_the_instruction_is_named_in_its_own_words() -> None:
+    said = instruction("query timed out. please make sure only one job writes to the checkpoint, then rerun.")
+    assert said == "make sure only one job writes to the checkpoint"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # A verb inside a value or a name is no instruction: the JSON target "Update Active Agents".
+        '{"message": "jobs is not fully initialized yet. please retry later.", "target": "update active agents"}',
+        # Nor one in the middle of a sentence that states what happened.
+        "the service failed to update the cluster because of a transient fault.",
+    ],
+)
+def test_a_verb_that_is_not_an_imperative_is_no_instruction(message: str) -> None:
+    assert instruction(message) is None
+
+
+def test_a_decisive_code_is_not_second_guessed_by_advice() -> None:
+    # A termination code that names its own transient cause decides, whatever advice follows it.
+    result = CLASSIFIER.classify_text(
+        "CLOUD_PROVIDER_LAUNCH_FAILURE: AllocationFailed. Please make sure the region has capacity.",
+        service="databricks",
+    )
+    assert result.confidence >= 0.95 and result.remediable, result
