@@ -91,7 +91,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Every Entra sign-in code but the two the reference calls transient (knowledge/azure_errors.toml).
         r"\baadsts(?!90033\b|90024\b)\d{4,}|unauthenticated|signature (did not match|mismatch)|"
         r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
-        r"(is|was|been) locked out|wrong tenant|(account|user) (is )?(locked|disabled)\b",
+        r"(is|was|been) locked out|wrong tenant|(account|user) (is )?(locked|disabled)\b|"
+        # A connection whose OAuth refresh token no longer refreshes: its credential must be entered again (Fabric
+        # and Power BI gateways' DMTS_OAuthTokenRefreshFailedError; a code's words count as text, classifier.py).
+        r"token refresh(ing)? failed|(failed|unable|could not) (to )?refresh (the |an? )?"
+        r"(oauth |access |refresh )?token|"
+        r"refresh token (has |is |was )?(expired|invalid|revoked)",
         unless=r"(continuation|pagination|page) token",
     ),
     S(
@@ -248,7 +253,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"multiple streaming (jobs|queries)|only one streaming (job|query)|another instance of this query|"
         # A required setting left out: "'path' is not specified", "Option 'dbtable' or 'query' is required",
         # "'container' (Container name) is required", "The corpus path is null or empty".
-        r"\b(property|parameter|option|field|setting|argument|path|table|container|name|value|key)\b['\"`\w ()]{0,40}"
+        r"\b(property|parameter|option|field|setting|argument|path|table|container|name|value|key|id|identifier|url|"
+        r"uri|host|hostname|endpoint|subscription)\b['\"`\w ()]{0,40}"
         r"\b(is|are) (required|not specified|null or empty|empty or null)\b|['\"`]\w+['\"`] is not specified|"
         # A library built for another runtime: a method, field or class the runtime does not have.
         r"nosuchmethoderror|nosuchfielderror|classnotfoundexception|was removed in (spark|scala|python|databricks)|"
@@ -276,7 +282,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # BAD_REQUEST with its own meaning (knowledge/*.toml) are not this.
         r"[\"']?code[\"']?\s*[:=]\s*[\"']?(badrequest|invalidparameter|invalidrequestcontent|invalidrequestformat)\b|"
         r"(doesn't|does not|do not|don't) match the (one|value) specified|does not support (http|https|tls)\b|"
-        r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)",
+        r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)|"
+        # A service that names its own refusal of the request as malformed ("Settings operation failed due to a
+        # bad request: Code = SparkSettingsComputeExceedsPoolLimit"): the same request meets the same answer.
+        r"(failed|rejected|refused) (due to|because of|with) an? bad request",
     ),
     # A failure the reporting client or service itself declares beyond recovery: the Databricks SQL
     # connector raises NonRecoverableNetworkError for 401, 403 and 501, "because this can never succeed"

@@ -154,7 +154,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
         r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
         r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)|"
-        r"connection broken|incompleteread",
+        r"connection broken|incompleteread|abort(ing|ed)? (the )?connection",
     ),
     S(
         "server-error",

@@ -1,0 +1,67 @@
+"""Client-side text: what an orchestrator's hook, an SDK or a gateway prints when a call to ADF, Fabric or
+Databricks fails. Written from the thirteenth corpus pass's development lines (tests/data/corpus/README.md);
+every message here is written for the test, not copied from the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("DMTS_OAuthTokenRefreshFailedError", "Failed to resolve connection 'c1' referenced in activity run 'r1'."),
+        (None, "The gateway could not refresh the OAuth token for data source 'sales-lake'."),
+        (None, "Connection error: token refresh failed for the service connection; ErrorMessage: null"),
+        (None, "invalid_grant: the refresh token has expired due to inactivity"),
+    ],
+)
+def test_a_token_that_no_longer_refreshes_is_a_credential_to_enter_again(code: str | None, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf", error_code=code)
+    assert result.error_type == "PermissionDenied" and not result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "AirflowException: A Subscription ID is required to connect to Azure Data Factory.",
+        "Error: the workspace host is required when no profile is configured",
+        "The endpoint URL is not specified for the REST linked service.",
+    ],
+)
+def test_a_required_identifier_or_address_left_out_is_configuration(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.error_type == "InvalidConfiguration" and not result.remediable, result
+
+
+def test_a_request_the_service_calls_bad_is_configuration_even_under_a_wrapper() -> None:
+    result = CLASSIFIER.classify_text(
+        "Environment publish: [SparkCoreBadWebRequest] Settings operation failed due to a bad request: "
+        "Code = SparkSettingsExecutorCoresAboveLimit. The service is temporarily unavailable.",
+        service="adf",
+    )
+    assert not result.remediable and result.vetoed_by is not None, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ConnectionAbortedError: TLS handshake is taking longer than 30.0 seconds: aborting the connection",
+        "aiohttp.ClientOSError: the client aborted the connection while reading the response",
+    ],
+)
+def test_an_aborted_connection_heals_as_a_connection_failure(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.error_type == "HttpConnectionFailed" and result.remediable, result
+
+
+def test_an_aborted_connection_with_a_login_failure_inside_is_still_vetoed() -> None:
+    result = CLASSIFIER.classify_text(
+        "Connection aborted: login failed for user 'etl_reader' while opening the session", service="adf"
+    )
+    assert result.error_type == "PermissionDenied" and not result.remediable, result
