@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,32 @@ def summary_ms(values: list[float]) -> dict[str, float]:
     }
 
 
+def pace() -> float:
+    """This machine's pace now: millions of steps of a fixed pure-Python loop per CPU-second, the best of
+    three. The same code's figures moved by a factor of 2.4 between two afternoons on this project's
+    machine (README, Performance); printed beside every benchmark's figures, it tells a slower machine
+    from slower code."""
+    steps = 1_000_000
+    best = 0.0
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(steps):
+            total += i * i % 7
+        best = max(best, steps / max(time.process_time() - started, 1e-9))
+    return best / 1e6
+
+
+PACE = "machine pace (M loop steps per CPU-s)"
+
+
 def machine() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "pace_msteps_per_cpu_s": round(pace(), 2),
     }
 
 
@@ -53,14 +74,15 @@ def report(name: str, title: str, rows: list[tuple[str, Any]], data: dict[str, A
     table = Table(title=f"{title}{' (smoke)' if smoke() else ''}")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for label, value in rows:
+    host = machine()
+    for label, value in [*rows, (PACE, host["pace_msteps_per_cpu_s"])]:
         table.add_row(label, f"{value:,.1f}" if isinstance(value, float) else str(value))
     Console().print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}{'-smoke' if smoke() else ''}.json"
     out.write_text(
         json.dumps(
-            {"benchmark": name, "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": machine(), **data},
+            {"benchmark": name, "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": host, **data},
             indent=2,
             default=str,
         )

@@ -43,7 +43,7 @@ from autoheal.app.stack import Stack
 from autoheal.domain.alerts import Alert
 from autoheal.settings import get_settings
 from autoheal.store.store import Store
-from bench.common import RESULTS, machine, percentile, smoke
+from bench.common import PACE, RESULTS, machine, percentile, smoke
 from bench.overhead import databases
 from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds
 from bench.storm import COPIES, deliver, twice
@@ -344,7 +344,8 @@ def main() -> None:
             results[-1]["config"] = name
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"storm-scale-{kind}{'-smoke' if smoke() else ''}.json"
-    body = {"benchmark": "storm-scale", "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": machine()}
+    host = machine()
+    body = {"benchmark": "storm-scale", "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": host}
     (RESULTS / name).write_text(json.dumps({**body, "configs": results}, indent=2, default=str) + "\n")
     title = f"Scale-out: {results[0]['incidents']} incidents, {kind} x {runners} against 1 served runner"
     out = Table(title=f"{title}{' (smoke)' if smoke() else ''}")
@@ -356,6 +357,7 @@ def main() -> None:
     Console(width=max(120, Console().width)).print(out)
     print(f"(webhook -> first action: {PROBES} pipeline failures one at a time, before the storm; 'twice' counts")
     print(" actions done twice, incidents with two flow runs, runs submitted, run or logged twice)")
+    print(f"({PACE}: {host['pace_msteps_per_cpu_s']}, at the end)")
 
 
 if __name__ == "__main__":
