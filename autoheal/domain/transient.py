@@ -161,6 +161,12 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "InternalServerError",
         r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
+        # The service's own instruction to send the same thing again, unchanged: "Retry the request after 10
+        # seconds", "Rerun the transaction" (SQL Server's deadlock victim, 1205), "Rerun your statement when
+        # there are fewer active users" (1204). An instruction to change something first abstains
+        # (autoheal/domain/instructions.py).
+        r"\b(retry|rerun|re-run|resubmit|reissue) (the|your|this) (request|operation|transaction|statement|query|"
+        r"command|call)s?\b|"
         r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
         r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
         r"unexpected error (was |has been )?(encountered|occurred)|(is|are) experiencing (issues|problems|an outage|"

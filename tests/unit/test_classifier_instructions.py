@@ -74,3 +74,26 @@ def test_a_decisive_code_is_not_second_guessed_by_advice() -> None:
         service="databricks",
     )
     assert result.confidence >= 0.95 and result.remediable, result
+
+
+# The other side of the same knowledge: the service telling the caller to send the same thing again,
+# unchanged, is the service saying the failure is transient.
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The request could not be processed at this time. Retry the request after 30 seconds.",
+        "Your transaction was rolled back by the engine to resolve a lock conflict. Rerun the transaction.",
+        "The operation was cancelled by the server while it rebalanced. Resubmit the query.",
+    ],
+)
+def test_an_instruction_to_send_the_same_again_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable, result
+
+
+def test_an_instruction_to_send_it_again_after_changing_something_does_not() -> None:
+    result = CLASSIFIER.classify_text(
+        "Column 'region_code' could not be bound. Please verify that the column exists, then rerun the statement.",
+        service="adf",
+    )
+    assert not result.remediable, result
