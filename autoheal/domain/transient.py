@@ -70,6 +70,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(server|service|system|engine|backend) (is )?(currently |temporarily )?(too )?busy|serverbusy|high load|"
         r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"
         r"(do not|don't|does not|did not) have (sufficient|enough) ([\w.-]+ )?capacity|not enough capacity|"
+        # Azure SQL's 49918 "Cannot process request. Not enough resources to process request." (its
+        # transient-errors list in knowledge/sql_server_errors.toml; the words where the number is not quoted).
+        r"not enough resources to process (the |this |your )?request|"
         # Contention that frees as the other transactions finish: a deadlock victim, a lock to wait for.
         r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
         # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
@@ -154,7 +157,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
         r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
         r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)|"
-        r"connection broken|incompleteread|abort(ing|ed)? (the )?connection",
+        r"connection broken|incompleteread|abort(ing|ed)? (the )?connection|"
+        # ODBC's SQLSTATE 08S01, "Communication link failure": the connection to the data source failed
+        # before the function completed (ODBC Programmer's Reference, Appendix A: ODBC Error Codes).
+        r"communication link failure",
     ),
     S(
         "server-error",

@@ -65,3 +65,26 @@ def test_an_aborted_connection_with_a_login_failure_inside_is_still_vetoed() -> 
         "Connection aborted: login failed for user 'etl_reader' while opening the session", service="adf"
     )
     assert result.error_type == "PermissionDenied" and not result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        # ODBC's SQLSTATE 08S01, as an ODBC source's copy activity quotes it.
+        ("ERROR [08S01] [Contoso][ODBC Driver] Communication link failure while fetching rows", "HttpConnectionFailed"),
+        # Azure SQL's 49918, in words only.
+        ("Cannot process request. Not enough resources to process request. Session 88.", "ThrottlingError"),
+    ],
+)
+def test_documented_transient_connector_text_heals(message: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.error_type == kind and result.remediable, result
+
+
+def test_a_communication_link_failure_over_an_untrusted_certificate_is_vetoed() -> None:
+    result = CLASSIFIER.classify_text(
+        "ERROR [08S01] Communication link failure: SSL Provider: The certificate chain was issued by an authority "
+        "that is not trusted.",
+        service="adf",
+    )
+    assert not result.remediable and result.vetoed_by is not None, result
