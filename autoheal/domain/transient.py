@@ -48,7 +48,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)|"
         # A shuffle fetch fails when the executor holding the blocks is gone: a cluster downsized, a spot
         # instance reclaimed, an executor lost (kb.databricks.com, FetchFailedException).
-        r"fetchfailed|shuffle (fetch|block)|(missing|lost) an output location for shuffle",
+        r"fetchfailed|shuffle (fetch|block)|(missing|lost) an output location for shuffle|chunkfetchfailure|"
+        # Spark's transport layer when the peer's channel goes inactive (network-common TransportResponseHandler:
+        # "Connection from <address> closed"): the executor or shuffle service at that address went away.
+        r"connection from \S+ closed",
     ),
     S(
         "library-install",

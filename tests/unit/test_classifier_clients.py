@@ -88,3 +88,15 @@ def test_a_communication_link_failure_over_an_untrusted_certificate_is_vetoed() 
         service="adf",
     )
     assert not result.remediable and result.vetoed_by is not None, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Job aborted due to stage failure: java.io.IOException: Connection from /10.12.0.7:7337 closed",
+        "org.apache.spark.network.client.ChunkFetchFailureException: Failure while fetching StreamChunkId[streamId=9]",
+    ],
+)
+def test_spark_transport_losing_a_peer_heals_as_a_lost_executor(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.error_type == "ClusterUnexpectedTermination" and result.remediable, result
