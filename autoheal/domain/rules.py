@@ -117,7 +117,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A role or grant named as missing: "does not have Owner or Contributor role", "needs permissions
         # ... that only an admin can grant".
         r"(does not|doesn't) have [\w ,/-]{0,40}\broles?\b|(needs?|requires?) (the )?permissions? to|"
-        r"only an? (admin|administrator) can grant",
+        r"only an? (admin|administrator) can grant|"
+        # A Databricks permission level named as lacking (databricks-sdk iam.PermissionLevel: CAN_USE,
+        # CAN_MANAGE, CAN_ATTACH_TO, ..., IS_OWNER): "the service principal lacks CAN_USE on the cluster policy".
+        r"(lacks?|lacking|missing|without|requires?|needs?|(does not|doesn't|do not|don't) have) (the )?"
+        r"(can_[a-z_]+|is_owner)\b",
         unless=r"403 (forbidden )?when downloading|proxy",
     ),
     S(
@@ -146,8 +150,16 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Databricks DatabricksResourceExhausted (the corpus label rules, tests/data/corpus/README.md).
         "ThrottlingError",
         r"exceeds? the (maximum|approved) (allowed )?(quota|limit)|quota .{0,40}(can ?not|will never|never) (be )?|"
-        r"quota for the number of|maximum number of (jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|"
-        r"secrets|secret scopes|instance pools) (has been |was )?(reached|exceeded)|"
+        r"quota for the number of|"
+        # A limit on how many things exist ("The maximum number of jobs (12000) has been reached", "You have
+        # reached the maximum number of personal access tokens"); not how many run at once.
+        r"maximum number of (?!concurrent|active|queued|parallel|running|simultaneous)([\w ]{0,20})?"
+        r"(jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|secrets|secret scopes|instance pools|tables|"
+        r"schemas|catalogs|experiments|models|triggers|datasets|activities|factories)( \(\d[\d,]*\))?"
+        r"( per [\w ]{1,20})?( \(\d[\d,]*\))? (has been |was )?(reached|exceeded)|"
+        r"(reached|exceeded) the (maximum|max) number of (?!concurrent|active|queued|parallel|running|simultaneous)"
+        r"[\w ]{0,20}(jobs|clusters|pipelines|workspaces|tokens|secrets|tables|schemas|catalogs|experiments|models|"
+        r"triggers|datasets|activities|factories)\b|"
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
         r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests)"

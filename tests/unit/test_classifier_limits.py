@@ -1,0 +1,51 @@
+"""Limits on how many things exist (jobs, tokens, tables, activities in a pipeline) against limits on how
+many run at once: the first never frees by waiting, the second does. And a Databricks permission level
+named as lacking is a permission, whatever launch wording surrounds it. Messages written for the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ("databricks", "QUOTA_EXCEEDED: The maximum number of jobs (12000) has been reached in this workspace."),
+        ("databricks", "RESOURCE_LIMIT_EXCEEDED: You have reached the maximum number of personal access tokens (600)."),
+        ("adf", "Maximum number of activities per pipeline (80) exceeded."),
+        ("databricks", "Limit exceeded: maximum number of secret scopes (100) per workspace has been reached."),
+    ],
+)
+def test_a_limit_on_how_many_things_exist_never_heals(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable and result.vetoed_by is not None, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The maximum number of concurrent runs (1000) has been reached for this workspace. Try again later.",
+        "Maximum number of active jobs exceeded: the limit has been reached; retry later.",
+    ],
+)
+def test_a_limit_on_how_many_run_at_once_still_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ERROR: the job's service principal lacks CAN_USE on the cluster policy; the cluster could not be started",
+        "Failed to start cluster: user etl@contoso.com does not have CAN_ATTACH_TO on cluster 0412-abc",
+        "Run failed: the run-as identity is missing IS_OWNER on the job; temporarily unavailable",
+    ],
+)
+def test_a_databricks_permission_level_lacking_is_a_permission(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.error_type == "PermissionDenied" and not result.remediable, result
