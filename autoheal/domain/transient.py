@@ -24,7 +24,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"driver[ _]not[ _]responding|(failed to|could not|unable to) reach (the )?(spark )?driver|"
         r"driver (has )?stopped unexpectedly|driver (is )?(temporarily )?unavailable|driver down|"
         r"driverstoppedexception|spark driver .{0,40}(crash|restart|stopped)|was unresponsive|"
-        r"driver (has been )?restarted|lost (connection|contact) (to|with) (the )?(spark )?driver|"
+        r"driver (has been )?restarted|lost (connection|contact) (to|with) (the )?(spark )?(driver|cluster)|"
+        # A driver still starting answers that it is not ready (the Databricks driver client's
+        # DriverNotReadyException): the same command on a started driver runs.
+        r"driver (is )?not ready( yet)?|drivernotreadyexception|"
         r"communicating with the spark driver|context .{0,20}(is )?(detached|unresponsive)|"
         r"driver (may be |is |was )?down|(cluster|driver|node) became (unreachable|unresponsive)|"
         r"driver (was |has been )?restarted|driver .{0,30}(unresponsive|was killed)|killed driver|"
@@ -137,7 +140,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # The same wait running out in other words: nothing came back in the allowed time, or the client's
         # own retries ran out of time.
         r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
-        r"given|expected|allowed)? ?(time|period|duration)|took longer than|no (response|reply) within|"
+        r"given|expected|allowed|permitted)? ?(time|period|duration)|took longer than|no (response|reply) within|"
         r"(did not|didn't|never) (receive|get) (a |any )?(response|reply|answer)|empty reply from server|"
         r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration",
         databricks="DatabricksTimeoutError",
@@ -180,6 +183,11 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
         r"unexpected error (was |has been )?(encountered|occurred)|(is|are) experiencing (issues|problems|an outage|"
         r"difficulties)|"
+        # HTTP 503 in the words of its definition (RFC 9110 15.6.4: "currently unable to handle the request due
+        # to a temporary overload or scheduled maintenance"), as IIS and Azure front ends write it; gRPC's
+        # UNAVAILABLE, which its status-code guide calls "most likely a transient condition, which can be
+        # corrected by retrying with a backoff".
+        r"unable to handle the request|temporar(y|ily) overload|statuscode\.unavailable|"
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
         r"try (the operation|the request|it) again|concurrent (update|modification)|"
         r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress|"

@@ -100,3 +100,29 @@ def test_a_communication_link_failure_over_an_untrusted_certificate_is_vetoed() 
 def test_spark_transport_losing_a_peer_heals_as_a_lost_executor(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.error_type == "ClusterUnexpectedTermination" and result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        # HTTP 503 in its definition's words, as a front end writes it.
+        ("adf", "The server is currently unable to handle the request due to a temporary overloading of the server."),
+        # gRPC's UNAVAILABLE, as a Spark Connect client raises it.
+        ("databricks", "SparkConnectGrpcException: <_InactiveRpcError of RPC that terminated with: "
+         "status = StatusCode.UNAVAILABLE details = \"failed to connect to all addresses\">"),
+        # A driver still starting.
+        ("databricks", "DriverClient$DriverNotReadyException: Driver is not ready yet, retrying the command"),
+        ("databricks", "Lost connection to cluster 0412-abc while the command ran."),
+        ("adf", "The copy could not be completed within the permitted time."),
+    ],
+)
+def test_documented_transient_wording_heals(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert result.remediable, result
+
+
+def test_unavailable_over_a_login_failure_is_still_vetoed() -> None:
+    result = CLASSIFIER.classify_text(
+        "StatusCode.UNAVAILABLE: login failed for user 'svc_etl' on the SQL endpoint", service="databricks"
+    )
+    assert not result.remediable and result.vetoed_by is not None, result
