@@ -254,8 +254,16 @@ class RuleClassifier:
             return self._veto(kind, f"{sign.sign.name}: '{matched}'", evidence, rule=sign.sign.name)
         # An undocumented ADF code whose name states a configuration fault (DF-Cosmos-PartitionKeyMissed).
         if service == "adf":
+            # Undocumented: in no table at all (INVALID_STATE, a Databricks API code quoted by an ADF activity,
+            # is documented and says what its table says).
+            documented = {e.code.lower() for e in codes}
             for code in named:
-                if code and _ADF_NEVER_NAME.search(code) and lookup(code, Table.ADF) is None:
+                if (
+                    code
+                    and _ADF_NEVER_NAME.search(code)
+                    and code.lower() not in documented
+                    and lookup(code, Table.ADF) is None
+                ):
                     return self._veto("InvalidConfiguration", f"ADF code name {code}", evidence, rule="adf-code-name")
         # A Spark SQLSTATE whose class is the job's own fault (data, statement, feature, classpath), where
         # no documented error condition is more specific.

@@ -126,3 +126,14 @@ def test_unavailable_over_a_login_failure_is_still_vetoed() -> None:
         "StatusCode.UNAVAILABLE: login failed for user 'svc_etl' on the SQL endpoint", service="databricks"
     )
     assert not result.remediable and result.vetoed_by is not None, result
+
+
+def test_a_documented_code_quoted_by_an_adf_activity_is_not_read_by_its_name() -> None:
+    # INVALID_STATE is a Databricks API code the tables document (transient, not decisive): the ADF rule for
+    # undocumented code names ("Invalid...", "...Missing") must not veto it.
+    result = CLASSIFIER.classify_text(
+        "ErrorCode=FailedToReadFromAzureDatabricksDeltaLake: Got unexpected status code 400 from Databricks: "
+        '{"error_code":"INVALID_STATE","message":"Cluster 0412-abc is in unexpected state Pending."}',
+        service="adf",
+    )
+    assert result.vetoed_by is None and result.error_type == "DatabricksClusterStartFailure", result
