@@ -41,7 +41,12 @@ _ABOUT_TIME = re.compile(
     r"network connectivity|\blogs?\b|for (?:more )?details|support\b"
 )
 # Advice for when the failure comes back is no statement about this one.
+# "Retry the request after reading the latest version ... and updating the eTag": a retry after something
+# else is done first (an HTTP 412 optimistic-concurrency error) is an instruction to change the request.
+_RETRY_AFTER_DOING = re.compile(r"\b(?:retry|rerun|re-run|resubmit|resend) (?:the |your |this )?\w+ after (\w+ing)\b")
 _IF_PERSISTS = re.compile(r"\bif\b[^.]{0,60}\b(?:persists|continues|keeps|recurs|happens again)")
+# Waiting is no change: "retry after waiting a minute", "rerun the job after backing off".
+_WAITING = frozenset({"waiting", "backing", "pausing", "sleeping"})
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -50,6 +55,9 @@ def instruction(message: str) -> str | None:
     for sentence in _SENTENCE.split(message):
         if _IF_PERSISTS.search(sentence):
             continue
+        after = _RETRY_AFTER_DOING.search(sentence)
+        if after is not None and after.group(1) not in _WAITING:
+            return sentence[after.start() : after.end() + 60].split(",")[0].strip()
         found = _INSTRUCTION.search(sentence)
         if found is not None and _ABOUT_TIME.search(sentence, found.start(1), found.start(1) + 160) is None:
             return sentence[found.start(1) : found.end(1) + 60].split(",")[0].strip()

@@ -97,7 +97,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"token refresh(ing)? failed|(failed|unable|could not) (to )?refresh (the |an? )?"
         r"(oauth |access |refresh )?token|"
         r"refresh token (has |is |was )?(expired|invalid|revoked)",
-        unless=r"(continuation|pagination|page) token",
+        unless=r"(continuation|pagination|page|cancellation) token",
     ),
     S(
         "permission",
@@ -166,6 +166,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
         # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
         r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"
+        # What is stored outgrew its allowance ("The total size of entities in a premium namespace exceeds the
+        # limit of 1 TB per messaging unit", Service Bus's StorageQuotaExceededException): it stays full.
+        r"total size of [\w ]{1,40} exceeds the limit|storagequotaexceeded|"
         r"reached its (storage|size|database count) (limit|quota)|storage limit (of [\w ]{1,40})?has been reached|"
         # A quota that resets only with the calendar: a daily or monthly allowance stops the app until the
         # next period ("The Function App has reached daily usage quota and has been stopped until the next 24

@@ -81,6 +81,11 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"not enough resources to process (the |this |your )?request|"
         # Contention that frees as the other transactions finish: a deadlock victim, a lock to wait for.
         r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
+        # A lock or transaction another client holds frees when it finishes: a Service Bus session "currently
+        # locked by another client" (SessionCannotBeLockedException), a MongoDB WriteConflict between
+        # multi-document transactions (Cosmos DB's MongoDB troubleshooting page: retry until it succeeds).
+        r"(currently )?locked by another (client|process|session|transaction|operation)|writeconflict|"
+        r"conflicting (multi-document )?transaction|"
         # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
         # context); a component that cannot take more work right now is saturated, not misconfigured.
         r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
@@ -142,7 +147,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
         r"given|expected|allowed|permitted)? ?(time|period|duration)|took longer than|no (response|reply) within|"
         r"(did not|didn't|never) (receive|get) (a |any )?(response|reply|answer)|empty reply from server|"
-        r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration",
+        r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration|"
+        # The Cosmos DB .NET SDK ends a request whose cancellation token expired (its request-timeout
+        # troubleshooting page: the end-to-end timeout ran out; safe to retry).
+        r"cancellation token has expired",
         databricks="DatabricksTimeoutError",
     ),
     S(
@@ -166,7 +174,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"connection broken|incompleteread|abort(ing|ed)? (the )?connection|"
         # ODBC's SQLSTATE 08S01, "Communication link failure": the connection to the data source failed
         # before the function completed (ODBC Programmer's Reference, Appendix A: ODBC Error Codes).
-        r"communication link failure",
+        r"communication link failure|"
+        # A connection the service closed for being idle (AMQP amqp:connection:forced, "inactive for more than
+        # the allowed ... milliseconds"): the next call opens a new one (Service Bus and Event Hubs exceptions).
+        r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed",
     ),
     S(
         "server-error",
@@ -190,7 +201,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"unable to handle the request|temporar(y|ily) overload|statuscode\.unavailable|"
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
         r"try (the operation|the request|it) again|concurrent (update|modification)|"
-        r"(during|while) (provisioning|being (created|updated|provisioned))|another operation is in progress|"
+        r"(during|while) (provisioning|being (created|updated|provisioned))|"
+        r"another (conflicting )?operation is (currently )?in progress|"
         # A control plane whose worker environment or cluster record is not ready yet: the Databricks SDKs
         # retry these (databricks-sdk-go apierr transientErrorStringMatches; 'worker env ... not found' added
         # in v0.39.0, CHANGELOG.md@1ff3c78). Left out: "does not have any associated worker environments",
