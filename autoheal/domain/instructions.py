@@ -40,10 +40,10 @@ _ABOUT_TIME = re.compile(
     r"time ?frame|later|\bwait|spread|schedul|\brate\b|frequency|fewer|concurren|\bload\b|back ?off|"
     r"network connectivity|\blogs?\b|for (?:more )?details|support\b"
 )
-# Advice for when the failure comes back is no statement about this one.
 # "Retry the request after reading the latest version ... and updating the eTag": a retry after something
 # else is done first (an HTTP 412 optimistic-concurrency error) is an instruction to change the request.
 _RETRY_AFTER_DOING = re.compile(r"\b(?:retry|rerun|re-run|resubmit|resend) (?:the |your |this )?\w+ after (\w+ing)\b")
+# Advice for when the failure comes back is no statement about this one.
 _IF_PERSISTS = re.compile(r"\bif\b[^.]{0,60}\b(?:persists|continues|keeps|recurs|happens again)")
 # Waiting is no change: "retry after waiting a minute", "rerun the job after backing off".
 _WAITING = frozenset({"waiting", "backing", "pausing", "sleeping"})

@@ -43,6 +43,14 @@ class Sign:
 
 S = Sign
 
+# The things a workspace or factory stores, whose count limits never free by waiting ("The maximum number of
+# jobs (12000) has been reached"), and the words of a limit on how many run at once, which does free.
+_STORED = (
+    r"(jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|secrets|secret scopes|instance pools|tables|"
+    r"schemas|catalogs|experiments|models|triggers|datasets|activities|factories)"
+)
+_NOT_AT_ONCE = r"(?!concurrent|active|queued|parallel|running|simultaneous)"
+
 # ---- 1. causes a retry cannot fix ----------------------------------------------------------------
 NEVER_SIGNS: tuple[Sign, ...] = (
     S(
@@ -153,13 +161,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"quota for the number of|"
         # A limit on how many things exist ("The maximum number of jobs (12000) has been reached", "You have
         # reached the maximum number of personal access tokens"); not how many run at once.
-        r"maximum number of (?!concurrent|active|queued|parallel|running|simultaneous)([\w ]{0,20})?"
-        r"(jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|secrets|secret scopes|instance pools|tables|"
-        r"schemas|catalogs|experiments|models|triggers|datasets|activities|factories)( \(\d[\d,]*\))?"
+        rf"maximum number of {_NOT_AT_ONCE}([\w ]{{0,20}})?{_STORED}( \(\d[\d,]*\))?"
         r"( per [\w ]{1,20})?( \(\d[\d,]*\))? (has been |was )?(reached|exceeded)|"
-        r"(reached|exceeded) the (maximum|max) number of (?!concurrent|active|queued|parallel|running|simultaneous)"
-        r"[\w ]{0,20}(jobs|clusters|pipelines|workspaces|tokens|secrets|tables|schemas|catalogs|experiments|models|"
-        r"triggers|datasets|activities|factories)\b|"
+        rf"(reached|exceeded) the (maximum|max) number of {_NOT_AT_ONCE}[\w ]{{0,20}}{_STORED}\b|"
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
         r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests)"
