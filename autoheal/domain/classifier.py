@@ -229,11 +229,13 @@ class RuleClassifier:
         # What a Spark pool request takes against all the workspace or pool has: within it, the cores free
         # up as other jobs end (a transient sign says so); beyond it, no wait makes it fit.
         cores = _VCORES.search(text) if "cores" in text else None
+        cores_fit = False
         if cores is not None:
             need, limit = int(cores.group(1)), int(cores.group(2) or cores.group(3))
             if need > limit:
                 why = f"Spark pool request: {need} vCores, more than the {limit} there are at all"
                 return self._veto(_class_on("ThrottlingError", service), why, evidence, rule="quota-never-fits")
+            cores_fit = True
 
         # 1. a cause a retry cannot fix, anywhere: it vetoes healing.
         transient = [e for e in codes if self._transient_class(e, service)] if codes else []
@@ -303,7 +305,9 @@ class RuleClassifier:
                 # A termination code keeps its class; a generic activity or HTTP code yields to the words.
                 entry = transient[0]
                 return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
-            level = CODE if transient else WEAK if sign.sign.weak else (CONFIRMED if defaults else SIGN)
+            # A weak quota sign whose numbers show the request fits is a quota in use that frees.
+            weak = sign.sign.weak and not (fits or cores_fit)
+            level = CODE if transient else WEAK if weak else (CONFIRMED if defaults else SIGN)
             return self._result(
                 kind, self._unless_told(s.message, level, evidence), f"sign:{sign.sign.name}", evidence, service
             )

@@ -91,7 +91,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(maximum|max) number of (execution )?contexts|attached notebook limit|"
         r"(queue|pool)[\w. ]{0,40} (is full|already has \d+)|"
         r"(can ?not|can't|unable to) accept (new|more|any) (tasks?|requests?|connections?|jobs?|work)|"
-        r"capacity (is )?(not )?(available|constrained|exhausted)|(?<![a-z])quota(?!tion)|could not be acquired|"
+        r"capacity (is )?(not )?(available|constrained|exhausted)|could not be acquired|"
+        # A quota on what is in use at once (connections, sessions, concurrent runs) frees as others finish.
+        r"(connections?|sessions?|concurren\w*|requests?|rate|active [\w ]{0,20}) ?quota|"
+        r"quota .{0,40}(connections|concurrent|per (second|minute))|"
         r"exit code:? ?137|"
         # A Spark pool request that does not fit now (classifier.py's _VCORES vetoes one that never fits).
         r"requested \d+ v?cores|"
@@ -100,6 +103,16 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
         r"concurrentmodificationexception|metadatachangedexception|protocolchangedexception",
         databricks="DatabricksResourceExhausted",
+    ),
+    S(
+        # A quota and nothing more: of what is in use at once (it frees), or of what exists, grows or is
+        # granted (it does not: an account's cores, a factory's count of pipelines). The words cannot tell;
+        # numbers can: classifier.py heals one whose request fits the limit once others free up.
+        "quota",
+        "ThrottlingError",
+        r"(?<![a-z])quota(?!tion)",
+        databricks="DatabricksResourceExhausted",
+        weak=True,
     ),
     S(
         # Delta's optimistic concurrency: another writer committed first; the documentation says to try the

@@ -49,3 +49,34 @@ def test_a_limit_on_how_many_run_at_once_still_heals(message: str) -> None:
 def test_a_databricks_permission_level_lacking_is_a_permission(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.error_type == "PermissionDenied" and not result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ("databricks", "Failed to create cluster because of the subscription's quota."),
+        ("adf", "The operation failed: quota exceeded for this Batch account."),
+    ],
+)
+def test_a_quota_and_nothing_more_abstains(service: str, message: str) -> None:
+    """A quota of what is in use frees; one of what exists or is granted does not: the bare word cannot tell."""
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable and result.abstained and result.rule == "sign:quota", result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # The numbers show the request fits once other clusters release their cores.
+        "Operation could not be completed as it results in exceeding approved standardDSv3Family Cores quota. "
+        "Current Limit: 100, Current Usage: 90, Additional Required: 16.",
+        # A quota on what is in use at once.
+        "QuotaExceededException: SessionsQuotaExceeded for namespace ingest-prod.",
+        "The active pod quota of the cloud account is exceeded.",
+        "Your Spark job requested 64 vCores. However, the workspace only has 32 vCores available "
+        "out of quota of 200 vCores.",
+    ],
+)
+def test_a_quota_that_frees_as_others_finish_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable, result
