@@ -52,7 +52,12 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("adf", "Write failed: the target table is read-only. Service unavailable.", "configuration"),
         ("adf", "Cannot write spill file: No space left on device (timeout while flushing)", "configuration"),
         ("databricks", "Task failed; to fix this, increase spark.sql.broadcastTimeout and retry.", "configuration"),
-        ("databricks", "java.io.InvalidClassException: com.acme.Model; local class incompatible", "configuration"),
+        # The class version mismatch is now the exception's documented meaning (knowledge/exceptions.toml).
+        (
+            "databricks",
+            "java.io.InvalidClassException: com.acme.Model; local class incompatible",
+            "InvalidClassException",
+        ),
         ("adf", "The row key does not match the value specified in the request URI. Please retry.", "configuration"),
         (
             "adf",
