@@ -340,7 +340,6 @@ def run(file: Annotated[Path, typer.Argument(help="a payload as a sender would p
         print(result.model_dump_json())
 
 
-
 # The commands that read, defined in views.py; the rails' commands, in operations.py.
 _COMMANDS: list[Callable[..., None]] = [views.incidents, views.show, views.stats, views.classify, views.config]
 _COMMANDS += [views.report, operations.approve, operations.reject, operations.status, operations.replay]

@@ -96,6 +96,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"invalid[_ ](client|grant|credentials?)|credentials? (are|is|were|was) (invalid|incorrect|missing|expired)|"
         r"oauth2?/(v2\.0/)?token|"
         r"(password|username or password|user name or password) (is |was )?(incorrect|invalid|expired|wrong)|"
+        # The database engines' wording: Oracle's ORA-01017 "invalid username/password; logon denied", MySQL's
+        # 1045 "Access denied for user 'etl'@'10.0.0.4' (using password: YES)".
+        r"invalid (username|user name|user)/password|logon denied|access denied for user|"
         # Every Entra sign-in code but the two the reference calls transient (knowledge/azure_errors.toml).
         r"\baadsts(?!90033\b|90024\b)\d{4,}|unauthenticated|signature (did not match|mismatch)|"
         r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
@@ -166,7 +169,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         rf"(reached|exceeded) the (maximum|max) number of {_NOT_AT_ONCE}[\w ]{{0,20}}{_STORED}\b|"
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
-        r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests)"
+        # Connections, sessions and processes exist only while in use: their limit frees (TRANSIENT_SIGNS).
+        r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests|sessions|connections|"
+        r"processes|threads)"
         r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
         # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
         r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"

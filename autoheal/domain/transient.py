@@ -80,6 +80,14 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # transient-errors list in knowledge/sql_server_errors.toml; the words where the number is not quoted).
         r"not enough resources to process (the |this |your )?request|"
         # Contention that frees as the other transactions finish: a deadlock victim, a lock to wait for.
+        # Connections, sessions and server processes exist only while in use: a limit on them frees as other
+        # clients disconnect (MySQL 1040 "Too many connections", PostgreSQL 53300 "sorry, too many clients
+        # already", Oracle ORA-00020 "exceeded maximum number of processes").
+        r"too many (connections|clients)|(exceeded|reached) (the )?(maximum|max) number of (processes|sessions|"
+        r"connections|threads)|"
+        # Optimistic concurrency the database resolves by reading again: MySQL 1020 "Record has changed since last
+        # read"; the statement run again reads the new row.
+        r"(record|row) has changed since (it was )?last read|"
         r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
         # A lock or transaction another client holds frees when it finishes: a Service Bus session "currently
         # locked by another client" (SessionCannotBeLockedException), a MongoDB WriteConflict between
@@ -176,7 +184,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
     S(
         "connection-dropped",
         "HttpConnectionFailed",
-        r"connection (was |is |has been )?(closed|reset|refused|aborted|lost|dropped|terminated|interrupted)|"
+        r"connection (was |is |has been )?(unexpectedly |abruptly )?"
+        r"(closed|reset|refused|aborted|lost|dropped|terminated|interrupted)|"
         r"forcibly closed|no connection could be made|transport-level error|econnreset|econnrefused|"
         r"broken pipe|socket (closed|exception|hang up)|socketexception|remote (host|server|end|party) "
         r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
@@ -187,7 +196,13 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"connection broken|incompleteread|abort(ing|ed)? (the )?connection|"
         # ODBC's SQLSTATE 08S01, "Communication link failure": the connection to the data source failed
         # before the function completed (ODBC Programmer's Reference, Appendix A: ODBC Error Codes).
-        r"communication link failure|"
+        r"communications? link failure|"
+        # A peer that went away mid-request, in the words of the database and broker clients: Kafka's
+        # NetworkException ("The server disconnected before a response was received"), Oracle's ORA-03113
+        # "end-of-file on communication channel", ORA-03135 "connection lost contact", ORA-01012 "not logged on"
+        # (the session the call expected is gone; a new connection logs on again).
+        r"disconnected before (a |the )?(response|reply)|end-of-file on communication channel|"
+        r"connection lost contact|\bnot logged on\b|"
         # A connection the service closed for being idle (AMQP amqp:connection:forced, "inactive for more than
         # the allowed ... milliseconds"): the next call opens a new one (Service Bus and Event Hubs exceptions).
         r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed",
@@ -224,7 +239,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"worker ?env\w* .{0,60}not found|clusternotreadyexception|"
         # The service moved the query's compute while it ran: Synapse's serverless SQL pool calls a topology
         # change transient, "Retry the query" (resources-self-help-sql-on-demand.md).
-        r"(because of|due to) a topology change",
+        r"(because of|due to) a topology change|"
+        # A partition between leaders or short of replicas while a broker restarts (Kafka's
+        # LeaderNotAvailableException, NotEnoughReplicasException): the election ends, the replicas catch up.
+        r"in the middle of a leader(ship)? election|(fewer|not enough) in-sync replicas",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
         # The instruction is a verb a person is told to do (at a sentence's start, or after please, and, then,

@@ -192,6 +192,8 @@ class Approval(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text))
     via: str | None = Field(default=None, max_length=16)
     at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
 class Notification(SQLModel, table=True):
     """One message to one channel about one thing (an incident's escalation or heal, a breaker trip,
     an approval waiting, a summary of held messages): sent, failed (with the error), or held by the
