@@ -88,6 +88,13 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # Optimistic concurrency the database resolves by reading again: MySQL 1020 "Record has changed since last
         # read"; the statement run again reads the new row.
         r"(record|row) has changed since (it was )?last read|"
+        # The engines' own words for a transaction that lost to another and is to be run again: PostgreSQL's
+        # 40001/40P01 ("could not serialize access due to concurrent update", "deadlock detected"), MySQL's
+        # 1213 ("Deadlock found when trying to get lock; try restarting transaction"), Oracle's ORA-00060
+        # ("deadlock detected while waiting for resource") and ORA-00054 ("resource busy and acquire with
+        # NOWAIT specified"); a hot standby that cancels a query replaying over it.
+        r"deadlock (detected|found)|could not serialize access|try restarting (the )?transaction|"
+        r"resource busy and acquire with nowait|canceling statement due to conflict with recovery|"
         r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
         # A lock or transaction another client holds frees when it finishes: a Service Bus session "currently
         # locked by another client" (SessionCannotBeLockedException), a MongoDB WriteConflict between
@@ -203,6 +210,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # (the session the call expected is gone; a new connection logs on again).
         r"disconnected before (a |the )?(response|reply)|end-of-file on communication channel|"
         r"connection lost contact|\bnot logged on\b|"
+        # libpq's and MySQL's clients when the server went away mid-query.
+        r"server closed the connection unexpectedly|lost connection to (\w+ )?server (during|at)|"
         # A connection the service closed for being idle (AMQP amqp:connection:forced, "inactive for more than
         # the allowed ... milliseconds"): the next call opens a new one (Service Bus and Event Hubs exceptions).
         r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed",
@@ -242,7 +251,15 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(because of|due to) a topology change|"
         # A partition between leaders or short of replicas while a broker restarts (Kafka's
         # LeaderNotAvailableException, NotEnoughReplicasException): the election ends, the replicas catch up.
-        r"in the middle of a leader(ship)? election|(fewer|not enough) in-sync replicas",
+        r"in the middle of a leader(ship)? election|(fewer|not enough) in-sync replicas|"
+        # A database starting, stopping or failing over (PostgreSQL's 57P01/57P03 "terminating connection due
+        # to administrator command", "the database system is starting up"; Oracle's ORA-01033 "initialization
+        # or shutdown in progress", ORA-01089 "immediate shutdown or close in progress"; a listener with no
+        # free handler, ORA-12516/12519): it answers again once it is up.
+        r"terminating connection due to administrator command|"
+        r"the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|"
+        r"initialization or shutdown in progress|shutdown (or close )?in progress|"
+        r"listener could not find (an )?available (handler|instance)",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).
         # The instruction is a verb a person is told to do (at a sentence's start, or after please, and, then,

@@ -77,3 +77,32 @@ def test_an_engine_or_broker_that_frees_or_comes_back_heals(service: str, messag
 def test_the_same_words_beside_a_never_cause_do_not_heal(service: str, message: str) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert not result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        # A transaction that lost to another, in each engine's words: run again, it commits.
+        ("ERROR: could not serialize access due to read/write dependencies among transactions", "ThrottlingError"),
+        ("ERROR: deadlock detected. Process 812 waits for ShareLock on transaction 5521", "ThrottlingError"),
+        ("ERROR 1213 (40001): Deadlock found when trying to get lock; try restarting transaction", "ThrottlingError"),
+        ("ORA-00054: resource busy and acquire with NOWAIT specified or timeout expired", "ThrottlingError"),
+        # A database starting, stopping or failing over: it answers again once it is up.
+        ("FATAL: terminating connection due to administrator command", "InternalServerError"),
+        ("FATAL: the database system is starting up", "InternalServerError"),
+        ("ORA-01033: ORACLE initialization or shutdown in progress", "InternalServerError"),
+        (
+            "ORA-12519: TNS:no appropriate service handler found; listener could not find available handler",
+            "InternalServerError",
+        ),
+        # The server went away mid-query.
+        (
+            "server closed the connection unexpectedly. This probably means the server terminated abnormally",
+            "HttpConnectionFailed",
+        ),
+        ("ERROR 2013 (HY000): Lost connection to MySQL server during query", "HttpConnectionFailed"),
+    ],
+)
+def test_a_database_that_frees_or_comes_back_heals(message: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable and result.error_type == kind, result
