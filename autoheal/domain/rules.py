@@ -314,6 +314,18 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # bad request: Code = SparkSettingsComputeExceedsPoolLimit"): the same request meets the same answer.
         r"(failed|rejected|refused) (due to|because of|with) an? bad request",
     ),
+    # The vocabulary of a request's validation: a value, type, format or feature the service refused. The
+    # same request meets the same answer. In the development part every scored line with these words is a
+    # never-class (tests/data/corpus/README.md); a list of possible causes ("Possible reasons may include
+    # incompatible libraries", SPARK_STARTUP_FAILURE's documented text) is no statement about this failure.
+    S(
+        "validation",
+        "InvalidConfiguration",
+        r"incompatib|not compatible|malformed|(is|was|has been) disabled\b|(is|was) not enabled|deprecated|"
+        r"no longer supported|(can ?not|must not|may not) be (null|empty)|not valid\b|cannot boot|"
+        r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive)\b",
+        unless=r"possible (reasons?|causes?)|may (include|be caused)|could be (due|caused)",
+    ),
     # A failure the reporting client or service itself declares beyond recovery: the Databricks SQL
     # connector raises NonRecoverableNetworkError for 401, 403 and 501, "because this can never succeed"
     # (databricks-sql-python src/databricks/sql/auth/retry.py); Windows reports a failed DNS lookup as "a
