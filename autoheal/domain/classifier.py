@@ -28,7 +28,7 @@ from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
 from autoheal.domain.rules import NEVER_SIGNS, Sign
 from autoheal.domain.signs import Scanner, compile_signs, required_literals, top_level_branches
-from autoheal.domain.transient import TRANSIENT_SIGNS
+from autoheal.domain.transient import INSTALLER, TRANSIENT_SIGNS
 
 __all__ = ["ACT_AT", "Classification", "RuleClassifier", "required_literals", "top_level_branches"]
 from autoheal.domain.values import Facts
@@ -62,6 +62,12 @@ _VCORES = re.compile(
     r"requested (\d+) v?cores.{0,40}?however, the (?:workspace|pool)\b.{0,80}?"
     r"(?:out of (?:quota of |available )?(\d+) v?cores|has an? (\d+) v?core limit)",
     re.DOTALL,
+)
+
+
+# The classes of a network or server fault, which an installer's text turns into a library installation's.
+_NETWORK_CLASSES = frozenset(
+    {"HttpConnectionFailed", "InternalServerError", "DatabricksTimeoutError", "GatewayTimeout"}
 )
 
 
@@ -301,6 +307,8 @@ class RuleClassifier:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")
             kind = sign.sign.error_type_for(service)
+            if service == "databricks" and kind in _NETWORK_CLASSES and INSTALLER.search(text):
+                kind = "DatabricksLibraryInstallationError"
             if transient and _precise(transient[0]):
                 # A termination code keeps its class; a generic activity or HTTP code yields to the words.
                 entry = transient[0]

@@ -57,6 +57,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "network-configuration",
         "InvalidConfiguration",
         r"could not resolve (host|the host|hostname)|name or service not known|no such host( is known)?|"
+        # A proxy the client is set up to go through: its credentials (407), its scheme, its tunnel. requests'
+        # ProxyError and .NET's proxy tunnel failure name it; the same settings meet the same proxy again.
+        r"proxyerror|unable to connect to proxy|proxy authentication required|proxy tunnel request|"
         r"nodename nor servname|getaddrinfo|unknown host|dns (resolution|lookup) (failed|error)|"
         r"blocked by (the |a |your )?firewall|firewall (rules? |settings? )?(blocks|blocked|denie[sd]|prevent)|"
         # A service's firewall named after the words that block: "blocked by your Cosmos DB account firewall".
@@ -312,7 +315,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(same|shared|specific) checkpoint (location|directory)|to start over|non-empty (directory|location)|"
         # A service that names its own refusal of the request as malformed ("Settings operation failed due to a
         # bad request: Code = SparkSettingsComputeExceedsPoolLimit"): the same request meets the same answer.
-        r"(failed|rejected|refused) (due to|because of|with) an? bad request",
+        r"(failed|rejected|refused) (due to|because of|with) an? bad request|"
+        # pip's own diagnostics for a package that does not build on this runtime (its error codes
+        # subprocess-exited-with-error, metadata-generation-failed, legacy-install-failure): every install
+        # builds it the same way.
+        r"subprocess-exited-with-error|metadata-generation-failed|legacy-install-failure|failed building wheel|"
+        r"prepare_metadata_for_build_wheel",
     ),
     # The vocabulary of a request's validation: a value, type, format or feature the service refused. The
     # same request meets the same answer. In the development part every scored line with these words is a

@@ -6,7 +6,18 @@ alone. A never sign anywhere in the message wins over all of these (autoheal/dom
 
 from __future__ import annotations
 
+import re
+
 from autoheal.domain.rules import S, Sign
+
+# A package installer's own text: pip, conda, Maven and Ivy, R's install.packages. A transient network or
+# server sign in it is a library installation that met a mirror or index at a bad moment, and on Databricks
+# that is its own class (autoheal/domain/classifier.py names it so).
+INSTALLER = re.compile(
+    r"could not install packages|while getting https?://|files\.pythonhosted\.org|pypi\.org|pip/_vendor|"
+    r"condahttperror|conda\.anaconda\.org|repo\.anaconda\.com|could not transfer artifact|"
+    r"artifacttransferexception|repo1?\.maven|install\.packages|unable to access index for repository"
+)
 
 # ---- 2. the transient classes, most specific first -----------------------------------------------
 TRANSIENT_SIGNS: tuple[Sign, ...] = (
@@ -210,6 +221,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # (the session the call expected is gone; a new connection logs on again).
         r"disconnected before (a |the )?(response|reply)|end-of-file on communication channel|"
         r"connection lost contact|\bnot logged on\b|"
+        # HTTP/2's REFUSED_STREAM: the server did not process the stream, and RFC 9113 (8.7) says the request
+        # can be retried safely.
+        r"refused_stream|refused stream|"
         # libpq's and MySQL's clients when the server went away mid-query.
         r"server closed the connection unexpectedly|lost connection to (\w+ )?server (during|at)|"
         # A connection the service closed for being idle (AMQP amqp:connection:forced, "inactive for more than
@@ -236,6 +250,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # UNAVAILABLE, which its status-code guide calls "most likely a transient condition, which can be
         # corrected by retrying with a backoff".
         r"unable to handle the request|temporar(y|ily) overload|statuscode\.unavailable|"
+        # FTP's 421 (RFC 959): "Service not available, closing control connection".
+        r"service not available|"
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"
         r"try (the operation|the request|it) again|concurrent (update|modification)|"
         r"(during|while) (provisioning|being (created|updated|provisioned))|"

@@ -1,0 +1,66 @@
+"""Package installers and the HTTP clients beneath ADF and Databricks jobs. Written from the sixteenth
+corpus pass's development lines (tests/data/corpus/README.md); every message here is written for the
+test, not copied from the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "HTTP error 502 while getting https://files.pythonhosted.org/packages/ab/cd/pandas-2.2.2.tar.gz",
+        "CondaHTTPError: HTTP 503 SERVICE UNAVAILABLE for url <https://conda.anaconda.org/conda-forge/noarch/repodata.json>",
+        "Could not transfer artifact org.apache.hadoop:hadoop-azure:jar:3.3.4 from/to central "
+        "(https://repo1.maven.org/maven2): Read timed out",
+    ],
+)
+def test_a_mirror_at_a_bad_moment_is_a_library_installation(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable and result.error_type == "DatabricksLibraryInstallationError", result
+
+
+def test_the_same_fault_outside_an_installer_keeps_its_class() -> None:
+    result = CLASSIFIER.classify_text("HTTP error 502 while calling the metastore", service="databricks")
+    assert result.remediable and result.error_type == "InternalServerError", result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # A package that does not build on this runtime: every install builds it the same way.
+        "error: subprocess-exited-with-error. Getting requirements to build wheel did not run successfully; "
+        "Read timed out while fetching the sdist",
+        "ERROR: Failed building wheel for orjson. Connection reset by peer while downloading.",
+        # The proxy the client is set up to use: its scheme, its credentials.
+        "requests.exceptions.ProxyError: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded "
+        "(Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: 503')))",
+        "The proxy tunnel request to proxy 'http://proxy.corp:3128/' failed with status code '407'; "
+        "the request timed out.",
+    ],
+)
+def test_a_build_failure_or_a_proxy_setting_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and result.vetoed_by is not None, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # HTTP/2 REFUSED_STREAM: the server did not process the stream; RFC 9113 8.7 says retry is safe.
+        "System.Net.Http.HttpRequestException: The HTTP/2 server reset the stream. "
+        "HTTP/2 error code 'REFUSED_STREAM' (0x7).",
+        "okhttp3.internal.http2.StreamResetException: stream was reset: REFUSED_STREAM",
+        # FTP's 421 (RFC 959).
+        "System.Net.WebException: The remote server returned an error: (421) Service not available.",
+    ],
+)
+def test_a_server_that_refused_before_doing_anything_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable, result
