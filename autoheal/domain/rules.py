@@ -49,7 +49,11 @@ _STORED = (
     r"(jobs|clusters|pipelines|workspaces|notebooks|repos|tokens|secrets|secret scopes|instance pools|tables|"
     r"schemas|catalogs|experiments|models|triggers|datasets|activities|factories)"
 )
-_NOT_AT_ONCE = r"(?!concurrent|active|queued|parallel|running|simultaneous)"
+_AT_ONCE = r"concurrent|active|queued|parallel|running|simultaneous"
+_NOT_AT_ONCE = rf"(?!{_AT_ONCE})"
+# What exists only while in use: a limit on how many frees as other clients let go (TRANSIENT_SIGNS), so the
+# count-limit veto below does not take it.
+IN_USE = r"(processes|sessions|connections|threads)"
 
 # ---- 1. causes a retry cannot fix ----------------------------------------------------------------
 NEVER_SIGNS: tuple[Sign, ...] = (
@@ -171,10 +175,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"( per [\w ]{1,20})?( \(\d[\d,]*\))? (has been |was )?(reached|exceeded)|"
         rf"(reached|exceeded) the (maximum|max) number of {_NOT_AT_ONCE}[\w ]{{0,20}}{_STORED}\b|"
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
-        # design limit; a limit on how many run at once frees up (TRANSIENT_SIGNS).
-        # Connections, sessions and processes exist only while in use: their limit frees (TRANSIENT_SIGNS).
-        r"(number|count) of (?!concurrent|active|queued|parallel|running|simultaneous|requests|sessions|connections|"
-        r"processes|threads)"
+        # design limit; one on how many run at once, or on what exists only while in use, frees up.
+        rf"(number|count) of (?!{_AT_ONCE}|requests|{IN_USE})"
         r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
         # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
         r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from autoheal.domain.rules import S, Sign
+from autoheal.domain.rules import IN_USE, S, Sign
 
 # A package installer's own text: pip, conda, Maven and Ivy, R's install.packages. A transient network or
 # server sign in it is a library installation that met a mirror or index at a bad moment, and on Databricks
@@ -94,8 +94,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # Connections, sessions and server processes exist only while in use: a limit on them frees as other
         # clients disconnect (MySQL 1040 "Too many connections", PostgreSQL 53300 "sorry, too many clients
         # already", Oracle ORA-00020 "exceeded maximum number of processes").
-        r"too many (connections|clients)|(exceeded|reached) (the )?(maximum|max) number of (processes|sessions|"
-        r"connections|threads)|"
+        rf"too many (connections|clients)|(exceeded|reached) (the )?(maximum|max) number of {IN_USE}|"
         # Optimistic concurrency the database resolves by reading again: MySQL 1020 "Record has changed since last
         # read"; the statement run again reads the new row.
         r"(record|row) has changed since (it was )?last read|"
