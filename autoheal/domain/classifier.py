@@ -314,7 +314,7 @@ class RuleClassifier:
                 entry = transient[0]
                 return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
             # A weak quota sign whose numbers show the request fits is a quota in use that frees.
-            weak = sign.sign.weak and not (fits or cores_fit)
+            weak = sign.sign.weak and not (sign.sign.name == "quota" and (fits or cores_fit))
             level = CODE if transient else WEAK if weak else (CONFIRMED if defaults else SIGN)
             return self._result(
                 kind, self._unless_told(s.message, level, evidence), f"sign:{sign.sign.name}", evidence, service
