@@ -70,6 +70,11 @@ def machine() -> dict[str, Any]:
     }
 
 
+def envelope(name: str, host: dict[str, Any]) -> dict[str, Any]:
+    """What every benchmark's JSON starts with: which, whether smoke, when, and on what machine."""
+    return {"benchmark": name, "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": host}
+
+
 def report(name: str, title: str, rows: list[tuple[str, Any]], data: dict[str, Any]) -> Path:
     table = Table(title=f"{title}{' (smoke)' if smoke() else ''}")
     table.add_column("measure")
@@ -82,7 +87,7 @@ def report(name: str, title: str, rows: list[tuple[str, Any]], data: dict[str, A
     out = RESULTS / f"{name}{'-smoke' if smoke() else ''}.json"
     out.write_text(
         json.dumps(
-            {"benchmark": name, "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": host, **data},
+            {**envelope(name, host), **data},
             indent=2,
             default=str,
         )

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,7 +42,7 @@ from autoheal.app.stack import Stack
 from autoheal.domain.alerts import Alert
 from autoheal.settings import get_settings
 from autoheal.store.store import Store
-from bench.common import PACE, RESULTS, machine, percentile, smoke
+from bench.common import PACE, RESULTS, envelope, machine, percentile, smoke
 from bench.overhead import databases
 from bench.processes import MemorySampler, cmdline, parent, tree_cpu_seconds
 from bench.storm import COPIES, deliver, twice
@@ -345,8 +344,8 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"storm-scale-{kind}{'-smoke' if smoke() else ''}.json"
     host = machine()
-    body = {"benchmark": "storm-scale", "smoke": smoke(), "at": datetime.now(UTC).isoformat(), "machine": host}
-    (RESULTS / name).write_text(json.dumps({**body, "configs": results}, indent=2, default=str) + "\n")
+    body = {**envelope("storm-scale", host), "configs": results}
+    (RESULTS / name).write_text(json.dumps(body, indent=2, default=str) + "\n")
     title = f"Scale-out: {results[0]['incidents']} incidents, {kind} x {runners} against 1 served runner"
     out = Table(title=f"{title}{' (smoke)' if smoke() else ''}")
     out.add_column("measure")
