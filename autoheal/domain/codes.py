@@ -23,6 +23,10 @@ STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+
 # service-defined code, the sub-status of the HTTP answer (the Microsoft REST API guidelines' error condition
 # responses; Resource Manager's common ErrorResponse). A word code only: a number there is no HTTP status.
 JSON_CODE = re.compile(r'"code"\s*:\s*"([A-Za-z]+)"')
+# A Google API error body, {"error": {"code": 403, "errors": [{"reason": "rateLimitExceeded"}]}}: the reason says
+# why the status was given, and one status stands for several reasons (autoheal/domain/knowledge/
+# http_and_api_errors.toml), so a documented reason puts the bare HTTP status aside.
+_REASON = re.compile(r'"reason"\s*:\s*"([A-Za-z]+)"')
 _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 # An error condition with its sub-condition, as Databricks and Spark render it in brackets
 # ("[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Error while reading file ..."): the pair names the cause
@@ -143,6 +147,12 @@ class CodeFinder:
         if '"code"' in message:  # the same answer in an error body: "details":[{"code":"InternalServerError"}]
             for code in JSON_CODE.findall(message):
                 found(code, _API, True)
+        if '"reason"' in message:
+            size = len(out)
+            for code in _REASON.findall(message):
+                found(code, _API, True)
+            if len(out) > size:
+                out = [e for e in out if not (e.table is Table.API and e.code.isdigit())]
         for code in fields:
             found(code, field_tables, False)
         if ("rror" in message or "RROR" in message) and "code" in text:

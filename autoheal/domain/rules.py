@@ -140,7 +140,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # CAN_MANAGE, CAN_ATTACH_TO, ..., IS_OWNER): "the service principal lacks CAN_USE on the cluster policy".
         r"(lacks?|lacking|missing|without|requires?|needs?|(does not|doesn't|do not|don't) have) (the )?"
         r"(can_[a-z_]+|is_owner)\b",
-        unless=r"403 (forbidden )?when downloading|proxy",
+        # A Google API body whose reason says the 403 was a rate limit (autoheal/domain/knowledge/
+        # http_and_api_errors.toml: rateLimitExceeded, userRateLimitExceeded).
+        unless=r"403 (forbidden )?when downloading|proxy|\"reason\": ?\"(user)?ratelimitexceeded\"",
     ),
     S(
         "certificate-trust",

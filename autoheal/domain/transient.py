@@ -240,7 +240,12 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # (autoheal/domain/instructions.py).
         r"\b(retry|rerun|re-run|resubmit|reissue) (the|your|this) (request|operation|transaction|statement|query|"
         r"command|call)s?\b|"
-        r"please retry|transient|bad ?gateway|unexpected (error|failure) (occurred|during|while)|"
+        r"please retry|transient|bad ?gateway|"
+        # The text's own word that the fault passes: conda's CondaHTTPError, "HTTP errors are often intermittent,
+        # and a simple retry will get you on your way" (conda/exceptions.py).
+        r"(errors?|failures?|issues?) (are|is) (often |usually |likely )?(intermittent|temporary)|"
+        r"a (simple )?retry (will|should|may|might) (help|fix|resolve|succeed|get you)|"
+        r"unexpected (error|failure) (occurred|during|while)|"
         r"request_rejected|cannot handle the request at this moment|not fully initialized|hiccup|"
         r"unexpected error (was |has been )?(encountered|occurred)|(is|are) experiencing (issues|problems|an outage|"
         r"difficulties)|"

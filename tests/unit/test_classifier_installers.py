@@ -64,3 +64,24 @@ def test_a_build_failure_or_a_proxy_setting_vetoes(message: str) -> None:
 def test_a_server_that_refused_before_doing_anything_heals(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # conda's CondaHTTPError says so itself, beneath a connection that did not answer at all (HTTP 000).
+        "CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.anaconda.org/main/noarch/repodata.json>\n"
+        "An HTTP error occurred when trying to retrieve this URL. HTTP errors are often intermittent, and a simple "
+        "retry will get you on your way.",
+        "Download from files.pythonhosted.org failed: the mirror answered badly. Such failures are usually temporary.",
+    ],
+)
+def test_an_installer_that_says_its_fault_passes_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable and result.error_type == "DatabricksLibraryInstallationError", result
+
+
+def test_the_words_that_a_fault_passes_do_not_beat_a_never_cause() -> None:
+    message = "HTTP errors are often intermittent, and a simple retry will get you on your way. 403 Forbidden"
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and result.vetoed_by is not None, result
