@@ -102,7 +102,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"token (has |is )?(expired|invalid|revoked)|expired (access )?token|access token (failure|is invalid)|"
         r"invalid[_ ](client|grant|credentials?)|credentials? (are|is|were|was) (invalid|incorrect|missing|expired)|"
         r"oauth2?/(v2\.0/)?token|"
-        r"(password|username or password|user name or password) (is |was )?(incorrect|invalid|expired|wrong)|"
+        r"(password|username or password|user name or password) (is |was |has )?(incorrect|invalid|expired|wrong)|"
+        r"password (for|of) .{0,60}(has |have )?expired|"
         # The database engines' wording: Oracle's ORA-01017 "invalid username/password; logon denied", MySQL's
         # 1045 "Access denied for user 'etl'@'10.0.0.4' (using password: YES)".
         r"invalid (username|user name|user)/password|logon denied|access denied for user|"

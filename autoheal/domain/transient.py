@@ -42,6 +42,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"communicating with the spark driver|context .{0,20}(is )?(detached|unresponsive)|"
         r"driver (may be |is |was )?down|(cluster|driver|node) became (unreachable|unresponsive)|"
         r"driver (was |has been )?restarted|driver .{0,30}(unresponsive|was killed)|killed driver|"
+        r"driver of the cluster( \([\w-]+\))? was restarted|"
         # An executor that cannot reach the driver with its heartbeats exits (Spark's Executor.scala at
         # 43b7ab9: "Exit as unable to send heartbeats to driver more than N times", exit code 56): the driver
         # was busy or away, and a rerun on a healthy driver passes (tests/data/corpus/README.md, tenth pass).
@@ -110,6 +111,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # locked by another client" (SessionCannotBeLockedException), a MongoDB WriteConflict between
         # multi-document transactions (Cosmos DB's MongoDB troubleshooting page: retry until it succeeds).
         r"(currently )?locked by another (client|process|session|transaction|operation)|writeconflict|"
+        # A lock that was not granted in the time allowed, in the words of Derby/Hive/JDBC engines ("A lock could
+        # not be obtained within the time requested", HiveException "could not acquire lock"): the holder finishes.
+        r"(could not|couldn't|unable to|failed to) (obtain|acquire|get) (a |the )?lock|"
+        r"lock could not be obtained|"
         r"conflicting (multi-document )?transaction|"
         # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
         # context); a component that cannot take more work right now is saturated, not misconfigured.
@@ -254,6 +259,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # UNAVAILABLE, which its status-code guide calls "most likely a transient condition, which can be
         # corrected by retrying with a backoff".
         r"unable to handle the request|temporar(y|ily) overload|statuscode\.unavailable|"
+        # A service in maintenance or failing over answers again afterwards (RFC 9110's "scheduled maintenance";
+        # Azure SQL's 40613 "Database ... is not currently available", failover in the transient-errors list).
+        r"(undergoing|under|during|due to) (scheduled |planned )?maintenance|maintenance (is )?in progress|"
+        r"(is |being |currently being )failed over|failover (is )?in progress|failing over|try later|"
         # FTP's 421 (RFC 959): "Service not available, closing control connection".
         r"service not available|"
         r"nullpointerreference|(no|not) \w+ (are |is )?available to (handle|serve|process) (your|the|this) request|"

@@ -1,0 +1,45 @@
+"""Faults that pass by themselves, written from what the services document rather than from corpus lines:
+a lock another client holds, a service in maintenance or failing over, a driver restarted mid-run. Every
+message here is written for the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("service", "message", "kind"),
+    [
+        ("databricks", "Could not obtain lock on table events within 60 seconds", "DatabricksResourceExhausted"),
+        ("adf", "ERROR 40XL1: A lock could not be obtained within the time requested", "ThrottlingError"),
+        ("adf", "The service is currently undergoing maintenance. Please try later.", "InternalServerError"),
+        ("adf", "The database 'sales' is currently being failed over to a secondary replica.", "InternalServerError"),
+        (
+            "databricks",
+            "Run result unavailable: job failed with error message Driver of the cluster (0601-182128-abcd) was "
+            "restarted during the run.",
+            "DatabricksDriverNotResponding",
+        ),
+    ],
+)
+def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert result.remediable and result.error_type == kind, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Could not acquire lock: permission denied on /dbfs/locks/events",
+        "The service is undergoing maintenance; the linked service's password has expired.",
+        "Failover in progress, but login failed for user 'etl'.",
+    ],
+)
+def test_a_never_cause_beside_it_still_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable and result.vetoed_by is not None, result
