@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from autoheal.domain.catalog import Catalog
-from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, stated
+from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, stated, unnamed
 from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
 from autoheal.domain.rules import NEVER_SIGNS, Sign
@@ -291,6 +291,10 @@ class RuleClassifier:
                 named_by = next((e for e in transient if e.table in (Table.CLUSTER, Table.RUN)), entry)
                 return self._result(_on(named_by, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
         # 3. the transient wording: it names the class more precisely than a code that does not decide.
+        # A quoted compound name ('socketTimeout', `retry_count`, "dbo.throttle_log") names a setting, a column
+        # or an object: its words are no event.
+        names = quoted_names(inner)
+        wording = unnamed(text, names) if names else text
         defaults = [e for e in nevers if e.error_type != "Unknown"]
         if defaults:
             # Against a code whose documented default is not transient, only the message's own words
@@ -300,9 +304,11 @@ class RuleClassifier:
                 bare = bare.replace(code, " ") if code else bare
             # No class name in the text, none in the bare words either (class names hold no space).
             bare = self._class_words.sub(" ", bare.lower()) if named_class else bare.lower()
+            bare = unnamed(bare, names) if names else bare
             hit = self._transient.first(bare, service, prefilter=self.prefilter)
         else:
-            hit = self._transient.first(text, service, prefilter=self.prefilter, keys=transient_keys)
+            keys = transient_keys if wording is text else None
+            hit = self._transient.first(wording, service, prefilter=self.prefilter, keys=keys)
         if hit is not None:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")

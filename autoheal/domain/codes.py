@@ -194,3 +194,20 @@ def stated(code: str, message: str) -> bool:
     said = STATUS_CODE.findall(message) if "tatus" in message else []
     said += JSON_CODE.findall(message) if '"code"' in message else []
     return code.lower() in {c.lower() for c in said}
+
+
+# A quoted compound name ('socketTimeout', `retry_count`, "dbo.usp_LogServerBusy"): a setting, a column or an
+# object. A plain quoted word ('Timeout') and an upper-case code ('REFUSED_STREAM') are not names.
+_QUOTED_NAME = re.compile(r"""(['"`])(?=[\w.$]*[a-z])([A-Za-z][\w$]*?(?:[a-z][A-Z]|[._])[\w.$]*)\1""")
+
+
+def quoted_names(message: str) -> list[tuple[str, str]]:
+    """(quote, name) for each quoted compound name in ``message``."""
+    return _QUOTED_NAME.findall(message) if "'" in message or '"' in message or "`" in message else []
+
+
+def unnamed(text: str, names: list[tuple[str, str]]) -> str:
+    """``text`` (lower-cased) without the quoted names found in its message: their words are no event."""
+    for quote, name in names:
+        text = text.replace(f"{quote}{name}{quote}".lower(), " ")
+    return text

@@ -336,7 +336,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "InvalidConfiguration",
         r"incompatib|not compatible|malformed|(is|was|has been) disabled\b|(is|was) not enabled|deprecated|"
         r"no longer supported|(can ?not|must not|may not) be (null|empty)|not valid\b|cannot boot|"
-        r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive)\b",
+        r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive)\b|"
+        # A setting the client or service does not know: a name misspelt or meant for another version.
+        r"(unrecogni[sz]ed|unknown|unsupported|invalid) (connection string |configuration |config )?"
+        r"(option|property|parameter|setting|argument|keyword|key)s?\b",
         unless=r"possible (reasons?|causes?)|may (include|be caused)|could be (due|caused)",
     ),
     # A failure the reporting client or service itself declares beyond recovery: the Databricks SQL

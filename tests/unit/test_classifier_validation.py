@@ -21,6 +21,8 @@ CLASSIFIER = RuleClassifier(load_catalog())
         "Gateway timeout while calling the endpoint: API version 2019-01-01 is deprecated and no longer supported.",
         "Connection reset: the parameter 'batchSize' must be between 1 and 10000.",
         "Transient failure: the column 'customer_id' cannot be null.",
+        "Unrecognized option 'socketTimeout' in the connection string",
+        "Unknown configuration key spark.network.timeout.ms",
     ],
 )
 def test_a_refused_value_or_feature_vetoes_transient_words(message: str) -> None:
@@ -35,3 +37,31 @@ def test_possible_causes_are_no_statement_about_this_failure() -> None:
     )
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.vetoed_by is None or "validation" not in result.vetoed_by, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # A quoted compound name is a setting, a column or an object; its words are no event.
+        "The value of 'connectTimeout' could not be read from the linked service.",
+        "Failed to load rows into `retry_queue.throttled_events`.",
+        'The stored procedure "dbo.usp_LogServerBusy" ended with return value 1.',
+    ],
+)
+def test_a_quoted_name_is_no_transient_word(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # The same words outside quotes, a plain quoted word, an upper-case code in quotes: still events.
+        "java.net.SocketTimeoutException: connect timed out",
+        "The activity failed with reason 'Timeout'.",
+        "The HTTP/2 server reset the stream. HTTP/2 error code 'REFUSED_STREAM' (0x7).",
+    ],
+)
+def test_words_that_are_no_name_still_count(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable, result
