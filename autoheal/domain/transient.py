@@ -161,7 +161,13 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"unexpected state (pending|restarting|resizing)|not able to transition|"
         r"error starting (terminated )?cluster|(spark )?startup failure|failed during startup|"
         r"(could not|cannot|can't|unable to) be (started|launched)|"
-        r"waiting for cluster|cluster .{0,40}(pending|starting) (for|too long)",
+        r"waiting for cluster|cluster .{0,40}(pending|starting) (for|too long)|"
+        # A wait that ran out on something still coming up, in the tools' words: the Terraform provider's
+        # "<cluster> is PENDING, but has to be RUNNING" (a RetryableError while it can still get there), a
+        # database instance "not ready for accepting connections (state: STARTING)".
+        r"is (pending|starting|provisioning|resizing|restarting), but (has|needs|must) to be running|"
+        r"not ready (yet )?(for|to) accept(ing)? (connections|requests)|"
+        r"\(state:? ?(starting|pending|provisioning|resizing|restarting)\)",
         service="databricks",
     ),
     # A SQL session the server no longer holds: the Thrift server expired it (idle timeout, warehouse
@@ -185,6 +191,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"
         r"waiting for (a )?response|response (was )?not received|operation has timed out|expired before|"
         r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)|"
+        # A resource still being made when the wait for it ended (not a run or a job: a waiter that gives up on
+        # a run still going is the still-running veto, autoheal/domain/rules.py).
+        r"\b(index|instance|endpoint|warehouse|pool|database|cluster|workspace)\b( \S+){0,6} is still "
+        r"(pending|provisioning|starting|initiali[sz]ing|being (created|provisioned))|"
         # The same wait running out in other words: nothing came back in the allowed time, or the client's
         # own retries ran out of time.
         r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"

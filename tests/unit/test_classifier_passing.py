@@ -25,6 +25,14 @@ CLASSIFIER = RuleClassifier(load_catalog())
             "restarted during the run.",
             "DatabricksDriverNotResponding",
         ),
+        # A wait that ran out on something still coming up (written from the nineteenth corpus pass).
+        ("databricks", "0611-094512-abc123de is PENDING, but has to be RUNNING", "DatabricksClusterStartFailure"),
+        (
+            "databricks",
+            'database instance "sales-db" is not ready for accepting connections (state: STARTING)',
+            "DatabricksClusterStartFailure",
+        ),
+        ("databricks", "model serving endpoint churn-scorer is still provisioning", "DatabricksTimeoutError"),
     ],
 )
 def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> None:
@@ -38,6 +46,8 @@ def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> Non
         "Could not acquire lock: permission denied on /dbfs/locks/events",
         "The service is undergoing maintenance; the linked service's password has expired.",
         "Failover in progress, but login failed for user 'etl'.",
+        # A run or job still going is no resource being made: a rerun would run it twice.
+        "Timed out waiting: job run 7781 is still in progress",
     ],
 )
 def test_a_never_cause_beside_it_still_vetoes(message: str) -> None:
