@@ -291,6 +291,15 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"\b(property|parameter|option|field|setting|argument|path|table|container|name|value|key|id|identifier|url|"
         r"uri|host|hostname|endpoint|subscription)\b['\"`\w ()]{0,40}"
         r"\b(is|are) (required|not specified|null or empty|empty or null)\b|['\"`]\w+['\"`] is not specified|"
+        # A requirement the setup does not meet, in plain words: something required but not provided, a
+        # package not installed or not published for this version, a target that only reads, a combination
+        # the service allows only in one form.
+        r"required,? but (was |were |is |are )?not (provided|specified|supplied|set|given|enabled)|"
+        r"\bnot installed\b|(is|are) not available for (this|your) version|"
+        r"packagesnotfounderror|(conflicting|incompatible) dependencies|resolutionimpossible|"
+        r"(is|are) read[- ]?only\b|\bread[- ]only (mode|table|namespace|database|file ?system|volume|replica)|"
+        r"cannot be used (with|for|in|together|when)|can only be (used|run|called|specified) (with|for|in|on|when|by)|"
+        r"(is|are) only supported (with|for|on|in|when|by)|"
         # A library built for another runtime: a method, field or class the runtime does not have.
         r"nosuchmethoderror|nosuchfielderror|classnotfoundexception|was removed in (spark|scala|python|databricks)|"
         r"(not compatible|incompatible) with (this |the )?(version|runtime|spark|scala|python|databricks|cluster)|"

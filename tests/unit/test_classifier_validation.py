@@ -65,3 +65,20 @@ def test_a_quoted_name_is_no_transient_word(message: str) -> None:
 def test_words_that_are_no_name_still_count(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # A requirement the setup does not meet, beside transient words (messages written for the test).
+        "Connection reset while connecting: SSL connection is required, but not provided by the server.",
+        "Gateway timeout after install: the ODBC driver is not installed on the integration runtime node.",
+        "Please retry. The target table 'sales.orders' is read-only.",
+        "Service unavailable: this linked service type can only be used with the Azure integration runtime.",
+        "Timeout: ERROR: Cannot install pkg-a==1.0 and pkg-b==2.0 because these package versions have conflicting "
+        "dependencies.",
+    ],
+)
+def test_a_requirement_the_setup_does_not_meet_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable and result.error_type == "InvalidConfiguration", result
