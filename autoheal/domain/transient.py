@@ -82,8 +82,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "ThrottlingError",
         r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
         r"token bucket|request_limit_exceeded|resource_exhausted|requestlimitexceeded|"
-        r"(maximum|max) (number of )?(concurrent|active|queued|parallel) (runs|jobs|requests|executions|queries|"
-        r"connections|sessions)|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
+        r"(maximum|max) (number of )?(concurrent|active|queued|parallel) ([\w()]+ ){0,2}(runs|jobs|requests|"
+        r"executions|queries|connections|sessions|compute|tasks|slots)|"
+        # S3's SlowDown (503 "Please reduce your request rate"): a prefix's request rate, which passes.
+        r"\bslow ?down\b|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
         r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
         r"(server|service|system|engine|backend) (is )?(currently |temporarily )?(too )?busy|serverbusy|high load|"
         r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"

@@ -33,6 +33,10 @@ CLASSIFIER = RuleClassifier(load_catalog())
             "DatabricksClusterStartFailure",
         ),
         ("databricks", "model serving endpoint churn-scorer is still provisioning", "DatabricksTimeoutError"),
+        # Limits on what runs at once free as runs end; S3's SlowDown is a request rate (the twenty-first pass).
+        ("databricks", "Max concurrent job runs per job exceeded", "DatabricksResourceExhausted"),
+        ("adf", "Max concurrent compute (DPU usage) exceeded", "ThrottlingError"),
+        ("adf", "com.amazonaws.services.s3.model.AmazonS3Exception: Slow Down (Status Code: 503)", "ThrottlingError"),
     ],
 )
 def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> None:
