@@ -11,6 +11,7 @@ import pytest
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import DECISIVE_CODE, RuleClassifier
 from autoheal.domain.knowledge import Table, table
+from tests.unit.test_classifier_exceptions import assert_vetoed_by
 
 CLASSIFIER = RuleClassifier(load_catalog())
 _KAFKA = "https://github.com/apache/kafka/blob/"
@@ -151,11 +152,7 @@ def test_a_retriable_kafka_exception_next_to_a_never_sign_does_not_heal(
 def test_a_non_retriable_kafka_exception_vetoes_the_transient_words_around_it(
     service: str, message: str, exception: str, kind: str
 ) -> None:
-    result = CLASSIFIER.classify_text(message, service=service)
-    assert not result.remediable, result
-    assert result.rule == f"veto:{exception}", result
-    assert result.vetoed_by is not None and exception in result.vetoed_by, result
-    assert result.error_type == kind, result
+    assert_vetoed_by(CLASSIFIER.classify_text(message, service=service), exception, kind)
 
 
 def test_kafka_entries_cite_their_own_class_file() -> None:
