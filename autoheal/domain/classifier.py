@@ -294,7 +294,6 @@ class RuleClassifier:
         # A quoted compound name ('socketTimeout', `retry_count`, "dbo.throttle_log") names a setting, a column
         # or an object: its words are no event.
         names = quoted_names(inner)
-        wording = unnamed(text, names) if names else text
         defaults = [e for e in nevers if e.error_type != "Unknown"]
         if defaults:
             # Against a code whose documented default is not transient, only the message's own words
@@ -306,9 +305,10 @@ class RuleClassifier:
             bare = self._class_words.sub(" ", bare.lower()) if named_class else bare.lower()
             bare = unnamed(bare, names) if names else bare
             hit = self._transient.first(bare, service, prefilter=self.prefilter)
+        elif names:
+            hit = self._transient.first(unnamed(text, names), service, prefilter=self.prefilter)
         else:
-            keys = transient_keys if wording is text else None
-            hit = self._transient.first(wording, service, prefilter=self.prefilter, keys=keys)
+            hit = self._transient.first(text, service, prefilter=self.prefilter, keys=transient_keys)
         if hit is not None:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")
