@@ -21,7 +21,7 @@ termination codes, Spark error classes), and only codes the tables document coun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Literal
 
 Service = Literal["adf", "databricks"]
@@ -32,6 +32,9 @@ class Sign:
     name: str
     error_type: str  # the class on ADF, and on Databricks unless ``databricks`` says otherwise
     pattern: str  # a regular expression, written in lower case, searched in the lower-cased text
+    # The rest by keyword only: a stray comma inside a pattern's implicit concatenation must fail at import,
+    # not pass the pattern's tail on as ``unless``.
+    _: KW_ONLY
     unless: str = ""  # the sign does not count where this also matches
     databricks: str | None = None  # the class when the failure is in Databricks
     service: Service | None = None  # only for this service
@@ -68,6 +71,17 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"blocked by (the |a |your )?firewall|firewall (rules? |settings? )?(blocks|blocked|denie[sd]|prevent)|"
         # A service's firewall named after the words that block: "blocked by your Cosmos DB account firewall".
         r"blocked by [\w ]{0,40}firewall|not accessible from (the |your )?(current |this )?network|"
+        # The same lookup in .NET's and Java's words ("The remote name could not be resolved", WebException's
+        # NameResolutionFailure; java.nio.channels.UnresolvedAddressException), the name or address written first.
+        r"(remote name|host ?name|host|server name|server|address|domain name)\b"
+        r"(:? ?['\"][^'\"]{1,100}['\"])?[^.]{0,40}"
+        r"(could not|cannot|can't|couldn't) be resolved|unresolvedaddressexception|"
+        # A client address the server's allow list does not hold, a network with no way out to the target:
+        # the same address is refused again.
+        r"not (in|on) the (allowed|allow|white) ?list|not (allow|white)-?listed|"
+        r"(client )?ip( address)? ['\"]?[\d.:]+['\"]? (is )?not (allowed|permitted|authori[sz]ed)|"
+        r"no (outbound|egress|internet|public) (network )?(access|connectivity)|"
+        r"outbound (network |internet )?(access|traffic) (is )?(blocked|disabled|denied|restricted)|"
         r"(private link|private endpoint) .{0,60}"
         r"(not accessible|not reachable|misconfigured|not (properly )?configured)|"
         r"not allowed .{0,30}firewall|client with ip address|ip address .{0,60}(not allowed|is not authorized)|"
@@ -107,6 +121,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # The database engines' wording: Oracle's ORA-01017 "invalid username/password; logon denied", MySQL's
         # 1045 "Access denied for user 'etl'@'10.0.0.4' (using password: YES)".
         r"invalid (username|user name|user)/password|logon denied|access denied for user|"
+        # The adjective first (Snowflake's 390100 "Incorrect username or password was specified"), and a key or
+        # password the server turned away (OpenSSH's "Permission denied (publickey)", an SFTP server that
+        # "rejected the public key").
+        r"(incorrect|invalid|wrong|bad) (username|user name|user id|login|password)\b|"
+        r"(rejected|refused|did not accept) (the |our |your |my )?(public key|password|credentials|login)|"
+        r"permission denied \(publickey|"
         # Every Entra sign-in code but the two the reference calls transient (knowledge/azure_errors.toml).
         r"\baadsts(?!90033\b|90024\b)\d{4,}|unauthenticated|signature (did not match|mismatch)|"
         r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
@@ -156,12 +176,16 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
         r"access .{0,20}to the certificate|error occurred during the pre-login handshake|"
         # The server refused the TLS parameters (protocol, cipher, certificate): a handshake alert, not a blip.
-        r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain",
+        r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain|"
+        # A TLS version one side requires and the other does not offer: the same two meet the same way.
+        r"requires tls ?(v|version )?\d|tls ?(v|version )?1\.[0-3] .{0,30}(required|not supported|disabled)|"
+        r"(ssl|tls) (protocol )?versions? (mismatch|not supported|is not supported|disabled)|"
+        r"unsupported (ssl |tls )?protocol( version)?\b",
     ),
     S(
         "policy",
         "InvalidConfiguration",
-        r"polic(y|ies) (prevents?|does not allow|restricts?|violation|denied|disallow)|"
+        r"polic(y|ies) (prevents?|blocks?|forbids?|prohibits?|does not allow|restricts?|violation|denied|disallow)|"
         r"(violat\w*|disallowed by|denied by|not allowed by|blocked by|against) (the |a |an |your )?"
         r"(\w+[ -]){0,3}polic(y|ies)|requestdisallowedbypolicy|administrator-defined policy",
     ),
@@ -191,7 +215,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # next period ("The Function App has reached daily usage quota and has been stopped until the next 24
         # hours time frame", azure-docs functions-recover-storage-account). No retry inside a run frees it; a
         # per-second or per-hour rate limit (TRANSIENT_SIGNS) does free.
-        r"(daily|monthly) (usage |execution |request |api )?(quota|limit)|until the next (24 hours|day|month)",
+        r"(daily|monthly) (usage |execution |request |api )?(quota|limit)|until the next (24 hours|day|month)|"
+        # Money, not load: a subscription's spending or credit limit, a budget, stays reached until a person
+        # raises it or the billing period turns.
+        r"(spending|credit|budget|cost) limit|(exceed\w*|reached|over) (its |the |your )?(spending|credit|budget)\b",
         unless=r"additional required",
         databricks="DatabricksResourceExhausted",
     ),
@@ -221,6 +248,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"does not exist|not found|is not found)|schema mismatch|(schema|schemas) (is |are )?(incompatible|"
         r"not compatible|different)|incompatible (column |data |schema )?types?|column mapping|"
         r"number of columns .{0,60}(does not match|mismatch)|failed to merge (fields|incompatible)|"
+        r"has \d+ columns?,? (but|while|whereas) .{0,80}(has|have|expects?) \d+|column count (does not match|mismatch)|"
+        r"expected \d+ columns?,? (but )?(got|found|received) \d+|"
         r"type mismatch|cannot (be )?cast|is (a )?legacy \w+ type which is not supported|schema ?mapping",
     ),
     S(
@@ -233,7 +262,16 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"conversion failed when converting|failed to convert value|invalid (date|number|numeric|decimal) "
         r"(format|value)|unparseable|string or binary data would be truncated|divide by zero|"
         r"multiple source rows matched|arithmetic overflow|caused overflow|numeric overflow|value out of range|"
-        r"corrupt(ed)? (file|record|data)",
+        r"corrupt(ed)? (file|record|data)|"
+        # A value the engine cannot take as it is: SQL Server's "Error converting data type", "Received an invalid
+        # column length from the bcp client" (a string longer than its column), MySQL's 1406 "Data too long for
+        # column", a CHECK or NOT NULL constraint, a value that does not convert to its column's type.
+        r"contains an? invalid (date|time|timestamp|value|number|character)|"
+        r"invalid (date|datetime|timestamp|header row|literal|utf-?8)\b|error converting data type|"
+        r"invalid character (in|at) (the )?(json|xml|csv|column|row|value|string|field|data|input|position)\b|"
+        r"invalid column length from the bcp client|data too long for column|"
+        r"violat\w* (the |a )?[\w ]{0,20}constraint|non-?nullable (column|field)|"
+        r"cannot be converted (to|into) (type|the type|a|an|\w+ type)\b",
     ),
     S(
         "missing-object",
@@ -250,7 +288,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
-        r"terminated or unpinned|has been deleted|no longer exists|(isn't|wasn't) found\b",
+        r"terminated or unpinned|has been deleted|no longer exists|(isn't|wasn't) found\b|"
+        # On its way out: a workspace, account or resource being deleted is not coming back for a retry.
+        r"pending deletion|is being deleted|scheduled for deletion|"
+        # Data objects a session cannot reach ("The query references an object 'dbo.vw' that is not accessible").
+        r"(object|table|view|database|schema|file|folder|directory|path|container|catalog|volume)\b"
+        r"( ['\"][^'\"]{1,100}['\"])?[^.]{0,40}(is|was|are) not accessible\b(?! from)",
         unless=r"required blob is missing|specified blob does not exist|blob .{0,80}does not exist|"
         r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror",
     ),
@@ -267,10 +310,20 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"not a valid|must be (a |an |specified|set|provided)|evaluation of .{0,80} expression|"
         r"could not parse|failed to parse|expected .{0,40} to be set|out ?of ?memory|outofmemory|"
         r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"
+        # A name the installed version of a module does not have (Python's ImportError "cannot import name"):
+        # a library version mismatch, met again by every run on the same environment.
+        r"cannot import name|"
+        # An app someone stopped stays stopped ("the Azure Function app 'fn-etl' is stopped"): a person starts it.
+        r"\b(function app|web app|logic app|app|application|site|workflow)\b['\"\w -]{0,40} "
+        r"(is|was|has been) stopped\b|"
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
         r"jre not found|java runtime environment (is )?not found|already exists|broadcast (join )?time ?-?out|"
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
+        # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
+        # thing holds ("Message size exceeds the limit of 256 KB"); a rate is written per second ("20 Gbps").
+        r"limit of \d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns)\b(?! ?(/|per\b|ps\b))|"
+        r"\d[\d.,]* ?([kmgtp]i?b|bytes) (size )?limit\b|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"
         # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").
@@ -319,7 +372,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A container killed for going over its memory limit, with the setting to raise named ("Container
         # killed by YARN for exceeding memory limits ... Consider boosting spark.yarn.executor.memoryOverhead"):
         # the same job on the same sizes is killed again, like the OutOfMemoryError above.
-        r"exceed\w* (the )?(physical |virtual )?memory limits?|(consider )?(boosting|increasing|raising) spark\.[a-z]|"
+        r"exceed\w* (the |its |their )?(physical |virtual )?memory limits?|"
+        r"(consider )?(boosting|increasing|raising) spark\.[a-z]|"
         # A 4xx code named inside the body of a wrapper (an allocation failure, a 5xx, a deployment): the
         # request itself was refused as malformed, so resending it meets the same answer (issue 11: "5xx
         # answers whose body names a bad request"). Only the JSON or key=value form; BadRequest_* codes and
@@ -345,6 +399,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "InvalidConfiguration",
         r"incompatib|not compatible|malformed|(is|was|has been) disabled\b|(is|was) not enabled|deprecated|"
         r"no longer supported|(can ?not|must not|may not) be (null|empty)|not valid\b|cannot boot|"
+        r"exceeds the (maximum|max|minimum|min) (allowed |permitted |supported )?value\b|"
         r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive)\b|"
         # A setting the client or service does not know: a name misspelt or meant for another version.
         r"(unrecogni[sz]ed|unknown|unsupported|invalid) (connection string |configuration |config )?"
@@ -364,6 +419,14 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "still-running",
         "InvalidConfiguration",  # a waiter gave up while the run goes on: a rerun would run it twice
         r"(run|pipeline|job) .{0,60}(has|is) (still )?(inprogress|in progress|still running|queued)",
+    ),
+    # A person stopped it (the Jobs API's USER_CANCELED, knowledge/databricks_run_termination.toml: not a
+    # failure needing healing); running it again would undo their decision.
+    S(
+        "cancelled-by-person",
+        "Unknown",
+        r"(cancell?ed|aborted|stopped) by (the |a |an )?(user|admin|administrator|owner|operator)\b|"
+        r"user[_ ]cancell?ed|cancell?ed by user request",
     ),
     S(
         "terminating-cluster",

@@ -1,0 +1,122 @@
+"""A cause a retry cannot fix, inside words that sound transient ("Service busy:", "Gateway timeout:",
+"An unexpected error occurred:", "Connection reset:"), in the services' and engines' own vocabulary for
+that cause: the cause vetoes (issue 11, "the innermost cause decides"). And the limits that do pass,
+written the same way, still heal."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoheal.domain.catalog import load_catalog
+from autoheal.domain.classifier import RuleClassifier
+
+CLASSIFIER = RuleClassifier(load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("service", "message", "sign"),
+    [
+        # credentials, the adjective first; a key the server turned away
+        ("adf", "Service busy: incorrect username or password was specified.", "credentials"),
+        ("adf", "Timeout expired: the SFTP server rejected the public key for user 'etl'.", "credentials"),
+        ("databricks", "ssh: connect failed, retrying: Permission denied (publickey).", "credentials"),
+        # a name that does not resolve, an address not allowed, no way out
+        (
+            "adf",
+            "An error occurred while sending the request: The remote name could not be resolved: 'lake.blob.core'",
+            "network-configuration",
+        ),
+        (
+            "adf",
+            "Timeout while connecting: the host name 'sqlprd.contoso.local' could not be resolved.",
+            "network-configuration",
+        ),
+        (
+            "adf",
+            "Connection was refused because the client IP address 52.1.2.3 is not in the allowed list.",
+            "network-configuration",
+        ),
+        (
+            "databricks",
+            "Library installation timed out: pip could not reach the index; cluster has no outbound network access.",
+            "network-configuration",
+        ),
+        # TLS parameters the two sides do not share
+        ("adf", "Socket closed: the server requires TLS 1.2 but the client offered TLS 1.0.", "certificate-trust"),
+        # a policy that blocks
+        ("databricks", "RESOURCE_EXHAUSTED: The workspace's serverless budget policy blocks new compute.", "policy"),
+        # money and sizes, not load
+        ("adf", "Too many requests: the free trial subscription has exceeded its spending limit.", "quota-never-fits"),
+        ("adf", "Message size exceeds the limit of 256 KB.", "configuration"),
+        ("adf", "Throttled: the request payload exceeded the 4 MB limit.", "configuration"),
+        ("adf", "Azure Function has exceeded its memory limit of 1.5 GB.", "configuration"),
+        # a setting out of range
+        (
+            "adf",
+            "Operation timed out: the activity timeout of 7.00:00:00 exceeds the maximum allowed value of 7 days.",
+            "validation",
+        ),
+        # columns that differ, values that do not fit
+        (
+            "adf",
+            "Internal server error while processing: the source file has 12 columns but the sink table has 10.",
+            "schema",
+        ),
+        ("databricks", "Unexpected error: expected 5 columns but got 7 in row 12.", "schema"),
+        ("adf", "An unexpected error occurred: Column 'order_date' contains an invalid date '2024-13-45'.", "data"),
+        ("adf", "Unexpected error: Error converting data type varchar to numeric.", "data"),
+        (
+            "adf",
+            "Internal error: The given value of type String from the source cannot be converted to type int.",
+            "data",
+        ),
+        (
+            "adf",
+            "Unexpected error: Received an invalid column length from the bcp client for colid 6.",
+            "data",
+        ),
+        ("adf", "Unexpected server error: Data truncation: Data too long for column 'name' at row 1", "data"),
+        ("databricks", "Internal error: found 3 records that violate the CHECK constraint amount_positive.", "data"),
+        ("databricks", "Unexpected error: encountered a null value in non-nullable column 'id'.", "data"),
+        ("adf", "An unexpected error has occurred: Invalid character in JSON at position 45.", "data"),
+        # objects going away or out of reach
+        ("databricks", "Connection reset: the workspace 'dbc-123' is pending deletion.", "missing-object"),
+        (
+            "adf",
+            "Gateway timeout: The query references an object 'dbo.vw_sales' that is not accessible.",
+            "missing-object",
+        ),
+        # the environment's own versions; an app someone stopped
+        ("databricks", "TimeoutError: ImportError: cannot import name 'x' from 'pkg'", "configuration"),
+        ("adf", "Service Unavailable: the Azure Function app 'fn-etl' is stopped.", "configuration"),
+        # a person's own decision
+        (
+            "adf",
+            "Operation timed out. The pipeline run was cancelled by user admin@contoso.com.",
+            "cancelled-by-person",
+        ),
+    ],
+)
+def test_a_cause_under_transient_words_vetoes(service: str, message: str, sign: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable, result
+    assert result.rule == f"veto:{sign}", result
+    assert result.vetoed_by is not None and result.vetoed_by.startswith(f"{sign}: '")
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        # a rate, per second, is load that passes
+        ("adf", "The storage account's ingress limit of 20 Gbps was exceeded. Please retry later."),
+        ("databricks", "Too many requests. Limit 30 requests per second exceeded."),
+        ("adf", "Rate limit exceeded. Retry after 30 seconds."),
+        # what is in use at once frees as others finish
+        ("adf", "Exceeded the maximum number of concurrent connections (100) to the server. Try again later."),
+        # a resource the Azure Files client marks for deletion goes when its last handle closes
+        ("adf", "The server is busy. Retry the request later."),
+    ],
+)
+def test_a_limit_that_passes_still_heals(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert result.remediable, result
