@@ -43,6 +43,20 @@ _ABOUT_TIME = re.compile(
 # "Retry the request after reading the latest version ... and updating the eTag": a retry after something
 # else is done first (an HTTP 412 optimistic-concurrency error) is an instruction to change the request.
 _RETRY_AFTER_DOING = re.compile(r"\b(?:retry|rerun|re-run|resubmit|resend) (?:the |your |this )?\w+ after (\w+ing)\b")
+# "Please separate the clauses into separate pipe operators and then retry the query again", "Please restart your
+# session with the 'spark-avro' package loaded ... and then retry" (Spark's error conditions): whatever the verb,
+# a step the caller takes before the retry is a change first, unless the step is waiting, looking or a plain
+# restart.
+_THEN_RETRY = re.compile(
+    r"(?:^|[.;!?]\s+|:\s+|\bplease\s+)(?!please\b)(\w+)\b[^.;]{0,200}?"
+    r"\bthen (?:retry|rerun|re-run|resubmit|try (?:it )?again)\b"
+)
+# Waiting, retrying, looking: no step that changes anything (a check may find nothing wrong).
+_NO_STEP = frozenset(
+    {"wait", "retry", "rerun", "try", "resubmit", "and", "then", "if", "when"}
+    | {"check", "verify", "confirm", "review", "inspect", "look", "see", "contact", "investigate"}
+)
+_RESTART = re.compile(r"(?:re-?start|reboot|reconnect|refresh|reload)\b(?![^.;]{0,80}\bwith\b)")
 # Advice for when the failure comes back is no statement about this one.
 _IF_PERSISTS = re.compile(r"\bif\b[^.]{0,60}\b(?:persists|continues|keeps|recurs|happens again)")
 # Waiting is no change: "retry after waiting a minute", "rerun the job after backing off".
@@ -58,6 +72,14 @@ def instruction(message: str) -> str | None:
         after = _RETRY_AFTER_DOING.search(sentence)
         if after is not None and after.group(1) not in _WAITING:
             return sentence[after.start() : after.end() + 60].split(",")[0].strip()
+        then = _THEN_RETRY.search(sentence)
+        if (
+            then is not None
+            and then.group(1) not in _NO_STEP
+            and _RESTART.match(sentence, then.start(1)) is None
+            and _ABOUT_TIME.search(sentence, then.start(1), then.end()) is None
+        ):
+            return sentence[then.start(1) : then.end()].split(",")[0].strip()
         found = _INSTRUCTION.search(sentence)
         if found is not None and _ABOUT_TIME.search(sentence, found.start(1), found.start(1) + 160) is None:
             return sentence[found.start(1) : found.end(1) + 60].split(",")[0].strip()

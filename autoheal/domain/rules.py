@@ -262,7 +262,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"conversion failed when converting|failed to convert value|invalid (date|number|numeric|decimal) "
         r"(format|value)|unparseable|string or binary data would be truncated|divide by zero|"
         r"multiple source rows matched|arithmetic overflow|caused overflow|numeric overflow|value out of range|"
-        r"corrupt(ed)? (file|record|data)|"
+        r"corrupt(ed)? (file|record|data|view|table|catalog|metadata|index|object)|(has been|is|was) corrupted\b|"
+        # A value longer than its type allows (Spark's EXCEED_LIMIT_LENGTH "Exceeds char/varchar type length
+        # limitation", SQLSTATE 54006).
+        r"(type |column )?length limitation|exceeds? (the )?(char|varchar|string|column) (type )?length|"
         # A value the engine cannot take as it is: SQL Server's "Error converting data type", "Received an invalid
         # column length from the bcp client" (a string longer than its column), MySQL's 1406 "Data too long for
         # column", a CHECK or NOT NULL constraint, a value that does not convert to its column's type.
@@ -313,6 +316,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A name the installed version of a module does not have (Python's ImportError "cannot import name"):
         # a library version mismatch, met again by every run on the same environment.
         r"cannot import name|"
+        # A feature used without the setting it needs (Spark's MISSING_TIMEOUT_CONFIGURATION "The operation has
+        # timed out, but no timeout duration is configured"; "Cannot set timeout duration without enabling
+        # processing time timeout"): its words may say "timed out", the fix is a setting.
+        r"\bno [\w ]{1,30} (is|was|has been) (configured|set|specified)\b|without enabling\b|"
         # An app someone stopped stays stopped ("the Azure Function app 'fn-etl' is stopped"): a person starts it.
         r"\b(function app|web app|logic app|app|application|site|workflow)\b['\"\w -]{0,40} "
         r"(is|was|has been) stopped\b|"
@@ -322,7 +329,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
         # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
         # thing holds ("Message size exceeds the limit of 256 KB"); a rate is written per second ("20 Gbps").
-        r"limit of \d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns)\b(?! ?(/|per\b|ps\b))|"
+        r"limit (of )?\d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns|elements|items|entries)\b"
+        r"(?! ?(/|per\b|ps\b))|"
         r"\d[\d.,]* ?([kmgtp]i?b|bytes) (size )?limit\b|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"

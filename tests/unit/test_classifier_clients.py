@@ -108,8 +108,11 @@ def test_spark_transport_losing_a_peer_heals_as_a_lost_executor(message: str) ->
         # HTTP 503 in its definition's words, as a front end writes it.
         ("adf", "The server is currently unable to handle the request due to a temporary overloading of the server."),
         # gRPC's UNAVAILABLE, as a Spark Connect client raises it.
-        ("databricks", "SparkConnectGrpcException: <_InactiveRpcError of RPC that terminated with: "
-         "status = StatusCode.UNAVAILABLE details = \"failed to connect to all addresses\">"),
+        (
+            "databricks",
+            "SparkConnectGrpcException: <_InactiveRpcError of RPC that terminated with: "
+            'status = StatusCode.UNAVAILABLE details = "failed to connect to all addresses">',
+        ),
         # A driver still starting.
         ("databricks", "DriverClient$DriverNotReadyException: Driver is not ready yet, retrying the command"),
         ("databricks", "Lost connection to cluster 0412-abc while the command ran."),

@@ -22,15 +22,25 @@ _TOLD = [
     ("databricks", "Connection reset by peer while writing to the sink. You must grant the writer the new role."),
     ("adf", "Gateway timeout from the source API. To fix this, change the page size in the copy source."),
     ("databricks", "The operation timed out; ensure that the table location is on the warehouse's storage."),
+    # A step before the retry, whatever its verb (Spark's error conditions end so: "... and then retry").
+    ("databricks", "Internal error in the pipe operator. Please split the clauses into two operators and then retry."),
+    ("databricks", "Service unavailable: please restart your session with the connector package loaded, then retry."),
 ]
 # The same transient words with advice that fits a transient failure: they still heal.
 _STILL_HEAL = [
     ("adf", "The request to the REST source timed out. Please retry later."),
-    ("databricks", "Internal error while committing the batch. If the problem persists, verify that the cluster "
-     "has enough workers."),
+    (
+        "databricks",
+        "Internal error while committing the batch. If the problem persists, verify that the cluster "
+        "has enough workers.",
+    ),
     ("adf", "The service is too busy right now (429). Consider spreading the runs over a larger time frame."),
     ("adf", "The remote server returned 503 Service Unavailable. Check the activity's logs for more details."),
     ("databricks", "Rate limit reached on the workspace API (429): reduce the request rate or wait a minute."),
+    # Waiting, looking or a plain restart before the retry changes nothing.
+    ("adf", "The server is busy. Please wait a few minutes and then retry the request."),
+    ("adf", "The connection to the source timed out. Please check the network connectivity and then retry."),
+    ("databricks", "The driver is temporarily unavailable. Restart the cluster and then retry the command."),
 ]
 
 

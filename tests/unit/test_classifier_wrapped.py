@@ -79,6 +79,10 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("databricks", "Internal error: found 3 records that violate the CHECK constraint amount_positive.", "data"),
         ("databricks", "Unexpected error: encountered a null value in non-nullable column 'id'.", "data"),
         ("adf", "An unexpected error has occurred: Invalid character in JSON at position 45.", "data"),
+        # Spark's own words for a value too long, a catalog object corrupted, a feature used without its setting
+        ("databricks", "Internal error: Exceeds char/varchar type length limitation: 20.", "data"),
+        ("databricks", "Unexpected error: An object in the metadata catalog has been corrupted.", "data"),
+        ("databricks", "The operation has timed out, but no timeout duration is configured.", "configuration"),
         # objects going away or out of reach
         ("databricks", "Connection reset: the workspace 'dbc-123' is pending deletion.", "missing-object"),
         (
