@@ -48,10 +48,16 @@ _RETRY_AFTER_DOING = re.compile(r"\b(?:retry|rerun|re-run|resubmit|resend) (?:th
 # a step the caller takes before the retry is a change first, unless the step is waiting, looking or a plain
 # restart.
 _THEN_RETRY = re.compile(
-    r"(?:^|[.;!?]\s+|:\s+|\bplease\s+)(?!please\b)(\w+)\b[^.;]{0,200}?"
+    r"(?:^|[.;!?]\s+|:\s+|\bplease\s+)(?!please\b)(\w+)\b(?:[^.;]|\.(?=\S)){0,200}?"
     r"\bthen (?:retry|rerun|re-run|resubmit|try (?:it )?again)\b"
 )
 # Waiting, retrying, looking: no step that changes anything (a check may find nothing wrong).
+# "To downgrade the table, please try again using `ALTER TABLE ... DROP FEATURE`" (Delta's error conditions):
+# a retry in another form is a change first; a retry with a back-off or a delay is waiting.
+_RETRY_USING = re.compile(
+    r"\b(?:retry|try again|rerun|re-run)\b[^.;]{0,20}?\b(?:using|with) (?!(?:an? |the )?(?:exponential )?"
+    r"(?:back ?off|delay|wait|pause))"
+)
 _NO_STEP = frozenset(
     {"wait", "retry", "rerun", "try", "resubmit", "and", "then", "if", "when"}
     | {"check", "verify", "confirm", "review", "inspect", "look", "see", "contact", "investigate"}
@@ -72,6 +78,9 @@ def instruction(message: str) -> str | None:
         after = _RETRY_AFTER_DOING.search(sentence)
         if after is not None and after.group(1) not in _WAITING:
             return sentence[after.start() : after.end() + 60].split(",")[0].strip()
+        using = _RETRY_USING.search(sentence)
+        if using is not None:
+            return sentence[using.start() : using.end() + 60].split(",")[0].strip()
         then = _THEN_RETRY.search(sentence)
         if (
             then is not None

@@ -25,6 +25,12 @@ _TOLD = [
     # A step before the retry, whatever its verb (Spark's error conditions end so: "... and then retry").
     ("databricks", "Internal error in the pipe operator. Please split the clauses into two operators and then retry."),
     ("databricks", "Service unavailable: please restart your session with the connector package loaded, then retry."),
+    ("databricks", 'Internal error. Please unset it by running `spark.conf.unset("x.y")` and then retry.'),
+    # A retry in another form (Delta's "please try again using `ALTER TABLE ... DROP FEATURE`").
+    (
+        "databricks",
+        "The commit timed out. To downgrade the table, please try again using ALTER TABLE t DROP FEATURE f.",
+    ),
 ]
 # The same transient words with advice that fits a transient failure: they still heal.
 _STILL_HEAL = [
@@ -41,6 +47,7 @@ _STILL_HEAL = [
     ("adf", "The server is busy. Please wait a few minutes and then retry the request."),
     ("adf", "The connection to the source timed out. Please check the network connectivity and then retry."),
     ("databricks", "The driver is temporarily unavailable. Restart the cluster and then retry the command."),
+    ("adf", "The request was throttled (429). Retry with exponential backoff."),
 ]
 
 
