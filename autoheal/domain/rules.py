@@ -129,6 +129,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"permission denied \(publickey|"
         # Every Entra sign-in code but the two the reference calls transient (knowledge/azure_errors.toml).
         r"\baadsts(?!90033\b|90024\b)\d{4,}|unauthenticated|signature (did not match|mismatch)|"
+        # S3's SignatureDoesNotMatch: "The request signature we calculated does not match the signature you
+        # provided. Check your key and signing method."
+        r"signaturedoesnotmatch|signature [\w ]{0,30}does not match|invalidaccesskeyid|"
+        r"unable to locate credentials|nocredentialserror|"
         r"sas token|key vault .*(access|forbidden|denied)|secret .* (expired|not authorized)|"
         r"(is|was|been) locked out|wrong tenant|(account|user) (is )?(locked|disabled)\b|"
         # A connection whose OAuth refresh token no longer refreshes: its credential must be entered again (Fabric

@@ -81,6 +81,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "resource-exhausted",
         "ThrottlingError",
         r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
+        # AWS's own words and the codes its SDK retries as throttling or transient (botocore 1.44.8,
+        # botocore/retries/standard.py: _THROTTLED_ERROR_CODES, _TRANSIENT_ERROR_CODES): "Rate exceeded",
+        # a prior request not complete, a shard's provisioned throughput, a transaction still in progress.
+        r"\brate exceeded|priorrequestnotcomplete|provisionedthroughputexceeded|transactioninprogressexception|"
         r"token bucket|request_limit_exceeded|resource_exhausted|requestlimitexceeded|"
         r"(maximum|max) (number of )?(concurrent|active|queued|parallel) ([\w()]+ ){0,2}(runs|jobs|requests|"
         r"executions|queries|connections|sessions|compute|tasks|slots)|"
