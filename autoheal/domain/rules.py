@@ -156,6 +156,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"'manage' permission|authorizationfail|authorizationpermissionmismatch|not permitted|"
         r"sufficient (privileges|permissions|rights)|"
         r"acl verification failed|accesscontrolexception|is not allowed to (access|perform|read|write)|"
+        # PostgreSQL's host-based authentication refusing this client, user and database (28000).
+        r"no pg_hba\.conf entry|"
         r"(user|principal|identity|service principal) .{0,80}(does not have|has no|is not authori)|"
         # A role or grant named as missing: "does not have Owner or Contributor role", "needs permissions
         # ... that only an admin can grant".

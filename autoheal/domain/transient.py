@@ -246,6 +246,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"refused_stream|refused stream|"
         # libpq's and MySQL's clients when the server went away mid-query.
         r"server closed the connection unexpectedly|lost connection to (\w+ )?server (during|at)|"
+        # MySQL's CR_SERVER_GONE_ERROR 2006 "MySQL server has gone away" (its reference manual: most often the
+        # server timed out and closed the connection, or was restarted); libpq's "SSL SYSCALL error: EOF
+        # detected", the TLS connection closed under it.
+        r"server has gone away|ssl syscall error|"
         # A connection the service closed for being idle (AMQP amqp:connection:forced, "inactive for more than
         # the allowed ... milliseconds"): the next call opens a new one (Service Bus and Event Hubs exceptions).
         r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed",

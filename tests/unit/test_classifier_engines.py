@@ -101,8 +101,17 @@ def test_the_same_words_beside_a_never_cause_do_not_heal(service: str, message: 
             "HttpConnectionFailed",
         ),
         ("ERROR 2013 (HY000): Lost connection to MySQL server during query", "HttpConnectionFailed"),
+        ("(2006, 'MySQL server has gone away')", "HttpConnectionFailed"),
+        ("psycopg2.OperationalError: SSL SYSCALL error: EOF detected", "HttpConnectionFailed"),
     ],
 )
 def test_a_database_that_frees_or_comes_back_heals(message: str, kind: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert result.remediable and result.error_type == kind, result
+
+
+def test_a_client_the_servers_host_rules_refuse_is_a_permission() -> None:
+    result = CLASSIFIER.classify_text(
+        'FATAL: no pg_hba.conf entry for host "10.1.2.3", user "etl", database "sales", SSL off', service="adf"
+    )
+    assert not result.remediable and result.error_type == "PermissionDenied", result
