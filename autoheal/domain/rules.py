@@ -331,13 +331,13 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(is|was|has been) stopped\b|"
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
-        r"jre not found|java runtime environment (is )?not found|already exists|broadcast (join )?time ?-?out|"
+        r"jre not found|java runtime environment (is )?not found|already exists|broadcast ?(join )?time ?-?out|"
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
         # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
         # thing holds ("Message size exceeds the limit of 256 KB"); a rate is written per second ("20 Gbps").
         r"limit (of )?\d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns|elements|items|entries)\b"
         r"(?! ?(/|per\b|ps\b))|"
-        r"\d[\d.,]* ?([kmgtp]i?b|bytes) (size )?limit\b|"
+        r"\d[\d.,]* ?([kmgtp]i?b|bytes) (size )?limit\b|\bsize exceeds? (the |its )?(\w+ )?limit\b|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"
         # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").

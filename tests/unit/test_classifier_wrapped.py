@@ -83,6 +83,17 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("databricks", "Internal error: Exceeds char/varchar type length limitation: 20.", "data"),
         ("databricks", "Unexpected error: An object in the metadata catalog has been corrupted.", "data"),
         ("databricks", "The operation has timed out, but no timeout duration is configured.", "configuration"),
+        (
+            "databricks",
+            "Command result size exceeds limit: Exceeded 20971520 bytes (current = 20974519)",
+            "configuration",
+        ),
+        (
+            "databricks",
+            "TimeoutException: Futures timed out after [300 seconds]. This timeout is controlled by "
+            "spark.sql.broadcastTimeout",
+            "configuration",
+        ),
         # objects going away or out of reach
         ("databricks", "Connection reset: the workspace 'dbc-123' is pending deletion.", "missing-object"),
         (
