@@ -65,6 +65,8 @@ _VCORES = re.compile(
 )
 
 
+# The transient signs of a request that got no answer at all (autoheal/domain/transient.py).
+_NO_ANSWER_SIGNS = frozenset({"connection-dropped", "no-answer", "connection-failed"})
 # The classes of a network or server fault, which an installer's text turns into a library installation's.
 _NETWORK_CLASSES = frozenset(
     {"HttpConnectionFailed", "InternalServerError", "DatabricksTimeoutError", "GatewayTimeout"}
@@ -321,6 +323,13 @@ class RuleClassifier:
                 return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
             # A weak quota sign whose numbers show the request fits is a quota in use that frees.
             weak = sign.sign.weak and not (sign.sign.name == "quota" and (fits or cores_fit))
+            # Words of a request that got no answer, where the service states the answer it got ("The request
+            # failed with status code 'BadRequest'. An error occurred while sending the request."): the two
+            # contradict each other, and the stated status is not a transient one.
+            answered = next((e for e in nevers if e.table is Table.API and stated(e.code, inner)), None)
+            if answered is not None and sign.sign.name in _NO_ANSWER_SIGNS:
+                evidence.append(f"the endpoint answered {answered.code}")
+                weak = True
             level = CODE if transient else WEAK if weak else (CONFIRMED if defaults else SIGN)
             return self._result(
                 kind, self._unless_told(s.message, level, evidence), f"sign:{sign.sign.name}", evidence, service

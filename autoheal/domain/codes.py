@@ -18,7 +18,7 @@ from autoheal.domain.knowledge import CodeEntry, Table, table
 
 FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
 _NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
-STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]?([A-Za-z]+|\d{3})\b")
+STATUS_CODE = re.compile(r"(?i)status(?: ?code)?\s*(?::|-|=)?\s*['\"]{0,2}([A-Za-z]+|\d{3})\b")
 # An Azure error response body, {"error": {"code": "...", "details": [{"code": "..."}]}}: its code is the
 # service-defined code, the sub-status of the HTTP answer (the Microsoft REST API guidelines' error condition
 # responses; Resource Manager's common ErrorResponse). A word code only: a number there is no HTTP status.

@@ -135,3 +135,17 @@ def test_a_cause_under_transient_words_vetoes(service: str, message: str, sign: 
 def test_a_limit_that_passes_still_heals(service: str, message: str) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The request failed with status code '\"BadRequest\"'. An error occurred while sending the request.",
+        "Response status code: '409'. The operation timed out while waiting for the endpoint.",
+    ],
+)
+def test_no_answer_words_beside_a_stated_answer_abstain(message: str) -> None:
+    # The service states the status it got back, so the words of a request that got none contradict it.
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable and result.abstained, result
+    assert any(e.startswith("the endpoint answered ") for e in result.evidence), result.evidence
