@@ -155,7 +155,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # operation again (delta-error-classes.json). Contention that frees up (corpus label rule).
         "write-conflict",
         "DatabricksResourceExhausted",
-        r"transaction conflict|conflicting commit|concurrent (transaction|write|update|operation|merge|delete)|"
+        r"transaction conflict|conflicting commit|concurrent (transaction|write|update|operation|merge|delete|commit)|"
         r"(running|modified) concurrently|concurrently with",
         service="databricks",
     ),

@@ -57,3 +57,13 @@ def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> Non
 def test_a_never_cause_beside_it_still_vetoes(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert not result.remediable and result.vetoed_by is not None, result
+
+
+def test_a_commit_that_lost_to_many_concurrent_commits_heals() -> None:
+    # Delta's DELTA_MAX_COMMIT_RETRIES_EXCEEDED (state 40000, transaction rollback): contention that passes.
+    result = CLASSIFIER.classify_text(
+        "[DELTA_MAX_COMMIT_RETRIES_EXCEEDED] This commit has failed as it has been tried 10 times but did not "
+        "succeed. This can be caused by the Delta table being committed continuously by many concurrent commits.",
+        service="databricks",
+    )
+    assert result.remediable and result.error_type == "DatabricksResourceExhausted", result
