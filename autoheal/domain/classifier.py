@@ -65,8 +65,9 @@ _VCORES = re.compile(
 )
 
 
-# The transient signs of a request that got no answer at all (autoheal/domain/transient.py).
-_NO_ANSWER_SIGNS = frozenset({"connection-dropped", "no-answer", "connection-failed"})
+# The transient signs of a connection that failed or dropped, so got no answer (autoheal/domain/transient.py).
+# Not a timeout: a server may answer with a status that reports one (S3's RequestTimeout is a 400; 408).
+_NO_ANSWER_SIGNS = frozenset({"connection-dropped", "connection-failed"})
 # The classes of a network or server fault, which an installer's text turns into a library installation's.
 _NETWORK_CLASSES = frozenset(
     {"HttpConnectionFailed", "InternalServerError", "DatabricksTimeoutError", "GatewayTimeout"}
@@ -323,7 +324,7 @@ class RuleClassifier:
                 return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
             # A weak quota sign whose numbers show the request fits is a quota in use that frees.
             weak = sign.sign.weak and not (sign.sign.name == "quota" and (fits or cores_fit))
-            # Words of a request that got no answer, where the service states the answer it got ("The request
+            # Words of a connection that failed or dropped, where the service states the answer it got ("The request
             # failed with status code 'BadRequest'. An error occurred while sending the request."): the two
             # contradict each other, and the stated status is not a transient one.
             answered = next((e for e in nevers if e.table is Table.API and stated(e.code, inner)), None)

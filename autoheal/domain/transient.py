@@ -81,6 +81,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "resource-exhausted",
         "ThrottlingError",
         r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
+        # Azure Storage's ServerBusy (503) in its own words: "Ingress is over the account limit", "Operations per
+        # second is over the account limit" (the storage error tables); S3's SlowDown "Reduce your request rate".
+        r"over the account limit|reduce your request rate|"
         # AWS's own words and the codes its SDK retries as throttling or transient (botocore 1.44.8,
         # botocore/retries/standard.py: _THROTTLED_ERROR_CODES, _TRANSIENT_ERROR_CODES): "Rate exceeded",
         # a prior request not complete, a shard's provisioned throughput, a transaction still in progress.
@@ -197,6 +200,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"
         r"waiting for (a )?response|response (was )?not received|operation has timed out|expired before|"
         r"\btimedout\b|\bhung\b|hang(s|ing)? (on|while|waiting)|"
+        # Azure Storage's words for a step that ran out of its time (its error tables: OperationTimedOut "could
+        # not be completed within the permitted time", CannotVerifyCopySource, ClientCacheFlushDelay).
+        r"(within|in) the (specified|allotted|permitted|allowed) time|"
         # A resource still being made when the wait for it ended (not a run or a job: a waiter that gives up on
         # a run still going is the still-running veto, autoheal/domain/rules.py).
         r"\b(index|instance|endpoint|warehouse|pool|database|cluster|workspace)\b( \S+){0,6} is still "
@@ -258,6 +264,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "server-error",
         "InternalServerError",
         r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
+        # S3's ServiceUnavailable (503): "Service is unable to handle request."
+        r"unable to handle (the |this )?request|"
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
         # The service's own instruction to send the same thing again, unchanged: "Retry the request after 10
         # seconds", "Rerun the transaction" (SQL Server's deadlock victim, 1205), "Rerun your statement when

@@ -141,7 +141,7 @@ def test_a_limit_that_passes_still_heals(service: str, message: str) -> None:
     "message",
     [
         "The request failed with status code '\"BadRequest\"'. An error occurred while sending the request.",
-        "Response status code: '409'. The operation timed out while waiting for the endpoint.",
+        "Response status code: '409'. The connection was reset while waiting for the endpoint.",
     ],
 )
 def test_no_answer_words_beside_a_stated_answer_abstain(message: str) -> None:
