@@ -280,6 +280,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"invalid character (in|at) (the )?(json|xml|csv|column|row|value|string|field|data|input|position)\b|"
         r"invalid column length from the bcp client|data too long for column|"
         r"violat\w* (the |a )?[\w ]{0,20}constraint|non-?nullable (column|field)|"
+        # SQL Server's 547 in its words: "The INSERT statement conflicted with the FOREIGN KEY constraint".
+        r"conflicted with the [\w ]{0,30}constraint|"
         r"cannot be converted (to|into) (type|the type|a|an|\w+ type)\b",
     ),
     S(

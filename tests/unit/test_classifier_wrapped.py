@@ -79,6 +79,12 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("databricks", "Internal error: found 3 records that violate the CHECK constraint amount_positive.", "data"),
         ("databricks", "Unexpected error: encountered a null value in non-nullable column 'id'.", "data"),
         ("adf", "An unexpected error has occurred: Invalid character in JSON at position 45.", "data"),
+        (
+            "adf",
+            "Response status code: 'InternalServerError'. More details: 'The INSERT statement conflicted with the "
+            'FOREIGN KEY constraint "FK_Orders_Customers".\'',
+            "data",
+        ),
         # Spark's own words for a value too long, a catalog object corrupted, a feature used without its setting
         ("databricks", "Internal error: Exceeds char/varchar type length limitation: 20.", "data"),
         ("databricks", "Unexpected error: An object in the metadata catalog has been corrupted.", "data"),
