@@ -78,10 +78,10 @@ def instruction(message: str) -> str | None:
         after = _RETRY_AFTER_DOING.search(sentence)
         if after is not None and after.group(1) not in _WAITING:
             return sentence[after.start() : after.end() + 60].split(",")[0].strip()
-        using = _RETRY_USING.search(sentence)
+        using = _RETRY_USING.search(sentence) if "using " in sentence or "with " in sentence else None
         if using is not None:
             return sentence[using.start() : using.end() + 60].split(",")[0].strip()
-        then = _THEN_RETRY.search(sentence)
+        then = _THEN_RETRY.search(sentence) if "then " in sentence else None
         if (
             then is not None
             and then.group(1) not in _NO_STEP

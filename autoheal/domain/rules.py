@@ -78,7 +78,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(could not|cannot|can't|couldn't) be resolved|unresolvedaddressexception|"
         # A client address the server's allow list does not hold, a network with no way out to the target:
         # the same address is refused again.
-        r"not (in|on) the (allowed|allow|white) ?list|not (allow|white)-?listed|"
+        r"not (in|on) the allow ?list|not (in|on) the allowed list|not (in|on) the white ?list|"
+        r"not (allow|white)-?listed|"
         r"(client )?ip( address)? ['\"]?[\d.:]+['\"]? (is )?not (allowed|permitted|authori[sz]ed)|"
         r"no (outbound|egress|internet|public) (network )?(access|connectivity)|"
         r"outbound (network |internet )?(access|traffic) (is )?(blocked|disabled|denied|restricted)|"
@@ -327,7 +328,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A feature used without the setting it needs (Spark's MISSING_TIMEOUT_CONFIGURATION "The operation has
         # timed out, but no timeout duration is configured"; "Cannot set timeout duration without enabling
         # processing time timeout"): its words may say "timed out", the fix is a setting.
-        r"\bno [\w ]{1,30} (is|was|has been) (configured|set|specified)\b|without enabling\b|"
+        r"\bno [\w ]{1,30} (is|was|has been) (configured|specified)\b|without enabling\b|"
         # An app someone stopped stays stopped ("the Azure Function app 'fn-etl' is stopped"): a person starts it.
         r"\b(function app|web app|logic app|app|application|site|workflow)\b['\"\w -]{0,40} "
         r"(is|was|has been) stopped\b|"
