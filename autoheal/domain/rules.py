@@ -306,7 +306,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Data objects a session cannot reach ("The query references an object 'dbo.vw' that is not accessible").
         r"(object|table|view|database|schema|file|folder|directory|path|container|catalog|volume)\b"
         r"( ['\"][^'\"]{1,100}['\"])?[^.]{0,40}(is|was|are) not accessible\b(?! from)",
-        unless=r"required blob is missing|specified blob does not exist|blob .{0,80}does not exist|"
+        # Azure SQL's 615 "Could not find database ID %d, name '%.*ls'" is a database moving during a
+        # reconfiguration: its troubleshooting page lists it among the transient faults.
+        unless=r"could not find database id|required blob is missing|specified blob does not exist|"
+        r"blob .{0,80}does not exist|"
         r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror",
     ),
     S(

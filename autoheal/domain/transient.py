@@ -264,8 +264,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "server-error",
         "InternalServerError",
         r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
-        # S3's ServiceUnavailable (503): "Service is unable to handle request."
-        r"unable to handle (the |this )?request|"
+        # S3's ServiceUnavailable (503): "Service is unable to handle request." Azure SQL's transient faults in
+        # their words (its troubleshooting page: 615 "Could not find database ID", 4221 "Login to read-secondary
+        # failed due to long wait on 'HADR_DATABASE_WAIT_FOR_TRANSITION_TO_VERSIONING'").
+        r"unable to handle (the |this )?request|could not find database id|failed due to (a )?long wait|"
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
         # The service's own instruction to send the same thing again, unchanged: "Retry the request after 10
         # seconds", "Rerun the transaction" (SQL Server's deadlock victim, 1205), "Rerun your statement when
