@@ -217,6 +217,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # What is stored outgrew its allowance ("The total size of entities in a premium namespace exceeds the
         # limit of 1 TB per messaging unit", Service Bus's StorageQuotaExceededException): it stays full.
         r"total size of [\w ]{1,40} exceeds the limit|storagequotaexceeded|"
+        # PostgreSQL's 2200H sequence_generator_limit_exceeded and 53400 configuration_limit_exceeded: a sequence
+        # at its maximum, a server setting's limit: a person raises them.
+        r"sequence generator limit|configuration limit exceeded|"
         r"reached its (storage|size|database count) (limit|quota)|storage limit (of [\w ]{1,40})?has been reached|"
         # A quota that resets only with the calendar: a daily or monthly allowance stops the app until the
         # next period ("The Function App has reached daily usage quota and has been stopped until the next 24
@@ -327,7 +330,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"
         # A name the installed version of a module does not have (Python's ImportError "cannot import name"):
         # a library version mismatch, met again by every run on the same environment.
-        r"cannot import name|"
+        r"cannot import name|(cluster|broker) security setup|"
         # A feature used without the setting it needs (Spark's MISSING_TIMEOUT_CONFIGURATION "The operation has
         # timed out, but no timeout duration is configured"; "Cannot set timeout duration without enabling
         # processing time timeout"): its words may say "timed out", the fix is a setting.
@@ -420,6 +423,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"incompatib|not compatible|malformed|(is|was|has been) disabled\b|(is|was) not enabled|deprecated|"
         r"no longer supported|(can ?not|must not|may not) be (null|empty)|not valid\b|cannot boot|"
         r"exceeds the (maximum|max|minimum|min) (allowed |permitted |supported )?value\b|"
+        # A setting outside what the server allows (Kafka's INVALID_SESSION_TIMEOUT "not within the range allowed
+        # by the broker", INVALID_TRANSACTION_TIMEOUT "larger than the maximum value allowed").
+        r"not within the (range|limits?)\b|(larger|greater|smaller|less|higher|lower) than the (maximum|minimum) "
+        r"(value )?(allowed|permitted)|"
         r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive)\b|"
         # A setting the client or service does not know: a name misspelt or meant for another version.
         r"(unrecogni[sz]ed|unknown|unsupported|invalid) (connection string |configuration |config )?"

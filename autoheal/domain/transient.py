@@ -311,6 +311,16 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # A partition between leaders or short of replicas while a broker restarts (Kafka's
         # LeaderNotAvailableException, NotEnoughReplicasException): the election ends, the replicas catch up.
         r"in the middle of a leader(ship)? election|(fewer|not enough) in-sync replicas|"
+        # The rest of Kafka's retriable protocol errors in their own words (kafka.apache.org/protocol, Errors.java;
+        # tests/data/catalogues/kafka_errors.jsonl): a coordinator or controller loading, moved or not there
+        # yet, a leader or replica not available, a leader epoch behind or ahead, a high watermark catching up.
+        r"coordinator (is loading|load in progress|is not available)|"
+        r"not the (correct|current) (coordinator|controller|leader)|"
+        r"(preferred |eligible (topic partition )?)?(leader|replica)s? (is |are |was |were )?not available|"
+        r"leader epoch in the request is (older|newer)|high watermark has not caught up|"
+        # The SQL standard's transaction rollback class (40001 "serialization failure", ODBC and PostgreSQL) and
+        # a database shut down under the session (PostgreSQL 57P01 admin_shutdown, 57P02 crash_shutdown).
+        r"\bserialization failure\b|\b(admin|crash) shutdown\b|"
         # A database starting, stopping or failing over (PostgreSQL's 57P01/57P03 "terminating connection due
         # to administrator command", "the database system is starting up"; Oracle's ORA-01033 "initialization
         # or shutdown in progress", ORA-01089 "immediate shutdown or close in progress"; a listener with no
