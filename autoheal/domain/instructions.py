@@ -51,13 +51,13 @@ _THEN_RETRY = re.compile(
     r"(?:^|[.;!?]\s+|:\s+|\bplease\s+)(?!please\b)(\w+)\b(?:[^.;]|\.(?=\S)){0,200}?"
     r"\bthen (?:retry|rerun|re-run|resubmit|try (?:it )?again)\b"
 )
-# Waiting, retrying, looking: no step that changes anything (a check may find nothing wrong).
 # "To downgrade the table, please try again using `ALTER TABLE ... DROP FEATURE`" (Delta's error conditions):
 # a retry in another form is a change first; a retry with a back-off or a delay is waiting.
 _RETRY_USING = re.compile(
     r"\b(?:retry|try again|rerun|re-run)\b[^.;]{0,20}?\b(?:using|with) (?!(?:an? |the )?(?:exponential )?"
     r"(?:back ?off|delay|wait|pause))"
 )
+# Waiting, retrying, looking: no step that changes anything (a check may find nothing wrong).
 _NO_STEP = frozenset(
     {"wait", "retry", "rerun", "try", "resubmit", "and", "then", "if", "when"}
     | {"check", "verify", "confirm", "review", "inspect", "look", "see", "contact", "investigate"}
