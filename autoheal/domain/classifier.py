@@ -327,8 +327,12 @@ class RuleClassifier:
             # Words of a connection that failed or dropped, where the service states the answer it got ("The request
             # failed with status code 'BadRequest'. An error occurred while sending the request."): the two
             # contradict each other, and the stated status is not a transient one.
-            answered = next((e for e in nevers if e.table is Table.API and stated(e.code, inner)), None)
-            if answered is not None and sign.sign.name in _NO_ANSWER_SIGNS:
+            answered = (
+                next((e for e in nevers if e.table is Table.API and stated(e.code, inner)), None)
+                if sign.sign.name in _NO_ANSWER_SIGNS
+                else None
+            )
+            if answered is not None:
                 evidence.append(f"the endpoint answered {answered.code}")
                 weak = True
             level = CODE if transient else WEAK if weak else (CONFIRMED if defaults else SIGN)
