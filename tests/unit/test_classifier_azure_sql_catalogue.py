@@ -4,19 +4,13 @@ fault the page calls transient heals on its message alone, one it says needs a p
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
+from tests.unit.catalogues import rows
 
-ROWS = [
-    json.loads(line)
-    for line in (Path(__file__).parents[1] / "data" / "catalogues" / "azure_sql_errors.jsonl").read_text().splitlines()
-    if line.strip()
-]
+ROWS = rows("azure_sql_errors.jsonl")
 CLASSIFIER = RuleClassifier(load_catalog())
 
 # Transient by the page, and left to a person here, with the reason:

@@ -5,15 +5,12 @@ the transient ones heal, except those named below, which are left to a person, e
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
+from tests.unit.catalogues import rows
 
-CATALOGUES = Path(__file__).parents[1] / "data" / "catalogues"
 CLASSIFIER = RuleClassifier(load_catalog())
 FORMS = {
     "kafka": ("databricks", "org.apache.kafka.common.KafkaException: {message}"),
@@ -62,14 +59,7 @@ LEFT_TO_A_PERSON = {
 }
 
 
-def _rows() -> list[dict[str, object]]:
-    rows = []
-    for name in ("kafka_errors.jsonl", "odbc_sqlstates.jsonl", "postgres_errcodes.jsonl"):
-        rows += [json.loads(line) for line in (CATALOGUES / name).read_text().splitlines() if line.strip()]
-    return rows
-
-
-ROWS = _rows()
+ROWS = rows("kafka_errors.jsonl", "odbc_sqlstates.jsonl", "postgres_errcodes.jsonl")
 
 
 def _classify(row: dict[str, object], form: int) -> bool:

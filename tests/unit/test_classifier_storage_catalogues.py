@@ -6,15 +6,12 @@ itself says the service cannot do it (501 Not Implemented, 505)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
+from tests.unit.catalogues import rows
 
-CATALOGUES = Path(__file__).parents[1] / "data" / "catalogues"
 CLASSIFIER = RuleClassifier(load_catalog())
 
 # 4xx codes whose documentation says the condition passes: a rate, an operation still in progress, a
@@ -30,14 +27,7 @@ PASSING_4XX = {
 CANNOT_SERVE = {501, 505}
 
 
-def _rows() -> list[dict[str, object]]:
-    rows = []
-    for name in ("azure_storage_errors.jsonl", "s3_errors.jsonl"):
-        rows += [json.loads(line) for line in (CATALOGUES / name).read_text().splitlines() if line.strip()]
-    return rows
-
-
-ROWS = _rows()
+ROWS = rows("azure_storage_errors.jsonl", "s3_errors.jsonl")
 
 
 def _forms(row: dict[str, object]) -> list[str]:
