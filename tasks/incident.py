@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from autoheal.analysis.analyst import Analysis, analyst_for, merge
 from autoheal.cloud.enrichment import enrich, failed_runs_behind
 from autoheal.domain.alerts import Alert
-from autoheal.domain.classifier import Classification
+from autoheal.domain.classification import Classification
 from autoheal.domain.decision import Decision, Rails, decide
 from autoheal.domain.outcome import Outcome, PlaybookFailure
 from autoheal.domain.policy import resource_keys

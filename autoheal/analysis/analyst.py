@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from autoheal.analysis.llm import ModelError, ModelReply, Provider, build_provider
 from autoheal.cloud.polling import Clock, SystemClock
 from autoheal.domain.catalog import Catalog
-from autoheal.domain.classifier import Classification
+from autoheal.domain.classification import Classification
 from autoheal.domain.redaction import redact
 from autoheal.domain.values import Facts
 from autoheal.settings import Settings

@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from autoheal.domain.catalog import Catalog
+from autoheal.domain.causes import innermost
+from autoheal.domain.classification import Classification, built
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, stated, unnamed
 from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
@@ -30,7 +30,7 @@ from autoheal.domain.rules import NEVER_SIGNS, Sign
 from autoheal.domain.signs import Scanner, compile_signs, required_literals, top_level_branches
 from autoheal.domain.transient import INSTALLER, TRANSIENT_SIGNS
 
-__all__ = ["ACT_AT", "Classification", "RuleClassifier", "required_literals", "top_level_branches"]
+__all__ = ["ACT_AT", "Classification", "RuleClassifier", "built", "required_literals", "top_level_branches"]
 from autoheal.domain.values import Facts
 
 # Confidence levels; each says what stands behind a classification. autoheal acts alone from ACT_AT.
@@ -78,54 +78,6 @@ def _precise(entry: CodeEntry) -> bool:
     """A code that names one cause (a Spark error class, a termination code), not an ADF activity
     code whose documented default stands for several."""
     return entry.decisive or entry.table in (Table.CLUSTER, Table.RUN, Table.SPARK)
-
-
-class Classification(BaseModel):
-    error_type: str
-    remediable: bool  # autoheal may heal it alone: a remediable class, no veto, confidence >= ACT_AT
-    confidence: float
-    rule: str  # what decided: code:<CODE>, sign:<name>, veto:<...>, or no-evidence
-    classifier: str = "rules"
-    vetoed_by: str | None = None  # the code or words of a cause a retry cannot fix
-    abstained: bool = False  # a transient class on evidence too weak to act alone
-    evidence: list[str] = []
-
-
-_set = object.__setattr__
-_ALL_FIELDS = frozenset(Classification.model_fields)
-
-
-def built(
-    error_type: str,
-    remediable: bool,
-    confidence: float,
-    rule: str,
-    vetoed_by: str | None,
-    abstained: bool,
-    evidence: list[str],
-) -> Classification:
-    """What ``Classification.model_construct`` with every field gives (tests/unit/test_classifier_golden.py
-    checks it), without its loop over the fields: the rules build one a message, and that loop was a tenth
-    of a classification's time (bench/classifier.py)."""
-    result = Classification.__new__(Classification)
-    _set(
-        result,
-        "__dict__",
-        {
-            "error_type": error_type,
-            "remediable": remediable,
-            "confidence": confidence,
-            "rule": rule,
-            "classifier": "rules",
-            "vetoed_by": vetoed_by,
-            "abstained": abstained,
-            "evidence": evidence,
-        },
-    )
-    _set(result, "__pydantic_fields_set__", set(_ALL_FIELDS))
-    _set(result, "__pydantic_extra__", None)
-    _set(result, "__pydantic_private__", None)
-    return result
 
 
 @dataclass(slots=True)
@@ -336,9 +288,7 @@ class RuleClassifier:
                 evidence.append(f"the endpoint answered {answered.code}")
                 weak = True
             level = CODE if transient else WEAK if weak else (CONFIRMED if defaults else SIGN)
-            return self._result(
-                kind, self._unless_told(s.message, level, evidence), f"sign:{sign.sign.name}", evidence, service
-            )
+            return self._result(kind, self._unless(s, level, evidence), f"sign:{sign.sign.name}", evidence, service)
         # 4. a code that documents a transient class, the message silent: the table says this code does
         # not decide alone (decisive = false), so it is a class to ask a person about, not to act on.
         if transient:
@@ -352,7 +302,7 @@ class RuleClassifier:
                 if e.table is Table.API and (e.code.lower() == (s.error_code or "").lower() or stated(e.code, inner))
             ]
             entry = said[0] if said else transient[0]
-            level = self._unless_told(s.message, CODE, evidence) if said else UNCONFIRMED
+            level = self._unless(s, CODE, evidence) if said else UNCONFIRMED
             return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
         # 5. a code whose documented default is not transient, and nothing against it.
         if defaults:
@@ -363,17 +313,24 @@ class RuleClassifier:
             return self._result("InternalServerError", WEAK, "failure-type:SystemError", evidence, service)
         return built("Unknown", False, UNKNOWN, "no-evidence", None, True, evidence)
 
-    @staticmethod
-    def _unless_told(message: str, level: float, evidence: list[str]) -> float:
-        """Transient words, or a status, next to an instruction to change something first: conflicting
-        evidence, so a person decides (autoheal/domain/instructions.py)."""
+    def _unless(self, s: _Signals, level: float, evidence: list[str]) -> float:
+        """Transient words, or a status, that a person weighs first: next to an instruction to change
+        something (autoheal/domain/instructions.py), or only in the wrapper around an innermost cause that
+        names no transient class (autoheal/domain/causes.py). Conflicting evidence: a person decides."""
         if level < ACT_AT:
             return level
-        told = instruction(message.lower())
-        if told is None:
-            return level
-        evidence.append(f"told to change first: '{told}'")
-        return WEAK
+        low = s.message.lower()
+        told = instruction(low)
+        if told is not None:
+            evidence.append(f"told to change first: '{told}'")
+            return WEAK
+        # The cause decides: transient words only in the wrapper around a cause that names no transient class
+        # are the wrapper's. The cause holds no marker of its own, so this looks one level down and no further.
+        cause = innermost(s.message, low)
+        if cause is not None and self._classify(_Signals(s.service, cause)).error_type not in self.catalog.types:
+            evidence.append(f"the innermost cause names no transient class: '{cause[:80]}'")
+            return WEAK
+        return level
 
     def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
         return entry.remediable and self.catalog.entry(_on(entry, service)) is not None

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from autoheal.domain.catalog import Catalog
-from autoheal.domain.classifier import Classification
+from autoheal.domain.classification import Classification
 from autoheal.domain.policy import Policy
 
 Mode = Literal["off", "dry-run", "on"]

@@ -246,6 +246,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"function .{0,60}(threw|raised) an exception|exception (was )?(thrown|raised) (by|in) (the )?(user|function)|"
         # The function's own exception, wrapped in the 500 the calling activity reports (.NET host wording).
         r"exception while executing function|nullreferenceexception|object reference not set to an instance|"
+        # Spark's words for the exception of a streaming query's own function (FOREACH_BATCH_USER_FUNCTION_ERROR,
+        # SQLSTATE 39000: tests/data/spark/error-conditions.json.gz).
+        r"error occurred in the user provided function|"
         r"notebook (exited|failed) with|cannot resolve|is not defined|mismatched input|syntax error|"
         r"sql compilation error: .{0,80}invalid identifier|incorrect syntax near|"
         r"satisfies the requirement (install|pip|-u|--upgrade)\b|the pipeline failed because .{0,40}expression",

@@ -1,0 +1,42 @@
+"""Where a message states its innermost cause.
+
+The runtimes and services chain causes in set forms, outermost first: the JVM's "Caused by:", .NET's
+inner-exception arrow ("--->") and "Inner exception:", ADF's "Message=" fields ('Type=...HybridDeliveryException,
+Message=...,''Type=System.Net.Sockets.SocketException,Message=...'), the Web and Azure Function activities'
+"More details:", "Error message:"/"ErrorMessage:" and "Details:" of the activity and cluster errors,
+"Reason:" of Spark's and Databricks' failures. The last such part is the cause the others wrap; issue 11 asks that
+it decide ("the innermost cause decides"), and the classifier abstains when the transient words stand only in
+the wrapper around it (autoheal/domain/classifier.py).
+
+Python's chain is left out: its traceback prints the innermost cause first ("The above exception was the
+direct cause of the following exception").
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["innermost"]
+
+_CAUSE = re.compile(
+    r"(?i)caused by:|--->|inner (?:error|exception)s?:?|(?<!for )more details:|(?<!for more )details:|"
+    r"error ?message:|message=|reason:"
+)
+# The markers' literal words, looked for before the pattern runs: most messages hold none (bench/classifier.py).
+_MARKS = ("caused by:", "--->", "inner error", "inner exception", "details:", "message:", "message=", "reason:")
+# What is left around a field's value: quotes, braces, the ADF fields' commas.
+_TRIM = " '\"{}[]().,:;\n\r\t"
+
+
+def innermost(message: str, lowered: str | None = None) -> str | None:
+    """The text after the last cause marker, when it says something (two words or more); None when the
+    message chains no cause, or ends its chain with a bare value (a placeholder, a code). ``lowered`` is the
+    message in lower case, where the caller has it."""
+    low = message.lower() if lowered is None else lowered
+    if not any(mark in low for mark in _MARKS):
+        return None
+    parts = _CAUSE.split(message)
+    if len(parts) == 1:
+        return None
+    tail = parts[-1].strip(_TRIM)
+    return tail if len(tail.split()) >= 2 else None
