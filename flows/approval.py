@@ -15,14 +15,17 @@ from typing import Any
 from uuid import UUID
 
 from prefect import get_client
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import apause_flow_run, asuspend_flow_run, resume_flow_run
+from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Running
 
 from autoheal.domain.values import Answer
 
+# What Prefect's server answers a resume that comes before the paused run has stored its form's schema.
+_NO_FORM_YET = "Run input schema not found."
 ASKS = 5  # a refused answer (not an approver) asks again, this many times at most
 
 
@@ -61,17 +64,23 @@ async def wait_for_answer(
 
 def answer(flow_run_id: str, value: Answer, *, wait_seconds: float = 30) -> None:
     """Resume the waiting run with an answer, as the UI's form does. The store says "waiting" a moment
-    before Prefect has the run paused (the request is recorded first): wait for the pause, briefly."""
+    before Prefect has the run paused (the request is recorded first), and Prefect pauses the run a moment
+    before it stores the form's schema (``prefect.flow_runs.pause_flow_run``): in between, its server turns
+    an answer away ("Run input schema not found."). Wait for both, briefly."""
     run_id = UUID(flow_run_id)
     deadline = time.monotonic() + wait_seconds
     with get_client(sync_client=True) as client:
         while True:
             state = client.read_flow_run(run_id).state
             if state is not None and state.is_paused():
-                break
+                result = client.resume_flow_run(run_id, run_input=value.model_dump())
+                if result.status == SetStateStatus.ACCEPT:
+                    return
+                reason = getattr(result.details, "reason", None) or result.status.value
+                if reason != _NO_FORM_YET:
+                    raise RuntimeError(f"flow run {flow_run_id} did not take the answer: {reason}")
             if time.monotonic() >= deadline:
                 raise RuntimeError(
                     f"flow run {flow_run_id} is not waiting for an answer (it is {state.name if state else '?'})"
                 )
             time.sleep(0.2)
-    resume_flow_run(run_id, run_input=value.model_dump())

@@ -13,13 +13,19 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from prefect import flow
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import ObjectNotFound
+from prefect.input import keyset_from_paused_state
+from prefect.states import Paused, Running
 from typer.testing import CliRunner
 
 from autoheal.app.cli import app
 from autoheal.domain.alerts import Alert
-from autoheal.domain.values import IncidentStatus, Remediation
+from autoheal.domain.values import Answer, IncidentStatus, Remediation
 from autoheal.store.store import Store
+from flows.approval import ApprovalInput, answer
 from flows.remediate import run_remediate
 from sandbox import Sandbox
 from tests.conftest import wait_until
@@ -115,16 +121,24 @@ def test_an_approval_through_prefects_api_as_the_ui_sends_it(
     def resume(incident_id: int) -> None:
         flow_run_id = store.get(incident_id).flow_run_id  # type: ignore[union-attr]
 
-        async def send() -> None:
+        async def send() -> SetStateStatus:
             async with get_client() as client:
-                for _ in range(50):  # the form exists once the run is paused
+                # The UI shows the form once the run is paused and its schema stored (Prefect stores it
+                # just after the pause), and sends the form's values.
+                for _ in range(150):
                     run_state = (await client.read_flow_run(UUID(flow_run_id))).state
-                    if run_state and run_state.is_paused():
-                        break
+                    keyset = run_state.state_details.run_input_keyset if run_state else None
+                    if run_state and run_state.is_paused() and keyset:
+                        try:
+                            await client.read_flow_run_input(UUID(flow_run_id), keyset["schema"])
+                            break
+                        except ObjectNotFound:
+                            pass
                     await asyncio.sleep(0.1)
-                await client.resume_flow_run(UUID(flow_run_id), run_input={"approve": True, "by": "bob"})
+                result = await client.resume_flow_run(UUID(flow_run_id), run_input={"approve": True, "by": "bob"})
+                return result.status
 
-        asyncio.run(send())
+        assert asyncio.run(send()) == SetStateStatus.ACCEPT
 
     answer_when_asked(store, resume)
     result = run(adf_alert(adf_failed_run(sb)))
@@ -238,3 +252,41 @@ def test_replay_reports_what_a_candidate_policy_changes(load: Any, flow_env: Any
     bad = cli("replay", "--policy", policy(tmp_path, "[approval]\ndefault = 'sometimes'\n"))
     said = " ".join(bad.output.split())
     assert bad.exit_code == 2 and "policy.toml, line 2: approval.default" in said
+
+
+def test_an_answer_waits_for_the_form_prefect_stores_just_after_the_pause(prefect_server: None) -> None:
+    """Prefect pauses a run a moment before it stores the form's schema (prefect.flow_runs.pause_flow_run),
+    and its server turns an answer away in between ("Run input schema not found."): `autoheal approve`
+    waits for the form instead of failing. Here the window is held open: a run paused, no schema yet."""
+
+    @flow
+    def waiting() -> None:
+        pass
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.create_flow_run(waiting)
+        client.set_flow_run_state(flow_run.id, Running(), force=True)
+        paused = Paused(timeout_seconds=60, pause_key="approval-1-0")
+        keyset = keyset_from_paused_state(paused)
+        paused.state_details.run_input_keyset = keyset
+        client.set_flow_run_state(flow_run.id, paused, force=True)
+
+        failures: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                answer(str(flow_run.id), Answer(approve=True, by="bob"), wait_seconds=20)
+            except BaseException as exc:  # reported by the assertions below
+                failures.append(exc)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        time.sleep(1.0)
+        assert sender.is_alive() and not failures, failures  # turned away, still waiting for the form
+        ApprovalInput.save(keyset, flow_run_id=flow_run.id)
+        sender.join(20)
+        assert not sender.is_alive() and not failures, failures
+        state = client.read_flow_run(flow_run.id).state
+        assert state is not None and not state.is_paused()
+        taken = ApprovalInput.load(keyset, flow_run_id=flow_run.id)
+        assert (taken.approve, taken.by) == (True, "bob")
