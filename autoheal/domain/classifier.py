@@ -26,8 +26,8 @@ from autoheal.domain.classification import Classification, built
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, stated, unnamed
 from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
-from autoheal.domain.rules import NEVER_SIGNS, Sign
-from autoheal.domain.signs import Scanner, compile_signs, required_literals, top_level_branches
+from autoheal.domain.rules import NEVER_SIGNS
+from autoheal.domain.signs import Scanner, Sign, compile_signs, required_literals, top_level_branches
 from autoheal.domain.transient import INSTALLER, TRANSIENT_SIGNS
 
 __all__ = ["ACT_AT", "Classification", "RuleClassifier", "built", "required_literals", "top_level_branches"]

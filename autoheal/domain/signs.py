@@ -15,13 +15,35 @@ import re
 import re._constants as _sre  # the parser's opcodes: stable across 3.11-3.13, used only to read patterns
 import re._parser as _sre_parser
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import ahocorasick
 
-from autoheal.domain.rules import Sign
+# ---- a sign: the words of one cause, as autoheal/domain/rules.py, access.py and transient.py write them ----
+Service = Literal["adf", "databricks"]
+
+
+@dataclass(frozen=True)
+class Sign:
+    name: str
+    error_type: str  # the class on ADF, and on Databricks unless ``databricks`` says otherwise
+    pattern: str  # a regular expression, written in lower case, searched in the lower-cased text
+    # The rest by keyword only: a stray comma inside a pattern's implicit concatenation must fail at import,
+    # not pass the pattern's tail on as ``unless``.
+    _: KW_ONLY
+    unless: str = ""  # the sign does not count where this also matches
+    databricks: str | None = None  # the class when the failure is in Databricks
+    service: Service | None = None  # only for this service
+    weak: bool = False  # also fits a fault a retry cannot fix: not enough to act alone
+
+    def error_type_for(self, service: str | None) -> str:
+        return self.databricks if service == "databricks" and self.databricks else self.error_type
+
+
+S = Sign  # the sign lists' short name
+
 
 _PATTERN_TOKEN = re.compile(r"\\.|\(\?P[<=]|.", re.DOTALL)
 

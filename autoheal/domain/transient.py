@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from autoheal.domain.rules import IN_USE, S, Sign
+from autoheal.domain.rules import IN_USE
+from autoheal.domain.signs import S, Sign
 
 # A package installer's own text: pip, conda, Maven and Ivy, R's install.packages. A transient network or
 # server sign in it is a library installation that met a mirror or index at a bad moment, and on Databricks

@@ -14,7 +14,7 @@ from autoheal.app.evaluation import score
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import ACT_AT, RuleClassifier, required_literals, top_level_branches
 from autoheal.domain.knowledge import Table, table
-from autoheal.domain.rules import Sign
+from autoheal.domain.signs import Sign
 from autoheal.domain.values import Facts, Target
 
 CORPUS = Path(__file__).parents[1] / "data" / "corpus"
