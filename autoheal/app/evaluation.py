@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError, field_validator
 from rich.console import Console
 from rich.table import Table
+
+from autoheal.domain.values import service_named
 
 
 class Scores(BaseModel):
@@ -59,6 +61,19 @@ class Labeled(BaseModel):
     label: str | None = None
     remediable: bool | None = None
     context_dependent: bool = False  # its class depends on what the message does not say: not scored
+
+    @field_validator("service", mode="before")
+    @classmethod
+    def _service(cls, value: object) -> object:
+        return service_named(value) if isinstance(value, str) and value.strip() else None if value == "" else value
+
+    @field_validator("error_code", mode="before")
+    @classmethod
+    def _code(cls, value: object) -> object:
+        # ADF's codes are numbers (2011), and a file may write them as such; an empty code is no code.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class Costs(BaseModel):
@@ -159,16 +174,40 @@ def compare(items: list[Labeled], classifier: Any, analyst: Any | None, catalog:
 
 
 def read_labeled(path: Path) -> list[Labeled]:
-    """Lines of {id, service, error_code, message[, label, remediable]}; raises ValueError naming the line."""
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
+    """Lines of {id, service, error_code, message[, label, remediable]}; raises ValueError naming the
+    first line it cannot read, and how many there are."""
+    items, errors = read_lines(path)
+    if errors:
+        more = f" ({len(errors)} lines cannot be read)" if len(errors) > 1 else ""
+        raise ValueError(errors[0] + more)
+    return items
+
+
+def read_lines(path: Path) -> tuple[list[Labeled], list[str]]:
+    """The lines it can read, and an error naming each line it cannot: one bad line loses no other.
+
+    Split on the bytes' line ends only: a JSON string may hold U+2028 or U+0085 raw, where
+    ``str.splitlines`` would cut it. A leading byte-order mark is dropped."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    items: list[Labeled] = []
+    errors: list[str] = []
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
+        if not raw.strip():
             continue
         try:
-            items.append(Labeled.model_validate({"id": number, **json.loads(line)}))
-        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
-            raise ValueError(f"{path}, line {number}: expected a JSON object with a 'message': {exc}") from None
-    return items
+            fields = json.loads(raw.decode("utf-8"))
+            if not isinstance(fields, dict):
+                raise ValueError(f"a JSON {type(fields).__name__}, not an object")
+            items.append(Labeled.model_validate({"id": number, **fields}))
+        except ValidationError as exc:
+            why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors())
+            errors.append(f"{path}, line {number}: {why}")
+        except ValueError as exc:  # a UnicodeDecodeError, a JSONDecodeError
+            errors.append(f"{path}, line {number}: expected a JSON object with a 'message': {exc}")
+    return items, errors
 
 
 def print_comparison(console: Console, result: Comparison, name: str) -> None:

@@ -186,24 +186,30 @@ def classify(
     """Classify error messages with the rules (and a model's analysis with --provider); --jsonl reads a file,
     --report scores it: rules alone, the model alone, and rules plus model, with the cost per call."""
     from autoheal.analysis.analyst import analyst_for, merge
-    from autoheal.app.evaluation import Labeled, compare, print_comparison, read_labeled
+    from autoheal.app.evaluation import Labeled, compare, print_comparison, read_labeled, read_lines
     from autoheal.domain.catalog import CatalogError, load_catalog
     from autoheal.domain.classifier import RuleClassifier
+    from autoheal.domain.values import service_named
     from autoheal.settings import get_settings
 
     settings = get_settings()
+    unread: list[str] = []  # lines of --jsonl that cannot be read: named on stderr, the others classified
     try:
         catalog = load_catalog(settings.catalog_file)
         classifier = RuleClassifier(catalog)
         analyst = analyst_for(settings, catalog, provider or "none")
         if jsonl is not None:
-            items = read_labeled(jsonl)
+            items, unread = (read_labeled(jsonl), []) if report else read_lines(jsonl)
         else:
             if file is not None:
-                message = file.read_text(encoding="utf-8")
+                try:
+                    message = file.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise fail(f"{file}: {exc}") from None
             if not message:
                 raise fail("give a message, --file FILE or --jsonl FILE")
-            items = [Labeled(message=message, service=service, error_code=code)]
+            named = service_named(service) if service else None
+            items = [Labeled(message=message, service=named, error_code=code)]
         if report:
             print_comparison(console, compare(items, classifier, analyst, catalog), jsonl.name if jsonl else "")
             return
@@ -221,6 +227,10 @@ def classify(
     finally:
         if analyst is not None:
             analyst.close()
+    if unread:
+        for line in unread:
+            fail(line)
+        raise fail(f"{len(unread)} of {len(unread) + len(items)} lines not classified (named above)")
 
 
 def config(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:

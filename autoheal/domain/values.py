@@ -14,6 +14,26 @@ from autoheal.settings import Settings
 
 Service = Literal["adf", "databricks"]
 
+# How people write the two services' names, in files and options (``autoheal classify --jsonl``).
+_SERVICE_NAMES: dict[str, Service] = {
+    "adf": "adf",
+    "azure data factory": "adf",
+    "data factory": "adf",
+    "datafactory": "adf",
+    "databricks": "databricks",
+    "azure databricks": "databricks",
+    "dbx": "databricks",
+}
+
+
+def service_named(name: str) -> Service:
+    """The service a name stands for ("ADF", "Azure Data Factory", "azure-databricks"); ValueError otherwise."""
+    key = " ".join(name.replace("-", " ").replace("_", " ").lower().split())
+    found = _SERVICE_NAMES.get(key)
+    if found is None:
+        raise ValueError(f"service {name!r}: expected adf or databricks")
+    return found
+
 
 class IncidentStatus(StrEnum):
     """Where an incident stands. Stored as its value; the first three are still being worked on."""
