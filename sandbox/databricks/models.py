@@ -9,8 +9,10 @@ from __future__ import annotations
 import itertools
 
 from sandbox.clock import SimClock
-from sandbox.databricks.clusters import Cluster, ClusterOps, Library, library_key
-from sandbox.databricks.jobs import Job, JobOps, JobRun, TaskRun
+from sandbox.databricks.clusters import ClusterOps
+from sandbox.databricks.compute import Cluster, Library, library_key
+from sandbox.databricks.jobs import JobOps
+from sandbox.databricks.runs import Job, JobRun, TaskRun
 from sandbox.scenario import DatabricksSpec
 
 __all__ = ["Cluster", "Job", "JobRun", "Library", "TaskRun", "Workspace", "library_key"]
