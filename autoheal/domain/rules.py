@@ -121,7 +121,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"corrupt(ed)? (file|record|data|view|table|catalog|metadata|index|object)|(has been|is|was) corrupted\b|"
         # A value longer than its type allows (Spark's EXCEED_LIMIT_LENGTH "Exceeds char/varchar type length
         # limitation", SQLSTATE 54006).
-        r"(type |column )?length limitation|exceeds? (the )?(char|varchar|string|column) (type )?length|"
+        r"(type |column )?length limitation|exceed(s|ed)? (the )?(char|varchar|string|column) (type )?length|"
         # A value the engine cannot take as it is: SQL Server's "Error converting data type", "Received an invalid
         # column length from the bcp client" (a string longer than its column), MySQL's 1406 "Data too long for
         # column", a CHECK or NOT NULL constraint, a value that does not convert to its column's type.
@@ -187,12 +187,12 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
         r"jre not found|java runtime environment (is )?not found|already exists|broadcast ?(join )?time ?-?out|"
-        r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceeds the maximum (allowed )?(size|length)|"
+        r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceed(s|ed)? the maximum (allowed )?(size|length)|"
         # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
         # thing holds ("Message size exceeds the limit of 256 KB"); a rate is written per second ("20 Gbps").
         r"limit (of )?\d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns|elements|items|entries)\b"
         r"(?! ?(/|per\b|ps\b))|"
-        r"\d[\d.,]* ?([kmgtp]i?b|bytes) (size )?limit\b|\bsize exceeds? (the |its )?(\w+ )?limit\b|"
+        r"\d[\d.,]* ?([kmgtp]i?b|bytes) (size )?limit\b|\bsize exceed(s|ed)? (the |its )?(\w+ )?limit\b|"
         r"missingsubscriptionregistration|subscription registration|not registered to use namespace|"
         r"(is )?not allowed (in|for)|not assigned|type initializer .{0,80}threw|"
         # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").
@@ -229,7 +229,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"not available (for|in) (your|this|the) (subscription|region)|"
         r"needs? to be (disabled|stopped|deleted|removed) first|must be (disabled|stopped|deleted) (first|before)|"
         r"(there is )?already (an object|a variable|a column|an entity) named|already contains a|"
-        r"exceeds? the maximum allowed [\w ]{0,20}(size|length)|"
+        r"exceed(s|ed)? the maximum allowed [\w ]{0,20}(size|length)|"
+        # What one job collects past a limit Spark sets ("Total size of serialized results of 12 tasks (4.1 GiB) is
+        # bigger than spark.driver.maxResultSize (4.0 GiB)", TaskSetManager): the setting is raised or the job changed.
+        r"(bigger|larger|greater) than spark\.[a-z]+\.[a-z.]+|"
         # The job's own transaction or query outgrew what the engine allows a session (resource governance).
         r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"
         r"(database|file ?system|volume|table|account) is (in )?read-only|name ?node is in safe mode|"

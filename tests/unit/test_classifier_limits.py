@@ -80,3 +80,23 @@ def test_a_quota_and_nothing_more_abstains(service: str, message: str) -> None:
 def test_a_quota_that_frees_as_others_finish_heals(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        # A size limit in any tense, behind words of a connection that closed.
+        ("adf", "Connection was closed: the request size exceeded the maximum allowed size of 4194304 bytes."),
+        ("adf", "The connection was reset because the message size exceeded the limit of 256 KB."),
+        ("databricks", "Request timed out: the value exceeded the varchar length of column 'name'."),
+        # Spark's TaskSetManager: what one job collects is past a setting (spark.driver.maxResultSize).
+        (
+            "databricks",
+            "Job aborted due to stage failure: Total size of serialized results of 12 tasks (4.1 GiB) is bigger "
+            "than spark.driver.maxResultSize (4.0 GiB)",
+        ),
+    ],
+)
+def test_a_size_past_its_limit_never_heals(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable and result.vetoed_by is not None, result
