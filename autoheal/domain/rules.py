@@ -187,7 +187,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
         r"jre not found|java runtime environment (is )?not found|already exists|broadcast ?(join )?time ?-?out|"
-        r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|exceed(s|ed)? the maximum (allowed )?(size|length)|"
+        r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|"
+        r"exceed(s|ed)? the maximum (allowed )?(size|length)|"
         # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
         # thing holds ("Message size exceeds the limit of 256 KB"); a rate is written per second ("20 Gbps").
         r"limit (of )?\d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns|elements|items|entries)\b"
