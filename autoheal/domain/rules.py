@@ -199,6 +199,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A property or parameter named as wrong: its name is no evidence ("the property 'timeout' is incorrect").
         r"(type|value|format) of (the )?(property|parameter|argument)\b.{0,80}\b(is )?(incorrect|invalid|wrong)|"
         r"value for the required (property|parameter)|\bis incorrect\b|"
+        # A thing stated to be wrong ("the region 'vpce' is wrong", "the access token is from the wrong tenant", "points
+        # to the wrong port"); not "something went wrong", which is how a service reports its own fault.
+        r"\b(is|are|was|were) wrong\b|\b(has|have|had|uses?|using|from|to|for) (the |a )?wrong\b|"
         # A missing file the activity runs (a script, a jar) is its configuration; a missing data file may
         # still arrive (blob-missing, TRANSIENT_SIGNS). The ADF guide's 2345: the script file doesn't exist.
         r"\b(script|jar|executable|wheel|whl|egg)\b.{0,80}(does not exist|not found|cannot be found|could not be found|"

@@ -82,3 +82,24 @@ def test_words_that_are_no_name_still_count(message: str) -> None:
 def test_a_requirement_the_setup_does_not_meet_vetoes(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert not result.remediable and result.error_type == "InvalidConfiguration", result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The connection timed out because the linked service points to the wrong port.",
+        "Connection failed: the password is wrong for user 'etl'.",
+        "Request timed out: the access token is from the wrong tenant.",
+    ],
+)
+def test_a_thing_stated_to_be_wrong_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable and result.vetoed_by is not None, result
+
+
+def test_something_went_wrong_is_the_services_own_fault() -> None:
+    # LivyHttpRequestFailure's "Something went wrong while processing your request. Please try again later."
+    result = CLASSIFIER.classify_text(
+        "Something went wrong while processing your request. Please try again later.", service="adf"
+    )
+    assert result.remediable, result
