@@ -96,6 +96,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"\bslow ?down\b|concurren(t|cy) (run |request )?limit|(run|job|request|queue) limit|"
         r"limit (has been |was )?(reached|exceeded)|(exceeded|exceeding|exceeds) .{0,40}limit|"
         r"(server|service|system|engine|backend) (is )?(currently |temporarily )?(too )?busy|serverbusy|high load|"
+        r"under (heavy|high|excessive) load|"
+        # A limit on how many run at once, written with its number ("its limit of 1000 concurrently running tasks").
+        r"limit of \d[\d,]* (concurrent(ly running)?|active|parallel|simultaneous) [\w ]{0,20}?"
+        r"(runs|tasks|jobs|requests|queries|sessions|connections)\b|"
         r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"
         r"(do not|don't|does not|did not) have (sufficient|enough) ([\w.-]+ )?capacity|not enough capacity|"
         # Azure SQL's 49918 "Cannot process request. Not enough resources to process request." (its
@@ -212,7 +216,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # own retries ran out of time.
         r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
         r"given|expected|allowed|permitted)? ?(time|period|duration)|took longer than|no (response|reply) within|"
-        r"(did not|didn't|never) (receive|get) (a |any )?(response|reply|answer)|empty reply from server|"
+        r"(did not|didn't|never|failed to|could not|couldn't|unable to) (receive|get) "
+        r"(a |any )?(response|reply|answer)|"
+        r"empty reply from server|"
         r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration|"
         # The Cosmos DB .NET SDK ends a request whose cancellation token expired (its request-timeout
         # troubleshooting page: the end-to-end timeout ran out; safe to retry).
@@ -248,6 +254,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # (the session the call expected is gone; a new connection logs on again).
         r"disconnected before (a |the )?(response|reply)|end-of-file on communication channel|"
         r"connection lost contact|\bnot logged on\b|"
+        # The same, with what the connection went to named between ("Connection to the SQL warehouse was lost").
+        r"connection to (the )?[\w .:/-]{1,40}? (was |has been )?(lost|dropped|interrupted|reset|closed unexpectedly)|"
         # HTTP/2's REFUSED_STREAM: the server did not process the stream, and RFC 9113 (8.7) says the request
         # can be retried safely.
         r"refused_stream|refused stream|"

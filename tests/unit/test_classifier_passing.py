@@ -37,6 +37,16 @@ CLASSIFIER = RuleClassifier(load_catalog())
         ("databricks", "Max concurrent job runs per job exceeded", "DatabricksResourceExhausted"),
         ("adf", "Max concurrent compute (DPU usage) exceeded", "ThrottlingError"),
         ("adf", "com.amazonaws.services.s3.model.AmazonS3Exception: Slow Down (Status Code: 503)", "ThrottlingError"),
+        # No answer, a connection lost to something named, a server under load, a limit on what runs at once
+        # written with its number: the misses in wording no corpus line holds.
+        ("adf", "Failed to get a response from the REST endpoint; the request was abandoned.", "GatewayTimeout"),
+        ("databricks", "Connection to the SQL warehouse was lost.", "HttpConnectionFailed"),
+        ("adf", "The request could not be processed because the server is under heavy load.", "ThrottlingError"),
+        (
+            "databricks",
+            "The workspace has reached its limit of 1000 concurrently running tasks.",
+            "DatabricksResourceExhausted",
+        ),
     ],
 )
 def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> None:
@@ -52,6 +62,7 @@ def test_a_fault_that_passes_heals(service: str, message: str, kind: str) -> Non
         "Failover in progress, but login failed for user 'etl'.",
         # A run or job still going is no resource being made: a rerun would run it twice.
         "Timed out waiting: job run 7781 is still in progress",
+        "Connection to the storage account was lost: the account's key is not valid.",
     ],
 )
 def test_a_never_cause_beside_it_still_vetoes(message: str) -> None:
