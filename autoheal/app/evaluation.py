@@ -65,7 +65,9 @@ class Labeled(BaseModel):
     @field_validator("service", mode="before")
     @classmethod
     def _service(cls, value: object) -> object:
-        return service_named(value) if isinstance(value, str) and value.strip() else None if value == "" else value
+        if isinstance(value, str):  # "ADF", "Azure Databricks"; a blank service is no service
+            return service_named(value) if value.strip() else None
+        return value
 
     @field_validator("error_code", mode="before")
     @classmethod

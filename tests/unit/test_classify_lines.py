@@ -25,7 +25,7 @@ def test_numbers_cased_service_names_and_empty_codes_are_read_as_people_write_th
         {"id": 1, "service": "ADF", "error_code": 2108, "message": "Invoking the web request failed: 403 Forbidden"},
         {"id": "b", "service": "Azure Databricks", "error_code": None, "message": "Driver is unresponsive"},
         {"id": "c", "service": "azure-data-factory", "error_code": "", "message": "The operation has timed out."},
-        {"id": "d", "message": "Connection reset by peer"},
+        {"id": "d", "service": " ", "message": "Connection reset by peer"},
     ]
     path = tmp_path / "outside.jsonl"
     # A byte-order mark, as an editor on Windows writes one.
@@ -38,6 +38,7 @@ def test_numbers_cased_service_names_and_empty_codes_are_read_as_people_write_th
     assert (items[0].service, items[0].error_code) == ("adf", "2108")
     assert (items[1].service, items[1].error_code) == ("databricks", None)
     assert (items[2].service, items[2].error_code) == ("adf", None)
+    assert items[3].service is None
     assert out[0]["remediable"] is False and out[0]["vetoed_by"]
 
 
