@@ -311,7 +311,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
     S(
         "terminating-cluster",
         "Unknown",
-        r"(cluster|it) (is|was) (being|in the process of being) terminated|"
-        r"terminated by (the )?(user|user_request|job_finished|an administrator)|cluster (was )?deleted",
+        # The cluster named by its id too ("the cluster 0101-abc is being terminated", "was permanently deleted").
+        r"(cluster( [\w-]*\d[\w-]*)?|it) (is|was) ((being|in the process of being) terminated|terminating\b)|"
+        r"terminated by (the )?(user|user_request|job_finished|an administrator)|"
+        r"cluster( [\w-]*\d[\w-]*)? (was |has been )?(permanently )?deleted",
     ),
 )

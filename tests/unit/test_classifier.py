@@ -244,6 +244,10 @@ def test_generalises(service: str, code: str | None, message: str, expected: str
         ),
         ("adf", "2200", "Operation timed out while reading. Access to the path is denied."),
         ("databricks", None, "Timed out waiting for the cluster: the cluster is being terminated (USER_REQUEST)."),
+        # The cluster named by its id, or said to be terminating or deleted.
+        ("databricks", None, "Timed out waiting for the command: the cluster 0101-abc12 is being terminated."),
+        ("databricks", None, "Command timed out: the cluster is terminating."),
+        ("adf", None, "Timed out waiting for cluster 0101-abc12; the cluster 0101-abc12 was permanently deleted."),
     ],
 )
 def test_a_never_cause_inside_a_transient_wrapper_vetoes(service: str, code: str | None, message: str) -> None:
