@@ -188,7 +188,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
         r"jre not found|java runtime environment (is )?not found|already exists|broadcast ?(join )?time ?-?out|"
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|"
-        r"exceed(s|ed)? the maximum (allowed )?(size|length)|"
+        r"exceed(s|ed)? the maximum (allowed [\w ]{0,20})?(size|length)|"
         # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
         # thing holds ("Message size exceeds the limit of 256 KB"); a rate is written per second ("20 Gbps").
         r"limit (of )?\d[\d.,]* ?([kmgtp]i?b|bytes?|characters|chars|rows|columns|elements|items|entries)\b"
@@ -233,7 +233,6 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"not available (for|in) (your|this|the) (subscription|region)|"
         r"needs? to be (disabled|stopped|deleted|removed) first|must be (disabled|stopped|deleted) (first|before)|"
         r"(there is )?already (an object|a variable|a column|an entity) named|already contains a|"
-        r"exceed(s|ed)? the maximum allowed [\w ]{0,20}(size|length)|"
         # What one job collects past a limit Spark sets ("Total size of serialized results of 12 tasks (4.1 GiB) is
         # bigger than spark.driver.maxResultSize (4.0 GiB)", TaskSetManager): the setting is raised or the job changed.
         r"(bigger|larger|greater) than spark\.[a-z]+\.[a-z.]+|"
