@@ -17,13 +17,13 @@ import re._parser as _sre_parser
 from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import ahocorasick
 
-# ---- a sign: the words of one cause, as autoheal/domain/rules.py, access.py and transient.py write them ----
-Service = Literal["adf", "databricks"]
+from autoheal.domain.values import Service
 
+# ---- a sign: the words of one cause, as autoheal/domain/rules.py, access.py and transient.py write them ----
 
 @dataclass(frozen=True)
 class Sign:
