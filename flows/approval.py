@@ -69,6 +69,7 @@ def answer(flow_run_id: str, value: Answer, *, wait_seconds: float = 30) -> None
     an answer away ("Run input schema not found."). Wait for both, briefly."""
     run_id = UUID(flow_run_id)
     deadline = time.monotonic() + wait_seconds
+    refused = ""  # the last refusal, so that a deadline passed while paused names it, not the state
     with get_client(sync_client=True) as client:
         while True:
             state = client.read_flow_run(run_id).state
@@ -76,10 +77,17 @@ def answer(flow_run_id: str, value: Answer, *, wait_seconds: float = 30) -> None
                 result = client.resume_flow_run(run_id, run_input=value.model_dump())
                 if result.status == SetStateStatus.ACCEPT:
                     return
-                reason = getattr(result.details, "reason", None) or result.status.value
-                if reason != _NO_FORM_YET:
-                    raise RuntimeError(f"flow run {flow_run_id} did not take the answer: {reason}")
+                refused = getattr(result.details, "reason", None) or result.status.value
+                if refused != _NO_FORM_YET:
+                    raise RuntimeError(f"flow run {flow_run_id} did not take the answer: {refused}")
+            else:
+                refused = ""
             if time.monotonic() >= deadline:
+                if refused:
+                    raise RuntimeError(
+                        f"flow run {flow_run_id} is paused but did not take the answer within {wait_seconds:g} s:"
+                        f" Prefect kept answering {refused!r} (the run's approval form was never stored)"
+                    )
                 raise RuntimeError(
                     f"flow run {flow_run_id} is not waiting for an answer (it is {state.name if state else '?'})"
                 )

@@ -290,3 +290,27 @@ def test_an_answer_waits_for_the_form_prefect_stores_just_after_the_pause(prefec
         assert state is not None and not state.is_paused()
         taken = ApprovalInput.load(keyset, flow_run_id=flow_run.id)
         assert (taken.approve, taken.by) == (True, "bob")
+
+
+def test_an_answer_to_a_pause_whose_form_never_comes_names_prefects_refusal(prefect_server: None) -> None:
+    """A run paused with no form stored (the window above, held past the wait): the error says what Prefect
+    kept answering, not that the run is not waiting (it is Paused, which would send a person looking for
+    the wrong fault)."""
+
+    @flow
+    def waiting() -> None:
+        pass
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.create_flow_run(waiting)
+        client.set_flow_run_state(flow_run.id, Running(), force=True)
+        paused = Paused(timeout_seconds=60, pause_key="approval-1-0")
+        paused.state_details.run_input_keyset = keyset_from_paused_state(paused)
+        client.set_flow_run_state(flow_run.id, paused, force=True)
+        with pytest.raises(RuntimeError) as refused:
+            answer(str(flow_run.id), Answer(approve=True, by="bob"), wait_seconds=1)
+        said = str(refused.value)
+        assert "did not take the answer within 1 s" in said and "Run input schema not found." in said, said
+        assert "not waiting" not in said
+        state = client.read_flow_run(flow_run.id).state
+        assert state is not None and state.is_paused()  # nothing lost: the run still waits for an answer
