@@ -52,6 +52,7 @@ _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # says Invalid, Missing/Missed or (Un)Supported is a cause a retry cannot fix (knowledge/adf_error_codes.toml:
 # 35 of 35). "NotExist"/"NotFound" are left out: a source file that has not arrived yet is transient.
 _ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
+_ESCAPED_BREAK = re.compile(r"\\[nrt]")
 _SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
 _QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
 # Synapse's Spark capacity check, after its documentation (learn.microsoft.com/azure/synapse-analytics/spark/
@@ -153,6 +154,10 @@ class RuleClassifier:
     def _classify(self, s: _Signals) -> Classification:
         service = s.service
         inner = f"{s.message} {s.details}" if s.details else s.message
+        if "\\" in inner:
+            # A body quoted with its escapes ("...line 88\\nKeyError: 'id'\\n", an Azure Function's JSON as ADF
+            # prints it): an escaped line end is a line end, or the word after it is glued to an "n".
+            inner = _ESCAPED_BREAK.sub(" ", inner)
         # ErrorCode=..., error_code: ..., errorCode: ...: read once, for the codes and for their words.
         fields = FIELD_CODE.findall(inner) if "rrorCode" in inner or "rror_code" in inner else []
         # A code is named by its cause (UserErrorTypeInSchemaTableNotSupported): its words count as text.

@@ -40,9 +40,11 @@ _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))
 # Number=18456,...}]"), as the engine prints them ("Msg 8152, Level 16") and as tools do ("Microsoft SQL
 # Server, Error: 18456", "Error Number: 40613").
 _SQL_NUMBER = re.compile(
-    r"(?:SqlErrorNumber|\bNumber)\s*=\s*(\d{2,5})\b|\bMsg (\d{2,5}), Level|"
-    r"SQL Server, Error:? ?(\d{2,5})\b|[Ee]rror [Nn]umber:? ?(\d{2,5})\b"
+    r"(?:SqlErrorNumber|\bNumber)\s*=\s*(\d{2,10})\b|\bMsg (\d{2,10}), Level|"
+    r"SQL Server, Error:? ?(\d{2,10})\b|[Ee]rror [Nn]umber:? ?(\d{2,10})\b"
 )
+# Numbers from 50000 are the user's own messages (RAISERROR, THROW, sp_addmessage), all one entry.
+_USER_DEFINED = "50000"
 # Azure platform codes in free text: a Storage or Resource Manager code is one CamelCase word ("Status:
 # 403 (This request is not authorized...) ErrorCode: AuthorizationPermissionMismatch", a JSON body's
 # "code": "AllocationFailed"), an Entra sign-in code AADSTS and digits.
@@ -177,7 +179,8 @@ class CodeFinder:
                 found(name.rsplit(".", 1)[-1], _EXCEPTIONS, False)
         if "umber" in message or "Msg " in message or "Server, Error" in message:
             for groups in _SQL_NUMBER.findall(message):
-                found(next(g for g in groups if g), _SQLSERVER, False)
+                number = next(g for g in groups if g)
+                found(_USER_DEFINED if int(number) >= 50000 else number, _SQLSERVER, False)
         if hints & AZURE_HINT:
             azure = _merged(_AZURE)
             for word in _CAMEL.findall(message):

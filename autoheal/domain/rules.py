@@ -53,7 +53,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         rf"(reached|exceeded) the (maximum|max) number of {_NOT_AT_ONCE}[\w ]{{0,20}}{_STORED}\b|"
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; one on how many run at once, or on what exists only while in use, frees up.
-        rf"(number|count) of (?!{_AT_ONCE}|requests|{IN_USE})"
+        # Nor a count of attempts: retries spent ("The maximum number of retries has been exceeded") wrap a
+        # cause, which decides.
+        rf"(number|count) of (?!{_AT_ONCE}|requests|{IN_USE}|retries|attempts|tries)"
         r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
         # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
         r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"
@@ -172,6 +174,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(endpoint|account|server|service|cluster|runtime|driver|connector|version|format|mode) "
         r"(does not|doesn't) support|"
         r"not a valid|must be (a |an |specified|set|provided)|evaluation of .{0,80} expression|"
+        # An ADF expression left as text in a path or value ("BlobPrefix: daily/@{formatDateTime(...)"): the
+        # field was not marked dynamic content, so the service used the expression's own characters.
+        r"@\{[a-z]\w*\(|"
         r"could not parse|failed to parse|expected .{0,40} to be set|out ?of ?memory|outofmemory|"
         r"java heap space|gc overhead limit|container (does not|doesn't) exist|containerexist: false|"
         # A name the installed version of a module does not have (Python's ImportError "cannot import name"):
@@ -305,7 +310,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "cancelled-by-person",
         "Unknown",
         r"(cancell?ed|aborted|stopped) by (the |a |an )?(user|admin|administrator|owner|operator)\b|"
-        r"user[_ ]cancell?ed|cancell?ed by user request",
+        # Not the Jobs API's run-state flag user_cancelled_or_timedout: it is there when false too, and when true
+        # it does not say which of the two happened.
+        r"user[_ ]cancell?ed(?!_or_timedout)|cancell?ed by user request",
     ),
     S(
         "terminating-cluster",

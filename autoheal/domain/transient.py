@@ -267,7 +267,11 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"server has gone away|ssl syscall error|"
         # A connection the service closed for being idle (AMQP amqp:connection:forced, "inactive for more than
         # the allowed ... milliseconds"): the next call opens a new one (Service Bus and Event Hubs exceptions).
-        r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed",
+        r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed|"
+        # Envoy's local reply when the upstream failed or reset before answering (the 503 body behind a proxy or
+        # service mesh; envoyproxy/envoy's grpc_web filter integration test prints it with "reset reason: connection
+        # termination"), and its 503 when no upstream host passes its health checks.
+        r"upstream connect error or disconnect/reset before headers|no healthy upstream|connection termination",
     ),
     S(
         "server-error",
