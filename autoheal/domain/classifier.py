@@ -92,6 +92,7 @@ class _Signals:
     termination_code: str | None = None
     run_termination_code: str | None = None
     details: str = ""
+    termination_type: str | None = None
 
     @classmethod
     def of(cls, facts: Facts) -> _Signals:
@@ -104,6 +105,7 @@ class _Signals:
             termination_code=facts.termination_code,
             run_termination_code=facts.run_termination_code,
             details=" ".join(f"{k}: {v}" for k, v in params.items()) if params else "",
+            termination_type=facts.termination_type,
         )
 
 
@@ -212,6 +214,17 @@ class RuleClassifier:
             wrapper = entry.error_type == "Unknown" and not entry.decisive  # RUN_EXECUTION_ERROR: see the message
             if _precise(entry) and not wrapper and not (fits and entry.error_type == "DatabricksResourceExhausted"):
                 return self._veto(entry.error_type, f"code {entry.code} ({entry.why})", evidence, rule=entry.code)
+        # The termination's own type, where the cluster's termination carries one: CLIENT_ERROR is the Clusters
+        # API's "Non-retriable. Client must fix parameters before reattempting the cluster creation"
+        # (compute.TerminationReasonType; autoheal/domain/knowledge/databricks_cluster_termination.toml leaves the
+        # type to run time). A quota whose numbers show the request fits once others free up still passes.
+        if transient and not (fits or cores_fit) and _client_error(s, inner):
+            cluster = next((e for e in transient if e.table is Table.CLUSTER), None)
+            if cluster is not None:
+                kind = cluster.error_type
+                kind = kind if kind == "DatabricksResourceExhausted" else "InvalidConfiguration"
+                why = f"code {cluster.code} of termination type CLIENT_ERROR (non-retriable: the client must fix it)"
+                return self._veto(kind, why, evidence, rule="termination-type")
         hit = self._never.first(text, service, prefilter=self.prefilter, keys=never_keys)
         if hit is not None:
             sign, matched = hit
@@ -363,6 +376,14 @@ def _sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
         return None
     state = found.group(1)
     return lookup(state, Table.SQLSTATE) or lookup(state[:2], Table.SQLSTATE)
+
+
+def _client_error(s: _Signals, message: str) -> bool:
+    """Whether the cluster's termination is of type CLIENT_ERROR: the field, or the text as Databricks writes
+    it after the code ("Reason: NETWORK_CHECK_CONTROL_PLANE_FAILURE (CLIENT_ERROR)", "...EXCEPTION(CLIENT_ERROR)")."""
+    if s.termination_type is not None:
+        return s.termination_type.upper() == "CLIENT_ERROR"
+    return "(CLIENT_ERROR)" in message
 
 
 def _on(entry: CodeEntry, service: str | None) -> str:

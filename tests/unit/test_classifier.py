@@ -330,6 +330,30 @@ def test_structured_signals_decide_before_the_text() -> None:
     assert adf.abstained and not adf.remediable
 
 
+def test_a_cluster_termination_of_type_client_error_is_not_retried() -> None:
+    """compute.TerminationReasonType CLIENT_ERROR: "Non-retriable. Client must fix parameters before
+    reattempting the cluster creation" (the Clusters API). The type, as a field or in the text, takes the
+    heal away from a code that allows a transient cause; the other types leave the code to decide."""
+    words = "Network check failed: instances cannot reach the Databricks control plane."
+    code = "NETWORK_CHECK_CONTROL_PLANE_FAILURE"
+    blip = CLASSIFIER.classify(facts(words, termination_code=code, termination_type="SERVICE_FAULT"))
+    assert blip.remediable and blip.error_type == "DatabricksClusterStartFailure", blip
+    client = CLASSIFIER.classify(facts(words, termination_code=code, termination_type="CLIENT_ERROR"))
+    assert (client.error_type, client.remediable) == ("InvalidConfiguration", False)
+    assert client.rule == "veto:termination-type"
+    text = CLASSIFIER.classify_text(f"Cluster 0604-1 was terminated. Reason: {code} (CLIENT_ERROR). {words}")
+    assert text.rule == "veto:termination-type", text
+    # A quota whose numbers show the cluster fits once others stop: Databricks types every quota CLIENT_ERROR.
+    fits = CLASSIFIER.classify_text(
+        "Cluster 1102-0 is in unexpected state Terminated: AZURE_QUOTA_EXCEEDED_EXCEPTION(CLIENT_ERROR): "
+        "azure_error_code:QuotaExceeded,azure_error_message:Operation could not be completed as it results in "
+        "exceeding approved standardDSv3Family Cores quota. Current Limit: 350, Current Usage: 328, "
+        "Additional Required: 32",
+        service="databricks",
+    )
+    assert fits.remediable and fits.error_type == "DatabricksResourceExhausted", fits
+
+
 @pytest.mark.parametrize("enum", [compute.TerminationReasonCode, jobs.TerminationCodeCode])
 def test_every_sdk_termination_code_classifies_as_its_table_says(enum: type) -> None:
     cluster = enum is compute.TerminationReasonCode
