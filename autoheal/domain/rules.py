@@ -146,7 +146,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(notebook|file|path|folder|directory|resource|container|database|table|entity|linked ?service|"
         r"dataset|pipeline|cluster|job|secret|scope|module|package|dependency|class|jar|artifact|"
         r"workspace|instance pool|account|library|object|key)[\w'\"`:/\-. ]{0,60} (was |is )?not found|"
-        r"not found:|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
+        # Not okio's end of a cut stream ("java.io.EOFException: \\n not found: limit=0 content=...").
+        r"not found:(?! limit=)|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
         r"invalid object name|"
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
@@ -241,6 +242,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # What one job collects past a limit Spark sets ("Total size of serialized results of 12 tasks (4.1 GiB) is
         # bigger than spark.driver.maxResultSize (4.0 GiB)", TaskSetManager): the setting is raised or the job changed.
         r"(bigger|larger|greater) than spark\.[a-z]+\.[a-z.]+|"
+        # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
+        # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
+        r"message larger than max|"
         # The job's own transaction or query outgrew what the engine allows a session (resource governance).
         r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"
         r"(database|file ?system|volume|table|account) is (in )?read-only|name ?node is in safe mode|"

@@ -110,6 +110,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # clients disconnect (MySQL 1040 "Too many connections", PostgreSQL 53300 "sorry, too many clients
         # already", Oracle ORA-00020 "exceeded maximum number of processes").
         rf"too many (connections|clients)|(exceeded|reached) (the )?(maximum|max) number of {IN_USE}|"
+        # PostgreSQL's 53300 when the last slots are kept for superusers (its postinit.c: "remaining connection
+        # slots are reserved for ..."): the same limit, reached by others' connections.
+        r"remaining connection slots are reserved|"
         # Optimistic concurrency the database resolves by reading again: MySQL 1020 "Record has changed since last
         # read"; the statement run again reads the new row.
         r"(record|row) has changed since (it was )?last read|"
@@ -217,7 +220,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(could not|did not|was not|cannot|can't) (be )?complete[d]? (with)?in (the )?(specified|allotted|configured|"
         r"given|expected|allowed|permitted)? ?(time|period|duration)|took longer than|no (response|reply) within|"
         r"(did not|didn't|never|failed to|could not|couldn't|unable to) (receive|get) "
-        r"(a |any )?(response|reply|answer)|"
+        r"(a |any |the )?(response|reply|answer)|"
         r"empty reply from server|"
         r"(exceed|exceeded|exhausted) .{0,40}retry (policy|duration)|max(imum)? retry duration|"
         # The Cosmos DB .NET SDK ends a request whose cancellation token expired (its request-timeout
@@ -252,7 +255,15 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # NetworkException ("The server disconnected before a response was received"), Oracle's ORA-03113
         # "end-of-file on communication channel", ORA-03135 "connection lost contact", ORA-01012 "not logged on"
         # (the session the call expected is gone; a new connection logs on again).
-        r"disconnected before (a |the )?(response|reply)|end-of-file on communication channel|"
+        # httpcore's RemoteProtocolError "Server disconnected without sending a response.", aiohttp's
+        # ClientPayloadError "Response payload is not completed" (the body cut short), librdkafka's
+        # "Local: Broker transport failure", okhttp's "unexpected end of stream on <url>" with okio's cause beneath
+        # it (EOFException "\\n not found: limit=0 content=...": the status line never came).
+        r"disconnected (before|without sending) (a |the )?(response|reply)|end-of-file on communication channel|"
+        r"response payload is not completed|broker transport failure|unexpected end of stream|not found: limit=\d|"
+        # ODBC's SQLSTATE 08S01 itself, as drivers print it ("[08S01] [Microsoft][ODBC Driver 18 for SQL
+        # Server]TCP Provider: Error code 0x68"): Communication link failure (ODBC Appendix A).
+        r"\b08s01\b|"
         r"connection lost contact|\bnot logged on\b|"
         # The same, with what the connection went to named between ("Connection to the SQL warehouse was lost").
         r"connection to (the )?[\w .:/-]{1,40}? (was |has been )?(lost|dropped|interrupted|reset|closed unexpectedly)|"

@@ -108,3 +108,73 @@ def test_retries_spent_are_no_quota() -> None:
 def test_a_proxys_reply_that_the_upstream_went_away_heals(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable and result.error_type == "HttpConnectionFailed", result
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        # httpcore, aiohttp, librdkafka, okhttp/okio: a peer gone before the whole answer came
+        ("httpx.RemoteProtocolError: Server disconnected without sending a response.", "HttpConnectionFailed"),
+        (
+            "confluent_kafka.KafkaException: KafkaError{code=_TRANSPORT,val=-195,str=\"Failed to get metadata: "
+            'Local: Broker transport failure"}',
+            "HttpConnectionFailed",
+        ),
+        (
+            "java.io.IOException: unexpected end of stream on https://api.tracking.fabrikam.com/... Caused by: "
+            "java.io.EOFException: \\n not found: limit=0 content=",
+            "HttpConnectionFailed",
+        ),
+        # ODBC's 08S01 (communication link failure) by its SQLSTATE alone
+        (
+            "pyodbc.OperationalError: ('08S01', '[08S01] [Microsoft][ODBC Driver 18 for SQL Server]TCP Provider: "
+            "Error code 0x68 (104) (SQLExecDirectW)')",
+            "HttpConnectionFailed",
+        ),
+        # PostgreSQL 53300 with its last slots kept for superusers; Snowflake's connector waiting in vain
+        (
+            'psycopg2.OperationalError: connection to server at "pg-orders" (10.4.2.7), port 5432 failed: FATAL:  '
+            "remaining connection slots are reserved for non-replication superuser connections",
+            "DatabricksResourceExhausted",
+        ),
+        (
+            "snowflake.connector.errors.OperationalError: 250003: Failed to get the response. Hanging? method: post",
+            "DatabricksTimeoutError",
+        ),
+    ],
+)
+def test_client_libraries_words_for_a_passing_fault_heal(message: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable and result.error_type == kind, result
+
+
+@pytest.mark.parametrize(
+    ("message", "rule", "kind"),
+    [
+        # gRPC's size limit under RESOURCE_EXHAUSTED, which elsewhere is throttling
+        (
+            'grpc._channel._InactiveRpcError: status = StatusCode.RESOURCE_EXHAUSTED details = "Received message '
+            'larger than max (8388919 vs. 4194304)"',
+            "veto:configuration",
+            "InvalidConfiguration",
+        ),
+        # no credential in DefaultAzureCredential's chain set up, whatever the last one said
+        (
+            "azure.identity._exceptions.CredentialUnavailableError: DefaultAzureCredential failed to retrieve a token "
+            "from the included credentials. ManagedIdentityCredential authentication unavailable, no response from "
+            "the IMDS endpoint.",
+            "veto:CredentialUnavailableError",
+            "InvalidConfiguration",
+        ),
+        # the server could not read the body it was sent, and answered 500
+        (
+            "httpx.HTTPStatusError: Server error '500 Internal Server Error' for url 'https://scoring/api/score' "
+            'response.text = \'{"error":"HttpMessageNotReadableException","message":"JSON parse error"}\'',
+            "veto:HttpMessageNotReadableException",
+            "CodeError",
+        ),
+    ],
+)
+def test_a_permanent_cause_in_a_clients_transient_words_vetoes(message: str, rule: str, kind: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and result.rule == rule and result.error_type == kind, result
