@@ -24,6 +24,7 @@ from autoheal.domain.catalog import Catalog
 from autoheal.domain.causes import innermost
 from autoheal.domain.classification import Classification, built
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, stated, unnamed
+from autoheal.domain.injection import addressed
 from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
 from autoheal.domain.rules import NEVER_SIGNS
@@ -46,6 +47,16 @@ UNKNOWN = 0.3  # nothing recognised, or only a generic wrapper ("Operation on ta
 ACT_AT = 0.6
 
 _ON_DATABRICKS = {"ThrottlingError": "DatabricksResourceExhausted", "GatewayTimeout": "DatabricksTimeoutError"}
+# And the other way: a Databricks class met in an ADF activity's error (a Databricks activity's cluster that did not
+# start, a code in a page's title) is the ADF class its playbook reruns (autoheal/domain/catalog.toml): ADF has no
+# cluster to start or driver to restart of its own, only the activity to run again.
+_ON_ADF = {
+    "DatabricksResourceExhausted": "ThrottlingError",
+    "DatabricksTimeoutError": "GatewayTimeout",
+    "DatabricksClusterStartFailure": "InternalServerError",
+    "DatabricksDriverNotResponding": "InternalServerError",
+    "DatabricksLibraryInstallationError": "InternalServerError",
+}
 
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name
@@ -262,7 +273,8 @@ class RuleClassifier:
         for entry in transient:
             if entry.decisive:
                 named_by = next((e for e in transient if e.table in (Table.CLUSTER, Table.RUN)), entry)
-                return self._result(_on(named_by, service), DECISIVE_CODE, f"code:{entry.code}", evidence, service)
+                level = self._planted(s, DECISIVE_CODE, evidence)
+                return self._result(_on(named_by, service), level, f"code:{entry.code}", evidence, service)
         # 3. the transient wording: it names the class more precisely than a code that does not decide.
         # A quoted compound name ('socketTimeout', `retry_count`, "dbo.throttle_log") names a setting, a column
         # or an object: its words are no event.
@@ -291,7 +303,8 @@ class RuleClassifier:
             if transient and _precise(transient[0]):
                 # A termination code keeps its class; a generic activity or HTTP code yields to the words.
                 entry = transient[0]
-                return self._result(_on(entry, service), CODE, f"code:{entry.code}", evidence, service)
+                level = self._planted(s, CODE, evidence)
+                return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
             # A weak quota sign whose numbers show the request fits is a quota in use that frees.
             weak = sign.sign.weak and not (sign.sign.name == "quota" and (fits or cores_fit))
             # Words of a connection that failed or dropped, where the service states the answer it got ("The request
@@ -332,9 +345,11 @@ class RuleClassifier:
         return built("Unknown", False, UNKNOWN, "no-evidence", None, True, evidence)
 
     def _unless(self, s: _Signals, level: float, evidence: list[str]) -> float:
-        """Transient words, or a status, that a person weighs first: next to an instruction to change
-        something (autoheal/domain/instructions.py), or only in the wrapper around an innermost cause that
-        names no transient class (autoheal/domain/causes.py). Conflicting evidence: a person decides."""
+        """Transient words, or a status, that a person weighs first: next to words addressed to a classifier,
+        next to an instruction to change something (autoheal/domain/instructions.py), or only in the wrapper
+        around an innermost cause that names no transient class (autoheal/domain/causes.py). Conflicting
+        evidence: a person decides."""
+        level = self._planted(s, level, evidence)
         if level < ACT_AT:
             return level
         low = s.message.lower()
@@ -349,6 +364,18 @@ class RuleClassifier:
             evidence.append(f"the innermost cause names no transient class: '{cause[:80]}'")
             return WEAK
         return level
+
+    @staticmethod
+    def _planted(s: _Signals, level: float, evidence: list[str]) -> float:
+        """A heal on a message that also speaks to a classifier (autoheal/domain/injection.py) is a person's
+        to decide: whoever wrote those words may have written the transient ones too."""
+        if level < ACT_AT:
+            return level
+        planted = addressed(s.message.lower())
+        if planted is None:
+            return level
+        evidence.append(f"words addressed to a classifier, not about the failure: '{planted}'")
+        return WEAK
 
     def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
         return entry.remediable and self.catalog.entry(_on(entry, service)) is not None
@@ -391,8 +418,11 @@ def _on(entry: CodeEntry, service: str | None) -> str:
 
 
 def _class_on(kind: str, service: str | None) -> str:
-    """Databricks has no throttling or gateway-timeout class of its own (tests/data/corpus/README.md)."""
-    return _ON_DATABRICKS.get(kind, kind) if service == "databricks" else kind
+    """Databricks has no throttling or gateway-timeout class of its own (tests/data/corpus/README.md), and ADF
+    no Databricks class."""
+    if service == "databricks":
+        return _ON_DATABRICKS.get(kind, kind)
+    return _ON_ADF.get(kind, kind) if service == "adf" else kind
 
 
 _CLASS_NAME = 8  # a remediable class's name, in free text (a bit of the scan, above the code forms')

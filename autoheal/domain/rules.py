@@ -86,6 +86,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"illegalstateexception|nosuchelementexception|arrayindexoutofboundsexception|matcherror|"
         r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception|"
         r"py4jjavaerror: an error occurred while calling o\d+\.sql)\b|"
+        # Kusto's per-query memory budget (the same page, E_RUNAWAY_QUERY): the query's own shape exceeds it.
+        r"e_runaway_query|"
         r"azure function .{0,120}status-'?badgateway|230-second|"
         r"(user|azure) function .{0,80}(threw|raised|returned|failed with status[- ]'?(internalservererror|500))|"
         r"function .{0,60}(threw|raised) an exception|exception (was )?(thrown|raised) (by|in) (the )?(user|function)|"
@@ -134,7 +136,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"violat\w* (the |a )?[\w ]{0,20}constraint|non-?nullable (column|field)|"
         # SQL Server's 547 in its words: "The INSERT statement conflicted with the FOREIGN KEY constraint".
         r"conflicted with the [\w ]{0,30}constraint|"
-        r"cannot be converted (to|into) (type|the type|a|an|\w+ type)\b",
+        r"cannot be converted (to|into) (type|the type|a|an|\w+ type)\b|"
+        # A data flow's cast of a value ("Converting to a date or time failed due to an invalid character").
+        r"convert(ing)? to an? [\w ]{1,30} failed|failed due to an invalid character",
     ),
     S(
         "missing-object",
@@ -149,6 +153,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Not okio's end of a cut stream ("java.io.EOFException: \\n not found: limit=0 content=...").
         r"not found:(?! limit=)|no such (file|directory|table|object|bucket|key)|resource_not_found|does_not_exist|"
         r"invalid object name|"
+        # A notebook parameter the run did not pass (dbutils' InputWidgetNotDefined "No input widget named x is
+        # defined").
+        r"no input widget named|inputwidgetnotdefined|"
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
@@ -245,6 +252,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"
+        # Kusto's result-set limit (learn.microsoft.com/kusto/concepts/query-limits, E_QUERY_RESULT_SET_TOO_LARGE):
+        # the query or its truncation setting is changed, or the same one stops again.
+        r"e_query_result_set_too_large|"
         # The job's own transaction or query outgrew what the engine allows a session (resource governance).
         r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"
         r"(database|file ?system|volume|table|account) is (in )?read-only|name ?node is in safe mode|"

@@ -264,6 +264,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # ODBC's SQLSTATE 08S01 itself, as drivers print it ("[08S01] [Microsoft][ODBC Driver 18 for SQL
         # Server]TCP Provider: Error code 0x68"): Communication link failure (ODBC Appendix A).
         r"\b08s01\b|"
+        # Db2's SQL30081N, "A communication error has been detected" (SQLCODE -30081), as ADF's DB2 connector quotes it.
+        r"sql30081n|sql ?code:? '?-30081\b|a communication error has been detected|"
         r"connection lost contact|\bnot logged on\b|"
         # The same, with what the connection went to named between ("Connection to the SQL warehouse was lost").
         r"connection to (the )?[\w .:/-]{1,40}? (was |has been )?(lost|dropped|interrupted|reset|closed unexpectedly)|"

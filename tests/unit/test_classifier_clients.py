@@ -139,4 +139,5 @@ def test_a_documented_code_quoted_by_an_adf_activity_is_not_read_by_its_name() -
         '{"error_code":"INVALID_STATE","message":"Cluster 0412-abc is in unexpected state Pending."}',
         service="adf",
     )
-    assert result.vetoed_by is None and result.error_type == "DatabricksClusterStartFailure", result
+    # Its class, a cluster that did not start, is on ADF the activity's to run again.
+    assert result.vetoed_by is None and result.error_type == "InternalServerError", result
