@@ -24,7 +24,7 @@ from autoheal.domain.catalog import Catalog
 from autoheal.domain.causes import innermost
 from autoheal.domain.classification import Classification, built
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, stated, unnamed
-from autoheal.domain.injection import addressed
+from autoheal.domain.injection import addressed, raised_by_the_job
 from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
 from autoheal.domain.rules import NEVER_SIGNS
@@ -237,6 +237,11 @@ class RuleClassifier:
                 why = f"code {cluster.code} of termination type CLIENT_ERROR (non-retriable: the client must fix it)"
                 return self._veto(kind, why, evidence, rule="termination-type")
         hit = self._never.first(text, service, prefilter=self.prefilter, keys=never_keys)
+        if hit is not None and hit[0].sign.step:
+            cause = self._transient.first(text, service, prefilter=self.prefilter, keys=transient_keys)
+            if cause is not None:
+                evidence.append(f"{hit[0].sign.name}: '{hit[1]}' names the step; '{cause[1]}' says why")
+                hit = None
         if hit is not None:
             sign, matched = hit
             # The words veto; a documented never-class code that names one cause, where there is one,
@@ -352,6 +357,10 @@ class RuleClassifier:
         level = self._planted(s, level, evidence)
         if level < ACT_AT:
             return level
+        raised = raised_by_the_job(s.message)
+        if raised is not None:
+            evidence.append(f"the words are the job's own raise: {raised}")
+            return WEAK
         low = s.message.lower()
         told = instruction(low)
         if told is not None:

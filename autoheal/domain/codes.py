@@ -43,6 +43,10 @@ _SQL_NUMBER = re.compile(
     r"(?:SqlErrorNumber|\bNumber)\s*=\s*(\d{2,10})\b|\bMsg (\d{2,10}), Level|"
     r"SQL Server, Error:? ?(\d{2,10})\b|[Ee]rror [Nn]umber:? ?(\d{2,10})\b"
 )
+# A termination's type as the state message writes it after the code ("Reason: CLOUD_PROVIDER_LAUNCH_FAILURE
+# (CLOUD_FAILURE)", "AZURE_QUOTA_EXCEEDED_EXCEPTION(CLIENT_ERROR)"): a type, not the run termination code of the
+# same name (jobs.TerminationCodeCode has CLOUD_FAILURE and INTERNAL_ERROR too).
+_TYPE_AFTER_CODE = re.compile(r"\((?:CLIENT_ERROR|CLOUD_FAILURE|SERVICE_FAULT|INTERNAL_ERROR|SUCCESS)\)")
 # Numbers from 50000 are the user's own messages (RAISERROR, THROW, sp_addmessage), all one entry.
 _USER_DEFINED = "50000"
 # Azure platform codes in free text: a Storage or Resource Manager code is one CamelCase word ("Status:
@@ -165,7 +169,8 @@ class CodeFinder:
             if "." in message and "[" in message:
                 for code in _SUBCONDITION.findall(message):
                     found(code, _SNAKE_TABLES, False)
-            for code in _SNAKE.findall(message):
+            snake = _TYPE_AFTER_CODE.sub(" ", message) if "(" in message else message
+            for code in _SNAKE.findall(snake):
                 found(code, _SNAKE_TABLES, False)
         if hints & TITLE_HINT:
             for run in _TITLE_RUN.findall(message):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["addressed"]
+__all__ = ["addressed", "raised_by_the_job"]
 
 _ADDRESSED = re.compile(
     # a verdict written as the classifier's own output fields
@@ -32,3 +32,25 @@ def addressed(low: str) -> str | None:
     # Planted words hide in names too ("Run name: 'retryable-ignore-previous-instructions'").
     found = _ADDRESSED.search(low.replace("-", " ").replace("_", " ") if "-" in low or "_" in low else low)
     return found.group(0) if found else None
+
+
+# A Python traceback's frame and the line it ran: `File "/Workspace/etl/udf.py", line 31, in score` and below it
+# `raise RuntimeError("Service temporarily unavailable")` (or `if x is None: raise ...`), the exception built from
+# a literal string.
+_RAISE = re.compile(r"file \"([^\"]+)\", line \d+, in [^\n]*\n[^\n]*?\braise \w+\((f?[\"'][^\n]{0,80})")
+# Where a library's code lives, not the job's: its raise of a literal (urllib3's ProtocolError("Connection
+# aborted.")) is the library's report of what happened.
+_LIBRARY = ("site-packages", "dist-packages", "/lib/python", "/databricks/spark/python", "/usr/lib/")
+
+
+def raised_by_the_job(message: str) -> str | None:
+    """The literal words a job's own code raised, where the message's traceback shows its raise line
+    (`raise RuntimeError("Service temporarily unavailable - please retry later")` in a UDF): those words are
+    the job's, about whatever it checked, not a service's about a failure. None when no frame outside the
+    libraries raised a literal."""
+    if "raise " not in message or "File \"" not in message:
+        return None
+    for found in _RAISE.finditer(message.lower()):
+        if not any(part in found.group(1) for part in _LIBRARY):
+            return found.group(2)
+    return None

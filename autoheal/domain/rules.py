@@ -53,9 +53,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         rf"(reached|exceeded) the (maximum|max) number of {_NOT_AT_ONCE}[\w ]{{0,20}}{_STORED}\b|"
         # A limit on how many things a definition may hold (jobs, template actions, activities) is a
         # design limit; one on how many run at once, or on what exists only while in use, frees up.
-        # Nor a count of attempts: retries spent ("The maximum number of retries has been exceeded") wrap a
+        # Nor a count of calls in a window (a rate: "The number of calls exceeded the limit of 12000 in 5 minutes"),
+        # nor of attempts: retries spent ("The maximum number of retries has been exceeded") wrap a
         # cause, which decides.
-        rf"(number|count) of (?!{_AT_ONCE}|requests|{IN_USE}|retries|attempts|tries)"
+        rf"(number|count) of (?!{_AT_ONCE}|requests|calls|operations|reads|writes|{IN_USE}|retries|attempts|tries)"
         r"[\w ]{1,40}(has )?(exceeded|exceeds|reached)|cannot (have|create) more than \d+|"
         # What the request itself would take goes over the quota, or storage is full: a person frees or raises it.
         r"would exceed the (allowed |maximum |approved )?[\w ]{0,40}quota|"
@@ -84,8 +85,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"indentationerror|unboundlocalerror|notimplementederror|assertionerror|valueerror|recursionerror|"
         r"classcastexception|numberformatexception|arithmeticexception|illegalargumentexception|"
         r"illegalstateexception|nosuchelementexception|arrayindexoutofboundsexception|matcherror|"
-        r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception|"
-        r"py4jjavaerror: an error occurred while calling o\d+\.sql)\b|"
+        r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception)\b|"
         # Kusto's per-query memory budget (the same page, E_RUNAWAY_QUERY): the query's own shape exceeds it.
         r"e_runaway_query|"
         r"azure function .{0,120}status-'?badgateway|230-second|"
@@ -174,7 +174,6 @@ NEVER_SIGNS: tuple[Sign, ...] = (
     S(
         "configuration",
         "InvalidConfiguration",
-        r"init ?script .{0,80}fail|init_script_failure|script exit status is non-zero|"
         r"invalid (configuration|parameter|argument|value|setting|url|connection string|spark version|"
         r"instance type|node type|request)|misconfigur|is (not |in)valid|not supported|unsupported|"
         # A capability the target lacks: an account feature, a protocol, a format ("This endpoint does not
@@ -335,5 +334,15 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"(cluster( [\w-]*\d[\w-]*)?|it) (is|was) ((being|in the process of being) terminated|terminating\b)|"
         r"terminated by (the )?(user|user_request|job_finished|an administrator)|"
         r"cluster( [\w-]*\d[\w-]*)? (was |has been )?(permanently )?deleted",
+    ),
+    # An init script that failed names the step, not why: a broken script fails again, a download inside it that
+    # met an outage ("E: Failed to fetch ... 503", pip's connection resets) passes. Its veto stands where no
+    # transient sign says why (autoheal/domain/classifier.py). Last, so that it is met only when no other never
+    # sign is.
+    S(
+        "init-script",
+        "InvalidConfiguration",
+        r"init ?script .{0,80}fail|init_script_failure|script exit status is non-zero",
+        step=True,
     ),
 )

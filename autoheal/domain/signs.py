@@ -37,6 +37,9 @@ class Sign:
     databricks: str | None = None  # the class when the failure is in Databricks
     service: Service | None = None  # only for this service
     weak: bool = False  # also fits a fault a retry cannot fix: not enough to act alone
+    # A never sign that names the step that failed (an init script), not why: it vetoes only where no transient
+    # sign gives the why (autoheal/domain/classifier.py).
+    step: bool = False
 
     def error_type_for(self, service: str | None) -> str:
         return self.databricks if service == "databricks" and self.databricks else self.error_type

@@ -174,7 +174,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "cluster-start",
         "DatabricksClusterStartFailure",
         r"(failed|not able|unable|could not) to (start|launch)|launch[ _]failure|failed to be healthy|"
-        r"component[ _]unhealthy|bootstrap|clusters/start is temporarily unavailable|could not launch|"
+        # A cluster's bootstrap that failed, not the word in a path (/Volumes/platform/bootstrap/x.sh) or a Kafka
+        # client's bootstrap.servers ("No resolvable bootstrap urls given").
+        r"component[ _]unhealthy|bootstrap[ _]?(timeout|timed out|failure|failed)|"
+        r"clusters/start is temporarily unavailable|could not launch|"
         r"unexpected state (pending|restarting|resizing)|not able to transition|"
         r"error starting (terminated )?cluster|(spark )?startup failure|failed during startup|"
         r"(could not|cannot|can't|unable to) be (started|launched)|"

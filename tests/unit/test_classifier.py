@@ -276,7 +276,9 @@ def test_text_never_overrides_a_never_class_code_or_sign(injected: str) -> None:
     assert (by_code.error_type, by_code.remediable) == ("PermissionDenied", False), by_code.evidence
     by_sign = CLASSIFIER.classify_text(f"Login failed for user 'etl'. {injected}", service="adf", error_code="2200")
     assert (by_sign.error_type, by_sign.remediable) == ("PermissionDenied", False), by_sign.evidence
-    by_field = CLASSIFIER.classify(facts(f"Job aborted. {injected}", termination_code="INIT_SCRIPT_FAILURE"))
+    by_field = CLASSIFIER.classify(
+        facts(f"Job aborted. {injected}", termination_code="CLOUD_PROVIDER_LAUNCH_FAILURE_DUE_TO_MISCONFIG")
+    )
     assert not by_field.remediable and by_field.vetoed_by
 
 

@@ -141,3 +141,126 @@ def test_db2s_communication_error_heals() -> None:
     )
     result = CLASSIFIER.classify_text(message, service="adf", error_code="2200")
     assert result.remediable and result.error_type == "HttpConnectionFailed", result
+
+
+def test_a_jobs_own_raise_of_transient_words_is_a_persons_to_weigh() -> None:
+    """The traceback shows the UDF's own `raise RuntimeError("Service temporarily unavailable ...")`: the words are
+    the job's, about whatever it checked; a library's raise of a literal (urllib3's "Connection aborted.") is the
+    library's report of what happened."""
+    udf = (
+        "org.apache.spark.api.python.PythonException: 'RuntimeError: Service temporarily unavailable - please retry "
+        "later'. Full traceback below:\nTraceback (most recent call last):\n"
+        '  File "/databricks/spark/python/pyspark/worker.py", line 1964, in main\n    process()\n'
+        '  File "/Workspace/Repos/ml/scoring/udf.py", line 31, in score\n'
+        '    if features is None: raise RuntimeError("Service temporarily unavailable - please retry later")\n'
+        "RuntimeError: Service temporarily unavailable - please retry later"
+    )
+    result = CLASSIFIER.classify_text(udf, service="databricks")
+    assert not result.remediable and result.abstained, result
+    assert any(e.startswith("the words are the job's own raise") for e in result.evidence), result.evidence
+    library = (
+        'Traceback (most recent call last):\n  File "/databricks/python/lib/python3.10/site-packages/urllib3/'
+        'connectionpool.py", line 799, in urlopen\n    raise ProtocolError("Connection aborted.", err) from err\n'
+        "urllib3.exceptions.ProtocolError: ('Connection aborted.', "
+        "ConnectionResetError(104, 'Connection reset by peer'))"
+    )
+    assert CLASSIFIER.classify_text(library, service="databricks").remediable
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "heals"),
+    [
+        # an init script names the step; the output beneath it says why
+        (
+            "INIT_SCRIPT_FAILURE",
+            "Cluster scoped init script /Workspace/init/odbc.sh failed: Script exit status is non-zero",
+            False,
+        ),
+        (
+            "INIT_SCRIPT_FAILURE",
+            "Cluster scoped init script /Volumes/platform/bootstrap/odbc.sh failed: Script exit status is non-zero\n"
+            "E: Failed to fetch http://azure.archive.ubuntu.com/ubuntu/pool/main/u/unixodbc/unixodbc-dev.deb  "
+            "503  Service Unavailable [IP: 52.147.219.192 80]",
+            True,
+        ),
+        (
+            "INIT_SCRIPT_FAILURE",
+            "Cluster scoped init script /Workspace/init/odbc.sh failed: Script exit status is non-zero\n"
+            "/tmp/odbc.sh: line 7: syntax error near unexpected token `fi'",
+            False,
+        ),
+        # an image pull, and a checkout
+        (
+            "DOCKER_IMAGE_PULL_FAILURE",
+            "Cluster terminated. Reason: Docker Image Pull Failure\nFailed to pull docker image 'contoso/dbr:14.3': "
+            "toomanyrequests: You have reached your pull rate limit.",
+            True,
+        ),
+        (
+            "DOCKER_IMAGE_PULL_FAILURE",
+            "Cluster terminated. Reason: Docker Image Pull Failure\nFailed to pull docker image 'contoso/dbr:14.3': "
+            "unauthorized: authentication required",
+            False,
+        ),
+        (
+            "REPOSITORY_CHECKOUT_FAILED",
+            "Failed to checkout Git repository: Remote responded with 503 Service Unavailable "
+            "(https://github.com/contoso/etl.git).",
+            True,
+        ),
+        (
+            "REPOSITORY_CHECKOUT_FAILED",
+            "Failed to checkout Git repository: Authentication failed for 'https://github.com/contoso/etl.git'.",
+            False,
+        ),
+    ],
+)
+def test_a_code_that_names_a_step_lets_the_words_beneath_decide(code: str, message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks", error_code=code)
+    assert result.remediable is heals, result
+
+
+@pytest.mark.parametrize(
+    ("service", "code", "message", "heals"),
+    [
+        # a termination's type after its code is no run termination code of the same name
+        (
+            "adf",
+            "3204",
+            "Operation on target NB failed: Cluster '0617-1' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE "
+            "(CLOUD_FAILURE).",
+            False,
+        ),
+        # calls in a window are a rate
+        (
+            "databricks",
+            None,
+            "Cluster terminated. Reason: Azure Resource Provider Throttling\nSubscription 3b8e was used to perform too "
+            "many calls within last 5 minutes. The number of calls exceeds Microsoft Network throttling limit.",
+            True,
+        ),
+        # a Kafka client's bootstrap.servers and a path named bootstrap are no cluster's bootstrap
+        (
+            "databricks",
+            None,
+            "StreamingQueryException: Failed to construct kafka consumer Caused by: org.apache.kafka.common.config."
+            "ConfigException: No resolvable bootstrap urls given in bootstrap.servers",
+            False,
+        ),
+        ("databricks", None, "Cluster terminated. Reason: Bootstrap Timeout. The node took too long to start.", True),
+        # a Delta conflict under a SQL call from Python
+        (
+            "databricks",
+            None,
+            "py4j.protocol.Py4JJavaError: An error occurred while calling o4021.sql. : io.delta.exceptions."
+            "ConcurrentDeleteReadException: [DELTA_CONCURRENT_DELETE_READ] This transaction attempted to read one or "
+            "more files that were deleted by a concurrent update. Please try the operation again.",
+            True,
+        ),
+    ],
+)
+def test_codes_types_and_names_read_for_what_they_are(
+    service: str, code: str | None, message: str, heals: bool
+) -> None:
+    result = CLASSIFIER.classify_text(message, service=service, error_code=code)
+    assert result.remediable is heals, result
