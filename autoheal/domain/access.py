@@ -57,6 +57,8 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"failed to connect to .{0,30}(frontend|clouddatahub|servicebus)|issue on registering|"
         # A node that cannot be reached by its name is a DNS or node-name configuration, not a blip.
         r"(not reachable|cannot be reached|unreachable|not resolvable) by (its )?(name|host ?name|fqdn|dns)",
+        # Not a limit on how many jobs a node runs at once: it frees as they finish (transient.py).
+        unless=r"concurrent (jobs|activities|runs)",
     ),
     S(
         "credentials",

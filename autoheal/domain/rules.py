@@ -175,7 +175,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "configuration",
         "InvalidConfiguration",
         r"invalid (configuration|parameter|argument|value|setting|url|connection string|spark version|"
-        r"instance type|node type|request)|misconfigur|is (not |in)valid|not supported|unsupported|"
+        # Not Spark Connect's INVALID_HANDLE and INVALID_CURSOR templates ("The handle <uuid> is invalid.", "The
+        # cursor is invalid."): their sub-conditions say why (knowledge/spark_errors.toml).
+        r"instance type|node type|request)|misconfigur|(?<!handle [0-9a-f-]{36} )(?<!cursor )is (not |in)valid|"
+        r"not supported|unsupported|"
         # A capability the target lacks: an account feature, a protocol, a format ("This endpoint does not
         # support BlobStorageEvents or SoftDelete"); a retry meets the same target.
         r"(endpoint|account|server|service|cluster|runtime|driver|connector|version|format|mode) "

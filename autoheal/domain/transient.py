@@ -59,6 +59,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"cluster (was |has been )?terminated (unexpectedly|during|while|in the middle)|"
         r"terminated unexpectedly|cluster is in terminated state|(instance|node|vm)s? (was |were )?"
         r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
+        # Low-priority capacity taken back under a task (Azure Batch, as ADF's Custom activity reports it).
+        r"(task|job)s? (was |were |got )?preempted|"
         r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"
         r"spot termination|cluster to be terminated|forced .{0,40}terminat|lost executor|"
         r"executor\w* (\(id: \d+\) )?(is |was )?dead|executordeadexception|pod .{0,60}(deleted or lost|evicted)|"
@@ -98,6 +100,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(server|service|system|engine|backend) (is )?(currently |temporarily )?(too )?busy|serverbusy|high load|"
         r"under (heavy|high|excessive) load|"
         # A limit on how many run at once, written with its number ("its limit of 1000 concurrently running tasks").
+        # Or the count itself: "exceeds the maximum concurrent count of 200" (a data flow's cluster requests).
+        r"maximum concurrent (count|number|limit)|"
         r"limit of \d[\d,]* (concurrent(ly running)?|active|parallel|simultaneous) [\w ]{0,20}?"
         r"(runs|tasks|jobs|requests|queries|sessions|connections)\b|"
         r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"

@@ -178,3 +178,49 @@ def test_client_libraries_words_for_a_passing_fault_heal(message: str, kind: str
 def test_a_permanent_cause_in_a_clients_transient_words_vetoes(message: str, rule: str, kind: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert not result.remediable and result.rule == rule and result.error_type == kind, result
+
+
+@pytest.mark.parametrize(
+    ("service", "message", "heals"),
+    [
+        # Spark Connect: the template says "is invalid", the sub-condition says why
+        (
+            "databricks",
+            "pyspark.errors.exceptions.connect.SparkConnectGrpcException: [INVALID_HANDLE.SESSION_CHANGED] The handle "
+            "7c0e5b2a-1f43-4d8e-9a61-2b7d3c9e0f15 is invalid. The existing Spark server driver instance has restarted. "
+            "Please reconnect. SQLSTATE: HY000",
+            True,
+        ),
+        (
+            "databricks",
+            "[INVALID_HANDLE.FORMAT] The handle 7c0e5b2a-1f43-4d8e-9a61-2b7d3c9e0f15 is invalid. Handle must be an "
+            "UUID string of the format '00112233-4455-6677-8899-aabbccddeeff'",
+            False,
+        ),
+        # what a node or pool runs at once frees as the others finish
+        (
+            "adf",
+            "Operation on target Copy_Mainframe failed: The number of concurrent jobs on the self-hosted integration "
+            "runtime 'shir-onprem-01' has reached the limit (12). The activity was queued and then timed out.",
+            True,
+        ),
+        (
+            "adf",
+            "Operation on target DF_Build_Facts failed: Failed to provision cluster because the request computer "
+            "exceeds the maximum concurrent count of 200.",
+            True,
+        ),
+        # while an integration runtime that is not registered stays so
+        ("adf", "The integration runtime 'shir-onprem-01' is not registered. Please retry.", False),
+        # low-priority capacity taken back under a Custom activity's task
+        (
+            "adf",
+            "Operation on target Custom_Resize failed: Hit unexpected exception and execution failed. Task 'adfv2-1' "
+            "failed: TaskPreempted - The task was preempted because its low-priority compute node went away.",
+            True,
+        ),
+    ],
+)
+def test_sessions_and_capacity_in_their_own_words(service: str, message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert result.remediable is heals, result
