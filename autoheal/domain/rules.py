@@ -146,7 +146,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # Not finding a free one of something is load, not a missing object ("listener could not find available
         # handler", Oracle's ORA-12516).
         r"(does not|doesn't|did not) exist|"
-        r"(can ?not|could not|unable to) (be )?(find|found|locate)(?! (an )?available)|"
+        # Nor maven-dependency-plugin's wrapper "Unable to find/resolve artifact.", whose cause follows it.
+        r"(can ?not|could not|unable to) (be )?(find|found|locate)(?! (an )?available|/resolve)|"
         r"(notebook|file|path|folder|directory|resource|container|database|table|entity|linked ?service|"
         r"dataset|pipeline|cluster|job|secret|scope|module|package|dependency|class|jar|artifact|"
         r"workspace|instance pool|account|library|object|key)[\w'\"`:/\-. ]{0,60} (was |is )?not found|"

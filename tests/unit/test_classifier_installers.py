@@ -16,6 +16,10 @@ CLASSIFIER = RuleClassifier(load_catalog())
     "message",
     [
         "HTTP error 502 while getting https://files.pythonhosted.org/packages/ab/cd/pandas-2.2.2.tar.gz",
+        # maven-dependency-plugin's wrapper, its cause a reset
+        "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy (default-cli) on "
+        "project standalone-pom: Unable to find/resolve artifact.: Could not transfer artifact "
+        "com.contoso:etl:jar:2.4.1 from/to nexus (https://nexus.contoso.io/repository/releases/): Connection reset",
         "CondaHTTPError: HTTP 503 SERVICE UNAVAILABLE for url <https://conda.anaconda.org/conda-forge/noarch/repodata.json>",
         "Could not transfer artifact org.apache.hadoop:hadoop-azure:jar:3.3.4 from/to central "
         "(https://repo1.maven.org/maven2): Read timed out",
@@ -43,6 +47,9 @@ def test_the_same_fault_outside_an_installer_keeps_its_class() -> None:
         "(Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: 503')))",
         "The proxy tunnel request to proxy 'http://proxy.corp:3128/' failed with status code '407'; "
         "the request timed out.",
+        # the same maven wrapper over an artifact that is not there
+        "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy (default-cli): "
+        "Unable to find/resolve artifact.: Could not find artifact com.contoso:etl:jar:2.4.1 in nexus. Timed out.",
     ],
 )
 def test_a_build_failure_or_a_proxy_setting_vetoes(message: str) -> None:
