@@ -356,11 +356,12 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"\bserialization failure\b|\b(admin|crash) shutdown\b|"
         # A database starting, stopping or failing over (PostgreSQL's 57P01/57P03 "terminating connection due
         # to administrator command", "the database system is starting up"; Oracle's ORA-01033 "initialization
-        # or shutdown in progress", ORA-01089 "immediate shutdown or close in progress"; a listener with no
+        # or shutdown in progress", ORA-01089 "immediate shutdown or close in progress"; SQL Server's 6005
+        # "SHUTDOWN is in progress."; a listener with no
         # free handler, ORA-12516/12519): it answers again once it is up.
         r"terminating connection due to administrator command|"
         r"the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|"
-        r"initialization or shutdown in progress|shutdown (or close )?in progress|"
+        r"initialization or shutdown in progress|shutdown (is |or close )?in progress|"
         r"listener could not find (an )?available (handler|instance)",
         # "Ensure the value is well formed and try again" asks a person to fix the input first: the words
         # of a retry, not of a transient fault (Spark CANNOT_DECODE_URL, CANNOT_PARSE_INTERVAL).

@@ -14,7 +14,7 @@ CLASSIFIER = RuleClassifier(load_catalog())
 # An Azure Function's error body as ADF quotes it: the JSON's line ends stay "\n", two characters.
 _FUNCTION_500 = (
     '{"detail":"Traceback (most recent call last):\\n  File \\"/home/site/wwwroot/app/export.py\\", line 88, in run\\n'
-    "    cust = payload[\\\"customer_id\\\"]\\nKeyError: 'customer_id'\\n\",\"status\":500,"
+    '    cust = payload[\\"customer_id\\"]\\nKeyError: \'customer_id\'\\n","status":500,'
     '"title":"Internal Server Error"}'
 )
 
@@ -116,7 +116,7 @@ def test_a_proxys_reply_that_the_upstream_went_away_heals(message: str) -> None:
         # httpcore, aiohttp, librdkafka, okhttp/okio: a peer gone before the whole answer came
         ("httpx.RemoteProtocolError: Server disconnected without sending a response.", "HttpConnectionFailed"),
         (
-            "confluent_kafka.KafkaException: KafkaError{code=_TRANSPORT,val=-195,str=\"Failed to get metadata: "
+            'confluent_kafka.KafkaException: KafkaError{code=_TRANSPORT,val=-195,str="Failed to get metadata: '
             'Local: Broker transport failure"}',
             "HttpConnectionFailed",
         ),
@@ -208,6 +208,12 @@ def test_a_permanent_cause_in_a_clients_transient_words_vetoes(message: str, rul
             "adf",
             "Operation on target DF_Build_Facts failed: Failed to provision cluster because the request computer "
             "exceeds the maximum concurrent count of 200.",
+            True,
+        ),
+        # SQL Server's 6005 while the server stops for a restart or failover
+        (
+            "adf",
+            "Execution fail against sql server. Sql error number: 6005. Error Message: SHUTDOWN is in progress.",
             True,
         ),
         # while an integration runtime that is not registered stays so
