@@ -25,6 +25,8 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"(remote name|host ?name|host|server name|server|address|domain name)\b"
         r"(:? ?['\"][^'\"]{1,100}['\"])?[^.]{0,40}"
         r"(could not|cannot|can't|couldn't) be resolved|unresolvedaddressexception|"
+        # CloudFront's 502 page: "CloudFront wasn't able to resolve the origin domain name."
+        r"(wasn't|was not|were not|weren't) able to resolve the [\w ]{0,20}(domain|host) ?name|"
         # A client address the server's allow list does not hold, a network with no way out to the target:
         # the same address is refused again.
         r"not (in|on) the allow ?list|not (in|on) the allowed list|not (in|on) the white ?list|"

@@ -252,6 +252,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # What one job collects past a limit Spark sets ("Total size of serialized results of 12 tasks (4.1 GiB) is
         # bigger than spark.driver.maxResultSize (4.0 GiB)", TaskSetManager): the setting is raised or the job changed.
         r"(bigger|larger|greater) than spark\.[a-z]+\.[a-z.]+|"
+        # IIS's ASP.NET Core Module pages: the app's process did not start (502.5 "ANCM Out-Of-Process Startup
+        # Failure", 500.30 "ANCM In-Process Start Failure"): its deployment or settings, which a retry meets again.
+        r"ancm (out-of-process startup|in-process start) failure|"
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"

@@ -268,6 +268,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # it (EOFException "\\n not found: limit=0 content=...": the status line never came).
         r"disconnected (before|without sending) (a |the )?(response|reply)|end-of-file on communication channel|"
         r"response payload is not completed|broker transport failure|unexpected end of stream|not found: limit=\d|"
+        # Apache httpd's mod_proxy page: "Proxy Error ... Reason: Error reading from remote server".
+        r"error reading from remote server|"
         # ODBC's SQLSTATE 08S01 itself, as drivers print it ("[08S01] [Microsoft][ODBC Driver 18 for SQL
         # Server]TCP Provider: Error code 0x68"): Communication link failure (ODBC Appendix A).
         r"\b08s01\b|"
@@ -297,6 +299,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "server-error",
         "InternalServerError",
         r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
+        # Cloudflare's origin errors as a client reports the status (its 5xx pages: 520 unknown, 521 web server
+        # down, 522 connection timed out, 524 a timeout occurred); 523 and 525/526 name an address or a certificate.
+        r"status code:? '?(520|521|522|524)\b|"
         # S3's ServiceUnavailable (503): "Service is unable to handle request." Azure SQL's transient faults in
         # their words (its troubleshooting page: 615 "Could not find database ID", 4221 "Login to read-secondary
         # failed due to long wait on 'HADR_DATABASE_WAIT_FOR_TRANSITION_TO_VERSIONING'").

@@ -230,3 +230,38 @@ def test_a_permanent_cause_in_a_clients_transient_words_vetoes(message: str, rul
 def test_sessions_and_capacity_in_their_own_words(service: str, message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert result.remediable is heals, result
+
+
+@pytest.mark.parametrize(
+    ("message", "heals"),
+    [
+        # a proxy that could not read its backend's answer heals; one whose origin name does not resolve does not
+        (
+            "Error calling the endpoint 'https://erp/api'. Response status code: 'BadGateway'. Response content: "
+            "<title>502 Proxy Error</title><p>The proxy server received an invalid response from an upstream server."
+            "<p>Reason: <strong>Error reading from remote server</strong></p>",
+            True,
+        ),
+        (
+            "Response status code: 'BadGateway'. Response content: <H1>502 ERROR</H1> The request could not be "
+            "satisfied. CloudFront wasn't able to resolve the origin domain name. Try again later.",
+            False,
+        ),
+        # Cloudflare's origin errors by their status
+        (
+            "ErrorCode=HttpRequestFailedWithServerError,'Message=Http request failed with server error, status code "
+            "521 521, please check your activity settings.'",
+            True,
+        ),
+        ("Cloudflare: Error 525 SSL handshake failed between Cloudflare and the origin web server.", False),
+        # an app whose process does not start behind IIS
+        (
+            "Response status code: 'BadGateway'. Response content: <title>IIS Detailed Error - 502.5</title> HTTP "
+            "Error 502.5 - ANCM Out-Of-Process Startup Failure. The application process failed to start.",
+            False,
+        ),
+    ],
+)
+def test_gateways_pages_say_which_side_failed(message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf", error_code="2108")
+    assert result.remediable is heals, result
