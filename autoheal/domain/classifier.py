@@ -49,10 +49,10 @@ ACT_AT = 0.6
 _ON_DATABRICKS = {"ThrottlingError": "DatabricksResourceExhausted", "GatewayTimeout": "DatabricksTimeoutError"}
 # And the other way: a Databricks class met in an ADF activity's error (a Databricks activity's cluster that did not
 # start, a code in a page's title) is the ADF class its playbook reruns (autoheal/domain/catalog.toml): ADF has no
-# cluster to start or driver to restart of its own, only the activity to run again.
+# cluster to start or driver to restart of its own, only the activity to run again (a new job cluster).
+# Not a Databricks cluster out of memory or a job's own timeout: the Databricks playbooks scale up or lengthen the
+# timeout first, which a plain rerun does not, so those stay Databricks classes that ADF does not heal.
 _ON_ADF = {
-    "DatabricksResourceExhausted": "ThrottlingError",
-    "DatabricksTimeoutError": "GatewayTimeout",
     "DatabricksClusterStartFailure": "InternalServerError",
     "DatabricksDriverNotResponding": "InternalServerError",
     "DatabricksLibraryInstallationError": "InternalServerError",

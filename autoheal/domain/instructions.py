@@ -28,7 +28,7 @@ _CHANGE = (
     r"ensure|make sure|(?:double[- ]?)?check (?:that|whether|if)|verify (?:that|whether|if)|confirm that|validate|"
     r"consider (?:\w+ing|using)|disable|enable|grant|update|change|increase|decrease|reduce|specify|provide|set|"
     r"configure|correct|fix|remove|delete|add|upgrade|install|register|assign|review|modify|adjust|raise|boost|"
-    r"drop|rename|re-?create|choose|select|switch"
+    r"drop|rename|re-?create|choose|select|switch|resume"
 )
 _INSTRUCTION = re.compile(
     r"(?:^|[.;!?]\s+|:\s+|\b(?:please|you (?:should|must|need to|may need to|may want to|can)|"

@@ -203,6 +203,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"trial (subscription )?(has )?expired|subscription .{0,40}(disabled|expired|suspended)|"
         r"feature (is )?(disabled|not enabled)|not enabled for (this|your) workspace|"
         r"jre not found|java runtime environment (is )?not found|already exists|broadcast ?(join )?time ?-?out|"
+        # The same broadcast timing out in Spark's own trace (spark.sql.broadcastTimeout, BroadcastExchangeExec), and a
+        # shuffle block past Netty's 2 GB frame ("Adjusted frame length exceeds 2147483647"): the data's size.
+        r"broadcastexchangeexec|frame length exceeds 2147483647|"
         r"(?<!queue )size (quota|limit)|size ?limit ?exceeded|too large|"
         r"exceed(s|ed)? the maximum (allowed [\w ]{0,20})?(size|length)|"
         # A limit written as a size (bytes, KB ... PB, rows, characters) bounds what one request carries or one
@@ -265,7 +268,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"
         r"(database|file ?system|volume|table|account) is (in )?read-only|name ?node is in safe mode|"
         r"no space left on device|not enough space on the disk|insufficient (system )?memory|filegroup is full|"
-        r"(service|server|instance|database|pool) (has been|is) paused|no new connections will be allowed|"
+        r"(service|server|instance|database|pool|it) (has been|is) paused|no new connections will be allowed|"
         r"(decrease|increase|change) the configured value|server configuration option|"
         # The message names a setting to change, or a value that does not match the one the call specified.
         r"(increase|raise|set|adjust) (the )?spark\.[a-z]|invalidclassexception|local class incompatible|"
