@@ -80,6 +80,14 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"library (installation|install) timed out|(installing|install) (the )?librar(y|ies)",
         service="databricks",
     ),
+    # A process or executor killed for its memory (exit code 137, SIGKILL), an executor lost or silent: on Databricks
+    # the scale-up playbook's class; in an ADF activity a plain rerun meets the same memory, so it stays a Databricks
+    # class there, which ADF does not heal (autoheal/domain/catalog.toml).
+    S(
+        "memory-exhausted",
+        "DatabricksResourceExhausted",
+        r"exit code:? ?137|executorlostfailure|executor (heartbeat|lost)",
+    ),
     S(
         "resource-exhausted",
         "ThrottlingError",
@@ -146,10 +154,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # A quota on what is in use at once (connections, sessions, concurrent runs) frees as others finish.
         r"(connections?|sessions?|concurren\w*|requests?|rate|active [\w ]{0,20}) ?quota|"
         r"quota .{0,40}(connections|concurrent|per (second|minute))|"
-        r"exit code:? ?137|"
         # A Spark pool request that does not fit now (classifier.py's _VCORES vetoes one that never fits).
         r"requested \d+ v?cores|"
-        r"executorlostfailure|executor (heartbeat|lost)|"
         r"workspace_run_limit_exceeded|max_concurrent_runs|queue size|too many (execution )?contexts|"
         r"ssh protocol identification|commit retries|concurrent(append|deleteread|deletedelete|transaction)exception|"
         r"concurrentmodificationexception|metadatachangedexception|protocolchangedexception",

@@ -273,6 +273,8 @@ def test_codes_types_and_names_read_for_what_they_are(
         "Operation on target NB_Gold failed: Job aborted due to stage failure: Lost task 3.3 in stage 27.0: "
         "ExecutorLostFailure (executor 6 exited caused by one of the running tasks) Reason: Remote RPC client "
         "disassociated. Likely due to containers exceeding thresholds, or network issues.",
+        "Operation on target NB_Score failed: Fatal error: The Python kernel is unresponsive. The Python process "
+        "exited with exit code 137 (SIGKILL: Killed). This may have been caused by an OOM error.",
         "Operation on target NB_Merge failed: [DELTA_CONCURRENT_WRITE] ConcurrentWriteException: A concurrent "
         "transaction has written new data since the current transaction read the table. "
         "Please try the operation again.",
