@@ -86,7 +86,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"classcastexception|numberformatexception|arithmeticexception|illegalargumentexception|"
         r"illegalstateexception|nosuchelementexception|arrayindexoutofboundsexception|matcherror|"
         r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception)\b|"
-        # Kusto's per-query memory budget (the same page, E_RUNAWAY_QUERY): the query's own shape exceeds it.
+        # Kusto's per-query memory budget (E_RUNAWAY_QUERY, the same page): the query's own shape exceeds it.
         r"e_runaway_query|"
         r"azure function .{0,120}status-'?badgateway|230-second|"
         r"(user|azure) function .{0,80}(threw|raised|returned|failed with status[- ]'?(internalservererror|500))|"
@@ -261,8 +261,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"
-        # Kusto's result-set limit (learn.microsoft.com/kusto/concepts/query-limits, E_QUERY_RESULT_SET_TOO_LARGE):
-        # the query or its truncation setting is changed, or the same one stops again.
+        # Kusto's result-set limit (E_QUERY_RESULT_SET_TOO_LARGE; its query-limits page is a development document of
+        # tests/data/corpus): the query or its truncation setting is changed, or the same one stops again.
         r"e_query_result_set_too_large|"
         # The job's own transaction or query outgrew what the engine allows a session (resource governance).
         r"session (is|has been) terminated because|terminated because of excessive [\w ]{1,30}usage|"

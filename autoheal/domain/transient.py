@@ -122,8 +122,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # clients disconnect (MySQL 1040 "Too many connections", PostgreSQL 53300 "sorry, too many clients
         # already", Oracle ORA-00020 "exceeded maximum number of processes").
         rf"too many (connections|clients)|(exceeded|reached) (the )?(maximum|max) number of {IN_USE}|"
-        # PostgreSQL's 53300 when the last slots are kept for superusers (its postinit.c: "remaining connection
-        # slots are reserved for ..."): the same limit, reached by others' connections.
+        # PostgreSQL's 53300 when the last slots are kept for superusers ("remaining connection slots are reserved
+        # for ..."): the same limit, reached by others' connections.
         r"remaining connection slots are reserved|"
         # Optimistic concurrency the database resolves by reading again: MySQL 1020 "Record has changed since last
         # read"; the statement run again reads the new row.
@@ -297,8 +297,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # the allowed ... milliseconds"): the next call opens a new one (Service Bus and Event Hubs exceptions).
         r"amqp:connection:forced|connection was inactive for more than|network request (has )?failed|"
         # Envoy's local reply when the upstream failed or reset before answering (the 503 body behind a proxy or
-        # service mesh; envoyproxy/envoy's grpc_web filter integration test prints it with "reset reason: connection
-        # termination"), and its 503 when no upstream host passes its health checks.
+        # service mesh, with "reset reason: connection termination"), and its 503 when no upstream host passes its
+        # health checks (tests/unit/test_classifier_bodies.py).
         r"upstream connect error or disconnect/reset before headers|no healthy upstream|connection termination",
     ),
     S(
