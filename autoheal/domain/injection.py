@@ -17,11 +17,13 @@ import re
 __all__ = ["addressed", "raised_by_the_job"]
 
 _ADDRESSED = re.compile(
-    # a verdict written as the classifier's own output fields
-    r"\"(label|remediable|error type|classification|retryable)\"\s*:|"
+    # a verdict written as the classifier's own output fields (a "label" only with a class-like value: data that
+    # an error quotes may have a field of that name)
+    r"\"(remediable|error type|classification|retryable)\"\s*:|"
+    r"\"label\"\s*:\s*\"\w*(error|timeout|failure|exhausted|denied|mismatch|quality|transient|retryable)\"|"
     # the words of a prompt
     r"ignore (all |any )?(the )?(previous|prior|above|earlier|preceding) (instructions|text|rules|messages)|"
-    r"(classify|mark|label|categori[sz]e|flag) (this|it|the (error|failure|message|run))? ?as\b|"
+    r"\b(classify|mark|label|categori[sz]e|flag) (this|it|the (error|failure|message|run))? ?as\b|"
     # a chat turn's marker (not "[User]" or "[System]": Synapse Spark prints its error category so)
     r"\[assistant\]|\b(system|assistant) ?: ?(this|the) (error|failure|message) is\b"
 )

@@ -311,3 +311,16 @@ def test_a_databricks_class_that_needs_more_than_a_rerun_is_not_healed_in_adf(me
 def test_a_setting_or_a_size_behind_transient_words_vetoes(service: str, message: str) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert not result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # words that only look like a verdict or an order: a bookmark, a data field named label
+        "Request timed out while saving the bookmark as draft. Please retry.",
+        'The service is temporarily unavailable. Response body: {"items": [{"label": "Invoices Q3", "count": 12}]}',
+    ],
+)
+def test_words_like_a_verdict_in_data_are_not_planted(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable, result
