@@ -101,6 +101,9 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         "PermissionDenied",
         r"\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
         r"access to .{0,60} (is |was )?denied|"
+        # A Key Vault-backed secret scope the workspace cannot read ("INVALID_STATE: Databricks could not access
+        # keyvault: https://kv.vault.azure.net/"): the vault's access policy or firewall.
+        r"could not access (the )?key ?vault|"
         r"permission(s)? (denied|(is |are )?required|mismatch)|permission_denied|"
         r"insufficient (privilege|permission|access)|"
         r"does not have (the )?(required |sufficient |necessary |enough )?"
@@ -135,6 +138,9 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"could not establish trust relationship|x509|finger-?print validation failed|host key|"
         r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
         r"access .{0,20}to the certificate|error occurred during the pre-login handshake|"
+        # Microsoft's JDBC driver when the TLS session is refused ("The driver could not establish a secure
+        # connection to SQL Server by using Secure Sockets Layer (SSL) encryption"): versions or certificates.
+        r"could not establish a secure connection|"
         # The server refused the TLS parameters (protocol, cipher, certificate): a handshake alert, not a blip.
         r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain|"
         # A TLS version one side requires and the other does not offer: the same two meet the same way.

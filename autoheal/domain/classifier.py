@@ -238,7 +238,10 @@ class RuleClassifier:
                 return self._veto(kind, why, evidence, rule="termination-type")
         hit = self._never.first(text, service, prefilter=self.prefilter, keys=never_keys)
         if hit is not None and hit[0].sign.step:
-            cause = self._transient.first(text, service, prefilter=self.prefilter, keys=transient_keys)
+            # The why is beneath the step (the script's output), not in a wrapper around it ("... waiting for the
+            # cluster to be ready: ... init script failed").
+            beneath = text[text.find(hit[1]) + len(hit[1]) :]
+            cause = self._transient.first(beneath, service, prefilter=self.prefilter)
             if cause is not None:
                 evidence.append(f"{hit[0].sign.name}: '{hit[1]}' names the step; '{cause[1]}' says why")
                 hit = None

@@ -32,7 +32,7 @@ _CHANGE = (
 )
 _INSTRUCTION = re.compile(
     r"(?:^|[.;!?]\s+|:\s+|\b(?:please|you (?:should|must|need to|may need to|may want to|can)|"
-    r"to (?:fix|resolve|avoid) (?:this|the (?:issue|error|problem)),?)\s+)(" + _CHANGE + r")\b"
+    r"to (?:fix|resolve|avoid) (?:this|the (?:issue|error|problem)),?)\s+)(" + _CHANGE + r")(?= )"
 )
 # Advice that fits a transient failure: time and load (throttling is fixed by spreading it), or where to
 # read more.

@@ -9,6 +9,7 @@ import pytest
 
 from autoheal.domain.catalog import load_catalog
 from autoheal.domain.classifier import RuleClassifier
+from autoheal.domain.instructions import instruction
 
 CLASSIFIER = RuleClassifier(load_catalog())
 
@@ -324,3 +325,58 @@ def test_a_setting_or_a_size_behind_transient_words_vetoes(service: str, message
 def test_words_like_a_verdict_in_data_are_not_planted(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        # a Key Vault-backed secret scope the workspace cannot read
+        (
+            "com.databricks.common.client.DatabricksServiceHttpClientException: INVALID_STATE: Databricks could not "
+            "access keyvault: https://kv-fin-prd.vault.azure.net/.",
+            "INVALID_STATE",
+        ),
+        # a management lock on the managed resource group, under a launch failure
+        (
+            "Cloud Provider Launch Failure: A cloud provider error was encountered while setting up the cluster. Azure "
+            "error code: ScopeLocked. Azure error message: The scope '/subscriptions/1/resourceGroups/rg' cannot "
+            "perform write operation because following scope(s) are locked. Please remove the lock and try again.",
+            "CLOUD_PROVIDER_LAUNCH_FAILURE",
+        ),
+        # TLS refused by SQL Server's JDBC driver, said as no response
+        (
+            "com.microsoft.sqlserver.jdbc.SQLServerException: The driver could not establish a secure connection to "
+            'SQL Server by using Secure Sockets Layer (SSL) encryption. Error: "SQL Server did not return a response.',
+            None,
+        ),
+        # a module built for NumPy 1.x in a NumPy 2 environment, under a kernel that stopped answering
+        (
+            "Fatal error: The Python kernel is unresponsive. A module that was compiled using NumPy 1.x cannot be run "
+            "in NumPy 2.0.1 as it may crash.",
+            None,
+        ),
+        # a statement past the timeout set for it
+        (
+            "databricks.sql.exc.ServerOperationError: [QUERY_EXECUTION_TIMEOUT_EXCEEDED] Query execution was cancelled "
+            "due to exceeding the timeout (300s). SQLSTATE: 57KD0",
+            None,
+        ),
+        # an init script's failure under the job's wait for the cluster: the wait's words are no why
+        (
+            "Run result unavailable: job failed with error message Unexpected failure while waiting for the cluster "
+            "(0921-2) to be ready: Cluster 0921-2 is in unexpected state Terminated: INIT_SCRIPT_FAILURE: "
+            "databricks_error_message:Cluster scoped init script abfss://init@st.dfs.core.windows.net/a.sh failed: "
+            "Script exit status is non-zero",
+            "INIT_SCRIPT_FAILURE",
+        ),
+    ],
+)
+def test_a_permanent_cause_under_the_platforms_transient_words_vetoes(message: str, code: str | None) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks", error_code=code)
+    assert not result.remediable and result.vetoed_by, result
+
+
+def test_a_set_of_values_is_no_instruction() -> None:
+    # "Set(orders-0, ...)" in a Kafka condition is a Scala set's rendering, not "set ..." the verb.
+    assert instruction("topic-partitions for pre-fetched offset: set(orders-0, orders-1).") is None
+    assert instruction("the query timed out: set spark.sql.broadcasttimeout to 600.") is not None
