@@ -260,7 +260,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"ancm (out-of-process startup|in-process start) failure|"
         # A module built against NumPy 1.x imported under NumPy 2 ("A module that was compiled using NumPy 1.x
         # cannot be run in NumPy 2.0.1"): the environment's versions.
-        r"compiled using numpy [\w.]+ cannot be run in numpy|"
+        r"compiled using numpy [\w.]+ cannot be run in\s+numpy|"
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"

@@ -351,8 +351,8 @@ def test_words_like_a_verdict_in_data_are_not_planted(message: str) -> None:
         ),
         # a module built for NumPy 1.x in a NumPy 2 environment, under a kernel that stopped answering
         (
-            "Fatal error: The Python kernel is unresponsive. A module that was compiled using NumPy 1.x cannot be run "
-            "in NumPy 2.0.1 as it may crash.",
+            "Fatal error: The Python kernel is unresponsive.\n\nA module that was compiled using NumPy 1.x cannot be "
+            "run in\nNumPy 2.0.1 as it may crash.",
             None,
         ),
         # a statement past the timeout set for it
