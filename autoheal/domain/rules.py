@@ -177,8 +177,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "InvalidConfiguration",
         r"invalid (configuration|parameter|argument|value|setting|url|connection string|spark version|"
         # Not Spark Connect's INVALID_HANDLE and INVALID_CURSOR templates ("The handle <uuid> is invalid.", "The
-        # cursor is invalid."): their sub-conditions say why (knowledge/spark_errors.toml).
-        r"instance type|node type|request)|misconfigur|(?<!handle [0-9a-f-]{36} )(?<!cursor )is (not |in)valid|"
+        # cursor is invalid."): their sub-conditions say why (knowledge/spark_errors.toml); nor ADF's 206 "The batch
+        # ID for Spark job is invalid. Please retry your job.", an internal fault by its guide
+        # (knowledge/adf_error_codes.toml).
+        r"instance type|node type|request)|misconfigur|(?<!handle [0-9a-f-]{36} )(?<!cursor )(?<!spark job )"
+        r"is (not |in)valid|"
         r"not supported|unsupported|"
         # A capability the target lacks: an account feature, a protocol, a format ("This endpoint does not
         # support BlobStorageEvents or SoftDelete"); a retry meets the same target.

@@ -265,3 +265,15 @@ def test_sessions_and_capacity_in_their_own_words(service: str, message: str, he
 def test_gateways_pages_say_which_side_failed(message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service="adf", error_code="2108")
     assert result.remediable is heals, result
+
+
+def test_adfs_206_heals_as_its_guide_says_although_it_says_invalid() -> None:
+    # The ADF troubleshooting guide: an internal problem with the service, "This issue could be transient".
+    result = CLASSIFIER.classify_text(
+        "Operation on target Spark_Sessionize failed: The batch ID for Spark job is invalid. Please retry your job.",
+        service="adf",
+        error_code="206",
+    )
+    assert result.remediable and result.error_type == "InternalServerError", result
+    other = CLASSIFIER.classify_text("The connection string is invalid. Please retry.", service="adf")
+    assert not other.remediable
