@@ -264,6 +264,14 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A module built against NumPy 1.x imported under NumPy 2 ("A module that was compiled using NumPy 1.x
         # cannot be run in NumPy 2.0.1"): the environment's versions.
         r"compiled using numpy [\w.]+ cannot be run in\s+numpy|"
+        # Limits a run meets again, in the services' words: SQL Server's 9002 ("The transaction log for database 'x'
+        # is full due to 'ACTIVE_TRANSACTION'"), MySQL's 1153 ("Got a packet bigger than 'max_allowed_packet'
+        # bytes"), an Azure Function past its functionTimeout ("FunctionTimeoutException: Timeout value of 00:05:00
+        # was exceeded by function"), SharePoint's list view threshold, a transaction quota's "maximum execution
+        # time exceeded", Azure Automation's fair share limit on a job's hours.
+        r"transaction log for database .{0,80} is full|max_allowed_packet|functiontimeoutexception|"
+        r"timeout value of [\d:.]+ was exceeded by function|list view threshold|maximum execution time exceeded|"
+        r"fair share limit|"
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"

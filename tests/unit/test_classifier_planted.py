@@ -380,3 +380,24 @@ def test_a_set_of_values_is_no_instruction() -> None:
     # "Set(orders-0, ...)" in a Kafka condition is a Scala set's rendering, not "set ..." the verb.
     assert instruction("topic-partitions for pre-fetched offset: set(orders-0, orders-1).") is None
     assert instruction("the query timed out: set spark.sql.broadcasttimeout to 600.") is not None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ErrorCode=SqlOperationFailed,'Message=The transaction log for database 'dw_staging' is full due to "
+        "'ACTIVE_TRANSACTION'. The wait operation timed out.'",
+        "ERROR [HY000] [Microsoft][MySQL] Lost connection to MySQL server during query. Got a packet bigger than "
+        "'max_allowed_packet' bytes",
+        "Call to provided Azure function 'ProcessBatch' failed with status-'InternalServerError' and message - "
+        "'Microsoft.Azure.WebJobs.Host.FunctionTimeoutException: Timeout value of 00:05:00 was exceeded by function'.",
+        "The HttpStatusCode 500 indicates failure. Throttled: The attempted operation is prohibited because it "
+        "exceeds the list view threshold.",
+        "The HttpStatusCode 500 indicates failure. Transaction cancelled: maximum execution time exceeded. Retry later.",
+        "Operation on Webhook failed: The job has been stopped because it reached the fair share limit of job "
+        "execution more than 3 times. Service unavailable.",
+    ],
+)
+def test_a_limit_a_rerun_meets_again_vetoes_under_transient_words(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf", error_code="2200")
+    assert not result.remediable and result.vetoed_by, result
