@@ -393,7 +393,8 @@ def test_a_set_of_values_is_no_instruction() -> None:
         "'Microsoft.Azure.WebJobs.Host.FunctionTimeoutException: Timeout value of 00:05:00 was exceeded by function'.",
         "The HttpStatusCode 500 indicates failure. Throttled: The attempted operation is prohibited because it "
         "exceeds the list view threshold.",
-        "The HttpStatusCode 500 indicates failure. Transaction cancelled: maximum execution time exceeded. Retry later.",
+        "The HttpStatusCode 500 indicates failure. Transaction cancelled: maximum execution time exceeded. "
+        "Retry later.",
         "Operation on Webhook failed: The job has been stopped because it reached the fair share limit of job "
         "execution more than 3 times. Service unavailable.",
     ],
