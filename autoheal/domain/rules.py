@@ -181,6 +181,7 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # ID for Spark job is invalid. Please retry your job.", an internal fault by its guide
         # (knowledge/adf_error_codes.toml).
         r"instance type|node type|request)|misconfigur|(?<!handle [0-9a-f-]{36} )(?<!cursor )(?<!spark job )"
+        r"(?<!lock supplied )"
         r"is (not |in)valid|"
         r"not supported|unsupported|"
         # A capability the target lacks: an account feature, a protocol, a format ("This endpoint does not
@@ -270,6 +271,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # was exceeded by function"), SharePoint's list view threshold, a transaction quota's "maximum execution
         # time exceeded", Azure Automation's fair share limit on a job's hours.
         r"transaction log for database .{0,80} is full|max_allowed_packet|functiontimeoutexception|"
+        # A message over what a Service Bus link allows ("exceeds the limit (262144 bytes) currently allowed on
+        # the link", MessageSizeExceeded).
+        r"exceeds the limit \(\d+ bytes\)|messagesizeexceeded|"
         r"timeout value of [\d:.]+ was exceeded by function|list view threshold|maximum execution time exceeded|"
         r"fair share limit|"
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its

@@ -139,7 +139,12 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # A lock or transaction another client holds frees when it finishes: a Service Bus session "currently
         # locked by another client" (SessionCannotBeLockedException), a MongoDB WriteConflict between
         # multi-document transactions (Cosmos DB's MongoDB troubleshooting page: retry until it succeeds).
-        r"(currently )?locked by another (client|process|session|transaction|operation)|writeconflict|"
+        r"(currently )?locked by another (client|process|session|transaction|operation|receiver)|writeconflict|"
+        # The same contention in other engines' words: Redshift's 1023 "Serializable isolation violation on table",
+        # Oracle's ORA-01466 (a consistent read met a table whose definition just changed), a Service Bus message
+        # lock that expired while it was processed (MessageLockLost: "The lock supplied is invalid. Either the lock
+        # expired, or the message has already been removed").
+        r"serializable isolation violation|ora-01466|messagelocklost|the lock supplied is invalid|"
         # A lock that was not granted in the time allowed, in the words of Derby/Hive/JDBC engines ("A lock could
         # not be obtained within the time requested", HiveException "could not acquire lock"): the holder finishes.
         r"(could not|couldn't|unable to|failed to) (obtain|acquire|get) (a |the )?lock|"
@@ -274,6 +279,11 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # it (EOFException "\\n not found: limit=0 content=...": the status line never came).
         r"disconnected (before|without sending) (a |the )?(response|reply)|end-of-file on communication channel|"
         r"response payload is not completed|broker transport failure|unexpected end of stream|not found: limit=\d|"
+        # A replica set or ring between primaries or short of live replicas: MongoDB's NotWritablePrimary (10107,
+        # retryable by its drivers), Cassandra's UnavailableException ("Not enough replicas available for query at
+        # consistency LOCAL_QUORUM"), Db2's SQL1224N (an agent ended by a shutdown or a force).
+        r"notwritableprimary|notprimarynosecondaryok|not enough replicas available for query|"
+        r"cannot achieve consistency level|sql1224n|"
         # Apache httpd's mod_proxy page: "Proxy Error ... Reason: Error reading from remote server".
         r"error reading from remote server|"
         # ODBC's SQLSTATE 08S01 itself, as drivers print it ("[08S01] [Microsoft][ODBC Driver 18 for SQL

@@ -402,3 +402,47 @@ def test_a_set_of_values_is_no_instruction() -> None:
 def test_a_limit_a_rerun_meets_again_vetoes_under_transient_words(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf", error_code="2200")
     assert not result.remediable and result.vetoed_by, result
+
+
+@pytest.mark.parametrize(
+    ("message", "heals"),
+    [
+        # replicas between primaries or short of live ones
+        (
+            "com.mongodb.MongoNotPrimaryException: Command failed with error 10107 (NotWritablePrimary): 'not primary' "
+            "on server shard-00-00:27017.",
+            True,
+        ),
+        (
+            "com.datastax.oss.driver.api.core.servererrors.UnavailableException: Not enough replicas available for "
+            "query at consistency LOCAL_QUORUM (2 required but only 1 alive)",
+            True,
+        ),
+        # contention that frees, in Redshift's, Oracle's and Service Bus's words
+        (
+            "java.sql.SQLException: [Amazon](500310) Invalid operation: 1023 Details: Serializable isolation violation "
+            "on table - 156089",
+            True,
+        ),
+        ("java.sql.SQLException: ORA-01466: unable to read data - table definition has changed", True),
+        (
+            "azure.servicebus.exceptions.MessageLockLostError: The lock supplied is invalid. Either the lock expired, "
+            "or the message has already been removed from the queue.",
+            True,
+        ),
+        (
+            "azure.servicebus.exceptions.SessionCannotBeLockedError: The requested session 'tenant-0042' cannot be "
+            "accepted. It may be locked by another receiver.",
+            True,
+        ),
+        # while a message over the link's size limit does not pass
+        (
+            "azure.servicebus.exceptions.MessageSizeExceededError: The received message (size:301265 bytes) exceeds "
+            "the limit (262144 bytes) currently allowed on the link. The service is busy.",
+            False,
+        ),
+    ],
+)
+def test_engines_words_for_replicas_contention_and_sizes(message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable is heals, result
