@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from autoheal.domain.catalog import Catalog
 from autoheal.domain.causes import innermost
 from autoheal.domain.classification import Classification, built
-from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, stated, unnamed
+from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, sql_state, stated, unnamed
 from autoheal.domain.injection import addressed, raised_by_the_job
 from autoheal.domain.instructions import instruction
 from autoheal.domain.knowledge import CodeEntry, Table, lookup
+from autoheal.domain.quotas import cores_quota, spark_pool
 from autoheal.domain.rules import NEVER_SIGNS
+from autoheal.domain.service_classes import class_of, class_on
 from autoheal.domain.signs import Scanner, Sign, compile_signs, required_literals, top_level_branches
 from autoheal.domain.transient import INSTALLER, TRANSIENT_SIGNS
 
@@ -46,36 +48,12 @@ WEAK = 0.5  # wording that also fits a fault a retry cannot fix
 UNKNOWN = 0.3  # nothing recognised, or only a generic wrapper ("Operation on target ... failed")
 ACT_AT = 0.6
 
-_ON_DATABRICKS = {"ThrottlingError": "DatabricksResourceExhausted", "GatewayTimeout": "DatabricksTimeoutError"}
-# And the other way: a Databricks class met in an ADF activity's error (a Databricks activity's cluster that did not
-# start, a code in a page's title) is the ADF class its playbook reruns (autoheal/domain/catalog.toml): ADF has no
-# cluster to start or driver to restart of its own, only the activity to run again (a new job cluster).
-# Not a Databricks cluster out of memory or a job's own timeout: the Databricks playbooks scale up or lengthen the
-# timeout first, which a plain rerun does not, so those stay Databricks classes that ADF does not heal.
-_ON_ADF = {
-    "DatabricksClusterStartFailure": "InternalServerError",
-    "DatabricksDriverNotResponding": "InternalServerError",
-    "DatabricksLibraryInstallationError": "InternalServerError",
-}
-
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name
 # says Invalid, Missing/Missed or (Un)Supported is a cause a retry cannot fix (knowledge/adf_error_codes.toml:
 # 35 of 35). "NotExist"/"NotFound" are left out: a source file that has not arrived yet is transient.
 _ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
 _ESCAPED_BREAK = re.compile(r"\\[nrt]")
-_SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
-_QUOTA = re.compile(r"current limit:?\s*(\d+).{0,80}?additional required:?\s*(\d+)", re.DOTALL)
-# Synapse's Spark capacity check, after its documentation (learn.microsoft.com/azure/synapse-analytics/spark/
-# apache-spark-concepts, workspace level): "Your Spark job requested 480 vCores. However, the workspace only
-# has 96 vCores available out of quota of 800 vCores", "However, the pool is consuming 160 vCores out of
-# available 192 vCores", "However, the workspace has a 12 core limit". The last number is all there is.
-_VCORES = re.compile(
-    r"requested (\d+) v?cores.{0,40}?however, the (?:workspace|pool)\b.{0,80}?"
-    r"(?:out of (?:quota of |available )?(\d+) v?cores|has an? (\d+) v?core limit)",
-    re.DOTALL,
-)
-
 
 # The transient signs of a connection that failed or dropped, so got no answer (autoheal/domain/transient.py).
 # Not a timeout: a server may answer with a status that reports one (S3's RequestTimeout is a 400; 408).
@@ -203,18 +181,15 @@ class RuleClassifier:
             cleaned = self._class_words.sub(" ", text)
             if cleaned != text:
                 text, never_keys, transient_keys = cleaned, None, None
-        quota = _QUOTA.search(text) if "quota" in text else None
-        fits = quota is not None and int(quota.group(2)) <= int(quota.group(1))
+        quota = cores_quota(text)
+        fits = quota is not None and quota.fits
         # What a Spark pool request takes against all the workspace or pool has: within it, the cores free
         # up as other jobs end (a transient sign says so); beyond it, no wait makes it fit.
-        cores = _VCORES.search(text) if "cores" in text else None
-        cores_fit = False
-        if cores is not None:
-            need, limit = int(cores.group(1)), int(cores.group(2) or cores.group(3))
-            if need > limit:
-                why = f"Spark pool request: {need} vCores, more than the {limit} there are at all"
-                return self._veto(_class_on("ThrottlingError", service), why, evidence, rule="quota-never-fits")
-            cores_fit = True
+        cores = spark_pool(text)
+        if cores is not None and not cores.fits:
+            why = f"Spark pool request: {cores.need} vCores, more than the {cores.limit} there are at all"
+            return self._veto(class_on("ThrottlingError", service), why, evidence, rule="quota-never-fits")
+        cores_fit = cores is not None
 
         # 1. a cause a retry cannot fix, anywhere: it vetoes healing.
         transient = [e for e in codes if self._transient_class(e, service)] if codes else []
@@ -267,12 +242,12 @@ class RuleClassifier:
                     return self._veto("InvalidConfiguration", f"ADF code name {code}", evidence, rule="adf-code-name")
         # A Spark SQLSTATE whose class is the job's own fault (data, statement, feature, classpath), where
         # no documented error condition is more specific.
-        state = _sql_state(inner, codes) if "SQLSTATE" in inner else None
+        state = sql_state(inner, codes) if "SQLSTATE" in inner else None
         if state is not None:
             evidence.append(f"{state.table.value} {state.code}: {state.error_type}")
             return self._veto(state.error_type, f"SQLSTATE class {state.code} ({state.why})", evidence, rule="sqlstate")
         if quota is not None and not fits:
-            why = f"quota: {quota.group(2)} more needed than the limit of {quota.group(1)} allows at all"
+            why = f"quota: {quota.need} more needed than the limit of {quota.limit} allows at all"
             return self._veto("DatabricksResourceExhausted", why, evidence, rule="quota-never-fits")
 
         # 2. a code that decides a transient class on its own. A cluster's or run's termination code names
@@ -282,7 +257,7 @@ class RuleClassifier:
             if entry.decisive:
                 named_by = next((e for e in transient if e.table in (Table.CLUSTER, Table.RUN)), entry)
                 level = self._planted(s, DECISIVE_CODE, evidence)
-                return self._result(_on(named_by, service), level, f"code:{entry.code}", evidence, service)
+                return self._result(class_of(named_by, service), level, f"code:{entry.code}", evidence, service)
         # 3. the transient wording: it names the class more precisely than a code that does not decide.
         # A quoted compound name ('socketTimeout', `retry_count`, "dbo.throttle_log") names a setting, a column
         # or an object: its words are no event.
@@ -312,7 +287,7 @@ class RuleClassifier:
                 # A termination code keeps its class; a generic activity or HTTP code yields to the words.
                 entry = transient[0]
                 level = self._planted(s, CODE, evidence)
-                return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
+                return self._result(class_of(entry, service), level, f"code:{entry.code}", evidence, service)
             # A weak quota sign whose numbers show the request fits is a quota in use that frees.
             weak = sign.sign.weak and not (sign.sign.name == "quota" and (fits or cores_fit))
             # Words of a connection that failed or dropped, where the service states the answer it got ("The request
@@ -342,7 +317,7 @@ class RuleClassifier:
             ]
             entry = said[0] if said else transient[0]
             level = self._unless(s, CODE, evidence) if said else UNCONFIRMED
-            return self._result(_on(entry, service), level, f"code:{entry.code}", evidence, service)
+            return self._result(class_of(entry, service), level, f"code:{entry.code}", evidence, service)
         # 5. a code whose documented default is not transient, and nothing against it.
         if defaults:
             entry = defaults[0]
@@ -390,7 +365,7 @@ class RuleClassifier:
         return WEAK
 
     def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
-        return entry.remediable and self.catalog.entry(_on(entry, service)) is not None
+        return entry.remediable and self.catalog.entry(class_of(entry, service)) is not None
 
     def _veto(self, kind: str, why: str, evidence: list[str], *, rule: str) -> Classification:
         kind = kind if kind in self._known else "Unknown"
@@ -405,36 +380,12 @@ class RuleClassifier:
         return built(kind, transient and level >= ACT_AT, level, rule, None, transient and level < ACT_AT, evidence)
 
 
-def _sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
-    """The SQLSTATE table's entry for the state a Spark message ends with, unless a documented Spark
-    error condition in the message already says more (DELTA_CONCURRENT_APPEND is class 2D, and healable)."""
-    if any(entry.table is Table.SPARK for entry in codes):
-        return None
-    found = _SQLSTATE.search(message)
-    if found is None:
-        return None
-    state = found.group(1)
-    return lookup(state, Table.SQLSTATE) or lookup(state[:2], Table.SQLSTATE)
-
-
 def _client_error(s: _Signals, message: str) -> bool:
     """Whether the cluster's termination is of type CLIENT_ERROR: the field, or the text as Databricks writes
     it after the code ("Reason: NETWORK_CHECK_CONTROL_PLANE_FAILURE (CLIENT_ERROR)", "...EXCEPTION(CLIENT_ERROR)")."""
     if s.termination_type is not None:
         return s.termination_type.upper() == "CLIENT_ERROR"
     return "(CLIENT_ERROR)" in message
-
-
-def _on(entry: CodeEntry, service: str | None) -> str:
-    return _class_on(entry.error_type, service)
-
-
-def _class_on(kind: str, service: str | None) -> str:
-    """Databricks has no throttling or gateway-timeout class of its own (tests/data/corpus/README.md), and ADF
-    no Databricks class."""
-    if service == "databricks":
-        return _ON_DATABRICKS.get(kind, kind)
-    return _ON_ADF.get(kind, kind) if service == "adf" else kind
 
 
 _CLASS_NAME = 8  # a remediable class's name, in free text (a bit of the scan, above the code forms')

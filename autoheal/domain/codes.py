@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from autoheal.domain.knowledge import CodeEntry, Table, table
+from autoheal.domain.knowledge import CodeEntry, Table, lookup, table
 
 FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
 _NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
@@ -47,6 +47,8 @@ _SQL_NUMBER = re.compile(
 # (CLOUD_FAILURE)", "AZURE_QUOTA_EXCEEDED_EXCEPTION(CLIENT_ERROR)"): a type, not the run termination code of the
 # same name (jobs.TerminationCodeCode has CLOUD_FAILURE and INTERNAL_ERROR too).
 _TYPE_AFTER_CODE = re.compile(r"\((?:CLIENT_ERROR|CLOUD_FAILURE|SERVICE_FAULT|INTERNAL_ERROR|SUCCESS)\)")
+# The SQLSTATE a Spark message ends with ("... SQLSTATE: 22003").
+_SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
 # Numbers from 50000 are the user's own messages (RAISERROR, THROW, sp_addmessage), all one entry.
 _USER_DEFINED = "50000"
 # Azure platform codes in free text: a Storage or Resource Manager code is one CamelCase word ("Status:
@@ -219,3 +221,15 @@ def unnamed(text: str, names: list[tuple[str, str]]) -> str:
     for quote, name in names:
         text = text.replace(f"{quote}{name}{quote}".lower(), " ")
     return text
+
+
+def sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
+    """The SQLSTATE table's entry for the state a Spark message ends with, unless a documented Spark
+    error condition in the message already says more (DELTA_CONCURRENT_APPEND is class 2D, and healable)."""
+    if any(entry.table is Table.SPARK for entry in codes):
+        return None
+    found = _SQLSTATE.search(message)
+    if found is None:
+        return None
+    state = found.group(1)
+    return lookup(state, Table.SQLSTATE) or lookup(state[:2], Table.SQLSTATE)
