@@ -271,11 +271,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # was exceeded by function"), SharePoint's list view threshold, a transaction quota's "maximum execution
         # time exceeded", Azure Automation's fair share limit on a job's hours.
         r"transaction log for database .{0,80} is full|max_allowed_packet|functiontimeoutexception|"
+        r"timeout value of [\d:.]+ was exceeded by function|list view threshold|maximum execution time exceeded|"
+        r"fair share limit|"
         # A message over what a Service Bus link allows ("exceeds the limit (262144 bytes) currently allowed on
         # the link", MessageSizeExceeded).
         r"exceeds the limit \(\d+ bytes\)|messagesizeexceeded|"
-        r"timeout value of [\d:.]+ was exceeded by function|list view threshold|maximum execution time exceeded|"
-        r"fair share limit|"
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"
