@@ -273,6 +273,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"transaction log for database .{0,80} is full|max_allowed_packet|functiontimeoutexception|"
         r"timeout value of [\d:.]+ was exceeded by function|list view threshold|maximum execution time exceeded|"
         r"fair share limit|"
+        # SQL Server's 8632 ("An expression services limit has been reached": a query too complex to compile),
+        # Oracle's ORA-02395 (a profile's limit on what one call reads), a Kafka consumer whose batches take
+        # longer than its max.poll.interval.ms (kafka-python writes max_poll_interval_ms): a rerun meets them again.
+        r"expression services limit has been reached|ora-02395|exceeded call limit on|"
+        r"longer than the configured max[._]poll[._]interval[._]ms|"
         # A message over what a Service Bus link allows ("exceeds the limit (262144 bytes) currently allowed on
         # the link", MessageSizeExceeded).
         r"exceeds the limit \(\d+ bytes\)|messagesizeexceeded|"
@@ -343,7 +348,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
     S(
         "still-running",
         "InvalidConfiguration",  # a waiter gave up while the run goes on: a rerun would run it twice
-        r"(run|pipeline|job) .{0,60}(has|is) (still )?(inprogress|in progress|still running|queued)",
+        r"(run|pipeline|job) .{0,60}(has|is) (still )?(inprogress|in progress|still running|queued)|"
+        # The same in the databricks-sdk's waiter ("timed out after 0:20:00: current status:
+        # RunLifeCycleState.RUNNING") and a command the client stopped waiting for ("Current state of command is
+        # Running").
+        r"current status: runlifecyclestate\.(running|pending|queued)|current state of command is running",
     ),
     # A person stopped it (the Jobs API's USER_CANCELED, knowledge/databricks_run_termination.toml: not a
     # failure needing healing); running it again would undo their decision.

@@ -344,3 +344,36 @@ def test_a_limit_a_rerun_meets_again_vetoes_under_transient_words(message: str) 
 def test_engines_words_for_replicas_contention_and_sizes(message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable is heals, result
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        # a waiter that gave up while the run goes on: a rerun would run it twice
+        (
+            "databricks",
+            "TimeoutError: timed out after 0:20:00: current status: RunLifeCycleState.RUNNING",
+        ),
+        (
+            "databricks",
+            "Error: Timeout: Command [ac708c17] Context [4657] Cluster [0209-1]: Current state of command is Running",
+        ),
+        # a query too complex to compile, a profile's read limit, a consumer slower than its poll interval
+        (
+            "adf",
+            "ErrorCode=SqlOperationFailed,'Message=Internal error: An expression services limit has been reached. "
+            "Please look for potentially complex expressions in your query, and try to simplify them.'",
+        ),
+        ("adf", "ErrorCode=UserErrorFailedToReadOracleData,'Message=ORA-02395: exceeded call limit on IO usage'"),
+        (
+            "databricks",
+            "kafka.errors.CommitFailedException: CommitFailedError: Commit cannot be completed since the group has "
+            "already rebalanced. This means that the time between subsequent calls to poll() was longer than the "
+            "configured max_poll_interval_ms, which typically implies that the poll loop is spending too much time "
+            "message processing. Timed out.",
+        ),
+    ],
+)
+def test_a_waiter_that_gave_up_or_a_limit_met_again_vetoes(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable and result.vetoed_by, result
