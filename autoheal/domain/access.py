@@ -99,7 +99,8 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
     S(
         "permission",
         "PermissionDenied",
-        r"\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
+        # A status, not a quantity ("the current usage for the database is 401", SQL's 10929).
+        r"(?<!is )\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
         r"access to .{0,60} (is |was )?denied|"
         # A Key Vault-backed secret scope the workspace cannot read ("INVALID_STATE: Databricks could not access
         # keyvault: https://kv.vault.azure.net/"): the vault's access policy or firewall.

@@ -281,6 +281,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A message over what a Service Bus link allows ("exceeds the limit (262144 bytes) currently allowed on
         # the link", MessageSizeExceeded).
         r"exceeds the limit \(\d+ bytes\)|messagesizeexceeded|"
+        # A Service Bus entity full ("The maximum entity size has been reached or exceeded for Topic", QuotaExceeded):
+        # messages have to be received or the size raised.
+        r"maximum entity size has been reached|"
         # gRPC's limit on a message ("Received message larger than max (8388919 vs. 4194304)", its
         # RESOURCE_EXHAUSTED status): the size is the call's, a retry sends the same.
         r"message larger than max|"

@@ -180,16 +180,13 @@ def test_codes_types_and_names_read_for_what_they_are(
 @pytest.mark.parametrize(
     "message",
     [
-        # an executor a task took down, or Delta's conflict, in an ADF Databricks activity: the Databricks playbooks
-        # scale up or repair first, which a plain rerun of the activity does not
+        # an executor a task took down, or a process killed for its memory, in an ADF Databricks activity: the
+        # Databricks playbook scales up first, which a plain rerun of the activity does not
         "Operation on target NB_Gold failed: Job aborted due to stage failure: Lost task 3.3 in stage 27.0: "
         "ExecutorLostFailure (executor 6 exited caused by one of the running tasks) Reason: Remote RPC client "
         "disassociated. Likely due to containers exceeding thresholds, or network issues.",
         "Operation on target NB_Score failed: Fatal error: The Python kernel is unresponsive. The Python process "
         "exited with exit code 137 (SIGKILL: Killed). This may have been caused by an OOM error.",
-        "Operation on target NB_Merge failed: [DELTA_CONCURRENT_WRITE] ConcurrentWriteException: A concurrent "
-        "transaction has written new data since the current transaction read the table. "
-        "Please try the operation again.",
     ],
 )
 def test_a_databricks_class_that_needs_more_than_a_rerun_is_not_healed_in_adf(message: str) -> None:
@@ -377,3 +374,31 @@ def test_engines_words_for_replicas_contention_and_sizes(message: str, heals: bo
 def test_a_waiter_that_gave_up_or_a_limit_met_again_vetoes(service: str, message: str) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert not result.remediable and result.vetoed_by, result
+
+
+def test_a_delta_conflict_in_an_adf_activity_is_contention_a_rerun_passes() -> None:
+    # Writers colliding frees up as they finish: on Databricks DatabricksResourceExhausted (the corpus's label),
+    # in an ADF activity ThrottlingError, which reruns it (autoheal/domain/service_classes.py).
+    message = (
+        "Operation on target NB_Merge failed: [DELTA_CONCURRENT_WRITE] ConcurrentWriteException: A concurrent "
+        "transaction has written new data since the current transaction read the table. Please try the operation again."
+    )
+    adf = CLASSIFIER.classify_text(message, service="adf", error_code="3204")
+    assert adf.remediable and adf.error_type == "ThrottlingError", adf
+    databricks = CLASSIFIER.classify_text(message, service="databricks")
+    assert databricks.remediable and databricks.error_type == "DatabricksResourceExhausted", databricks
+
+
+def test_a_quantity_of_401_is_no_status_and_a_full_entity_no_throttle() -> None:
+    # SQL's 10929: "the current usage for the database is 401. However, the server is currently too busy".
+    busy = (
+        "Resource ID : 1. The request minimum guarantee is 0, maximum limit is 400 and the current usage for the "
+        "database is 401. However, the server is currently too busy to support requests greater than 400."
+    )
+    assert CLASSIFIER.classify_text(busy, service="adf", error_code="2200").remediable
+    assert not CLASSIFIER.classify_text("HTTP 401 Unauthorized. Server is busy.", service="adf").remediable
+    full = (
+        "Azure.Messaging.ServiceBus.ServiceBusException: The maximum entity size has been reached or exceeded for "
+        "Topic: 'SB:TOPIC:INVOICES-OUT'. (QuotaExceeded)"
+    )
+    assert not CLASSIFIER.classify_text(full, service="adf").remediable
