@@ -278,6 +278,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # longer than its max.poll.interval.ms (kafka-python writes max_poll_interval_ms): a rerun meets them again.
         r"expression services limit has been reached|ora-02395|exceeded call limit on|"
         r"longer than the configured max[._]poll[._]interval[._]ms|"
+        # A server that says so itself ("Please do not resubmit the last request", Teradata), a query past its
+        # workload group's memory limit (SQL Server's resource governor), a row past a connector's message size
+        # (BigQuery's "a single table row is larger than the maximum message size").
+        r"do not resubmit|maximum configuration limit in workload group|larger than the maximum message size|"
         # A message over what a Service Bus link allows ("exceeds the limit (262144 bytes) currently allowed on
         # the link", MessageSizeExceeded).
         r"exceeds the limit \(\d+ bytes\)|messagesizeexceeded|"

@@ -402,3 +402,19 @@ def test_a_quantity_of_401_is_no_status_and_a_full_entity_no_throttle() -> None:
         "Topic: 'SB:TOPIC:INVOICES-OUT'. (QuotaExceeded)"
     )
     assert not CLASSIFIER.classify_text(full, service="adf").remediable
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ERROR [HY000] [Teradata][ODBC Teradata Driver][Teradata Database](-2646)No more spool space. Please do not "
+        "resubmit the last request. The request timed out.",
+        "A database operation failed: The query requested memory that exceeds the maximum configuration limit in "
+        "workload group 'default'. Contact the server administrator. Timeout expired.",
+        "com.google.api.gax.rpc.ResourceExhaustedException: io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: "
+        "a single table row is larger than the maximum message size",
+    ],
+)
+def test_a_server_that_says_not_to_resubmit_or_a_size_past_its_limit_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable and result.vetoed_by, result
