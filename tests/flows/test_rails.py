@@ -14,7 +14,7 @@ from uuid import UUID
 
 import pytest
 from prefect import flow
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
 from prefect.input import keyset_from_paused_state
@@ -254,28 +254,35 @@ def test_replay_reports_what_a_candidate_policy_changes(load: Any, flow_env: Any
     assert bad.exit_code == 2 and "policy.toml, line 2: approval.default" in said
 
 
-def test_an_answer_waits_for_the_form_prefect_stores_just_after_the_pause(prefect_server: None) -> None:
-    """Prefect pauses a run a moment before it stores the form's schema (prefect.flow_runs.pause_flow_run),
-    and its server turns an answer away in between ("Run input schema not found."): `autoheal approve`
-    waits for the form instead of failing. Here the window is held open: a run paused, no schema yet."""
+def paused_without_form(client: SyncPrefectClient) -> tuple[UUID, dict[str, str]]:
+    """A run paused for approval whose form's schema is not stored yet: the window between Prefect's pause and
+    its storing the schema (prefect.flow_runs.pause_flow_run), held open. The run's id and the form's keyset."""
 
     @flow
     def waiting() -> None:
         pass
 
+    flow_run = client.create_flow_run(waiting)
+    client.set_flow_run_state(flow_run.id, Running(), force=True)
+    paused = Paused(timeout_seconds=60, pause_key="approval-1-0")
+    keyset = keyset_from_paused_state(paused)
+    paused.state_details.run_input_keyset = keyset
+    client.set_flow_run_state(flow_run.id, paused, force=True)
+    return flow_run.id, keyset
+
+
+def test_an_answer_waits_for_the_form_prefect_stores_just_after_the_pause(prefect_server: None) -> None:
+    """Prefect pauses a run a moment before it stores the form's schema (prefect.flow_runs.pause_flow_run),
+    and its server turns an answer away in between ("Run input schema not found."): `autoheal approve`
+    waits for the form instead of failing. Here the window is held open: a run paused, no schema yet."""
     with get_client(sync_client=True) as client:
-        flow_run = client.create_flow_run(waiting)
-        client.set_flow_run_state(flow_run.id, Running(), force=True)
-        paused = Paused(timeout_seconds=60, pause_key="approval-1-0")
-        keyset = keyset_from_paused_state(paused)
-        paused.state_details.run_input_keyset = keyset
-        client.set_flow_run_state(flow_run.id, paused, force=True)
+        run_id, keyset = paused_without_form(client)
 
         failures: list[BaseException] = []
 
         def send() -> None:
             try:
-                answer(str(flow_run.id), Answer(approve=True, by="bob"), wait_seconds=20)
+                answer(str(run_id), Answer(approve=True, by="bob"), wait_seconds=20)
             except BaseException as exc:  # reported by the assertions below
                 failures.append(exc)
 
@@ -283,12 +290,12 @@ def test_an_answer_waits_for_the_form_prefect_stores_just_after_the_pause(prefec
         sender.start()
         time.sleep(1.0)
         assert sender.is_alive() and not failures, failures  # turned away, still waiting for the form
-        ApprovalInput.save(keyset, flow_run_id=flow_run.id)
+        ApprovalInput.save(keyset, flow_run_id=run_id)
         sender.join(20)
         assert not sender.is_alive() and not failures, failures
-        state = client.read_flow_run(flow_run.id).state
+        state = client.read_flow_run(run_id).state
         assert state is not None and not state.is_paused()
-        taken = ApprovalInput.load(keyset, flow_run_id=flow_run.id)
+        taken = ApprovalInput.load(keyset, flow_run_id=run_id)
         assert (taken.approve, taken.by) == (True, "bob")
 
 
@@ -296,21 +303,12 @@ def test_an_answer_to_a_pause_whose_form_never_comes_names_prefects_refusal(pref
     """A run paused with no form stored (the window above, held past the wait): the error says what Prefect
     kept answering, not that the run is not waiting (it is Paused, which would send a person looking for
     the wrong fault)."""
-
-    @flow
-    def waiting() -> None:
-        pass
-
     with get_client(sync_client=True) as client:
-        flow_run = client.create_flow_run(waiting)
-        client.set_flow_run_state(flow_run.id, Running(), force=True)
-        paused = Paused(timeout_seconds=60, pause_key="approval-1-0")
-        paused.state_details.run_input_keyset = keyset_from_paused_state(paused)
-        client.set_flow_run_state(flow_run.id, paused, force=True)
+        run_id, _ = paused_without_form(client)
         with pytest.raises(RuntimeError) as refused:
-            answer(str(flow_run.id), Answer(approve=True, by="bob"), wait_seconds=1)
+            answer(str(run_id), Answer(approve=True, by="bob"), wait_seconds=1)
         said = str(refused.value)
         assert "did not take the answer within 1 s" in said and "Run input schema not found." in said, said
         assert "not waiting" not in said
-        state = client.read_flow_run(flow_run.id).state
+        state = client.read_flow_run(run_id).state
         assert state is not None and state.is_paused()  # nothing lost: the run still waits for an answer
