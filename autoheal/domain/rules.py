@@ -46,6 +46,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "ThrottlingError",
         r"exceeds? the (maximum|approved) (allowed )?(quota|limit)|quota .{0,40}(can ?not|will never|never) (be )?|"
         r"quota for the number of|"
+        # A rate limit whose window is a day or a month: the server asks to wait hours ("Retry-After: 51873", "Retry
+        # in 62314 seconds"; five digits is more than the longest wait the catalog gives a retry,
+        # autoheal/domain/catalog.toml), or says the window's allowance is spent ("X-RateLimit-Remaining-Month: 0").
+        r"retry-after:? ?\d{5,}\b|retry in \d{5,} seconds|x-rate-?limit-remaining-(day|month): ?0\b|"
         # A limit on how many things exist ("The maximum number of jobs (12000) has been reached", "You have
         # reached the maximum number of personal access tokens"); not how many run at once.
         rf"maximum number of {_NOT_AT_ONCE}([\w ]{{0,20}})?{_STORED}( \(\d[\d,]*\))?"

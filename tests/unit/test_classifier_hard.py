@@ -418,3 +418,32 @@ def test_a_quantity_of_401_is_no_status_and_a_full_entity_no_throttle() -> None:
 def test_a_server_that_says_not_to_resubmit_or_a_size_past_its_limit_vetoes(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert not result.remediable and result.vetoed_by, result
+
+
+@pytest.mark.parametrize(
+    ("message", "heals"),
+    [
+        # a day's or a month's allowance spent: hours to wait, more than any retry the catalog gives
+        (
+            "ERROR [HY000] [Microsoft][Xero] (20) Error while attempting to use REST API: HTTP 429 Too Many Requests. "
+            "Rate limit exceeded. X-Rate-Limit-Problem: day; Retry-After: 51873",
+            False,
+        ),
+        (
+            'Google Ads API request failed: Status(StatusCode="ResourceExhausted", Detail="Too many requests. Retry in '
+            '62314 seconds.")',
+            False,
+        ),
+        (
+            "requests.exceptions.HTTPError: 429 Client Error: Too Many Requests. (headers: X-RateLimit-Limit-Month: "
+            "100000, X-RateLimit-Remaining-Month: 0)",
+            False,
+        ),
+        # a minute's window passes
+        ("HTTP 429 Too Many Requests. Rate limit exceeded. Retry-After: 30", True),
+        ("Too many requests. Retry in 45 seconds.", True),
+    ],
+)
+def test_a_rate_limit_whose_window_is_a_day_or_a_month_is_not_waited_out(message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable is heals, result
