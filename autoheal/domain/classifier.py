@@ -256,7 +256,7 @@ class RuleClassifier:
         for entry in transient:
             if entry.decisive:
                 named_by = next((e for e in transient if e.table in (Table.CLUSTER, Table.RUN)), entry)
-                level = self._planted(s, DECISIVE_CODE, evidence)
+                level = _planted(s.message.lower(), DECISIVE_CODE, evidence)
                 return self._result(class_of(named_by, service), level, f"code:{entry.code}", evidence, service)
         # 3. the transient wording: it names the class more precisely than a code that does not decide.
         # A quoted compound name ('socketTimeout', `retry_count`, "dbo.throttle_log") names a setting, a column
@@ -286,7 +286,7 @@ class RuleClassifier:
             if transient and _precise(transient[0]):
                 # A termination code keeps its class; a generic activity or HTTP code yields to the words.
                 entry = transient[0]
-                level = self._planted(s, CODE, evidence)
+                level = _planted(s.message.lower(), CODE, evidence)
                 return self._result(class_of(entry, service), level, f"code:{entry.code}", evidence, service)
             # A weak quota sign whose numbers show the request fits is a quota in use that frees.
             weak = sign.sign.weak and not (sign.sign.name == "quota" and (fits or cores_fit))
@@ -332,14 +332,16 @@ class RuleClassifier:
         next to an instruction to change something (autoheal/domain/instructions.py), or only in the wrapper
         around an innermost cause that names no transient class (autoheal/domain/causes.py). Conflicting
         evidence: a person decides."""
-        level = self._planted(s, level, evidence)
         if level < ACT_AT:
             return level
-        raised = raised_by_the_job(s.message)
+        low = s.message.lower()
+        level = _planted(low, level, evidence)
+        if level < ACT_AT:
+            return level
+        raised = raised_by_the_job(s.message, low)
         if raised is not None:
             evidence.append(f"the words are the job's own raise: {raised}")
             return WEAK
-        low = s.message.lower()
         told = instruction(low)
         if told is not None:
             evidence.append(f"told to change first: '{told}'")
@@ -351,18 +353,6 @@ class RuleClassifier:
             evidence.append(f"the innermost cause names no transient class: '{cause[:80]}'")
             return WEAK
         return level
-
-    @staticmethod
-    def _planted(s: _Signals, level: float, evidence: list[str]) -> float:
-        """A heal on a message that also speaks to a classifier (autoheal/domain/injection.py) is a person's
-        to decide: whoever wrote those words may have written the transient ones too."""
-        if level < ACT_AT:
-            return level
-        planted = addressed(s.message.lower())
-        if planted is None:
-            return level
-        evidence.append(f"words addressed to a classifier, not about the failure: '{planted}'")
-        return WEAK
 
     def _transient_class(self, entry: CodeEntry, service: str | None) -> bool:
         return entry.remediable and self.catalog.entry(class_of(entry, service)) is not None
@@ -378,6 +368,19 @@ class RuleClassifier:
             heals = entry is not None and (service is None or entry.playbook_for(service) is not None)
         transient = heals
         return built(kind, transient and level >= ACT_AT, level, rule, None, transient and level < ACT_AT, evidence)
+
+
+def _planted(low: str, level: float, evidence: list[str]) -> float:
+    """A heal on a message (``low``: in lower case) that also speaks to a classifier
+    (autoheal/domain/injection.py) is a person's to decide: whoever wrote those words may have written the
+    transient ones too."""
+    if level < ACT_AT:
+        return level
+    planted = addressed(low)
+    if planted is None:
+        return level
+    evidence.append(f"words addressed to a classifier, not about the failure: '{planted}'")
+    return WEAK
 
 
 def _client_error(s: _Signals, message: str) -> bool:
