@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from autoheal.domain.rules import IN_USE
+from autoheal.domain.contention import CONTENTION
 from autoheal.domain.signs import S, Sign
 
 # A package installer's own text: pip, conda, Maven and Ivy, R's install.packages. A transient network or
@@ -116,40 +116,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"(do not|don't|does not|did not) have (sufficient|enough) ([\w.-]+ )?capacity|not enough capacity|"
         # Azure SQL's 49918 "Cannot process request. Not enough resources to process request." (its
         # transient-errors list in knowledge/sql_server_errors.toml; the words where the number is not quoted).
-        r"not enough resources to process (the |this |your )?request|"
-        # Contention that frees as the other transactions finish: a deadlock victim, a lock to wait for.
-        # Connections, sessions and server processes exist only while in use: a limit on them frees as other
-        # clients disconnect (MySQL 1040 "Too many connections", PostgreSQL 53300 "sorry, too many clients
-        # already", Oracle ORA-00020 "exceeded maximum number of processes").
-        rf"too many (connections|clients)|(exceeded|reached) (the )?(maximum|max) number of {IN_USE}|"
-        # PostgreSQL's 53300 when the last slots are kept for superusers ("remaining connection slots are reserved
-        # for ..."): the same limit, reached by others' connections.
-        r"remaining connection slots are reserved|"
-        # Optimistic concurrency the database resolves by reading again: MySQL 1020 "Record has changed since last
-        # read"; the statement run again reads the new row.
-        r"(record|row) has changed since (it was )?last read|"
-        # The engines' own words for a transaction that lost to another and is to be run again: PostgreSQL's
-        # 40001/40P01 ("could not serialize access due to concurrent update", "deadlock detected"), MySQL's
-        # 1213 ("Deadlock found when trying to get lock; try restarting transaction"), Oracle's ORA-00060
-        # ("deadlock detected while waiting for resource") and ORA-00054 ("resource busy and acquire with
-        # NOWAIT specified"); a hot standby that cancels a query replaying over it.
-        r"deadlock (detected|found)|could not serialize access|try restarting (the )?transaction|"
-        r"resource busy and acquire with nowait|canceling statement due to conflict with recovery|"
-        r"deadlock victim|was deadlocked|cannot obtain a lock resource|(rerun|re-run) your statement when|"
-        # A lock or transaction another client holds frees when it finishes: a Service Bus session "currently
-        # locked by another client" (SessionCannotBeLockedException), a MongoDB WriteConflict between
-        # multi-document transactions (Cosmos DB's MongoDB troubleshooting page: retry until it succeeds).
-        r"(currently )?locked by another (client|process|session|transaction|operation|receiver)|writeconflict|"
-        # The same contention in other engines' words: Redshift's 1023 "Serializable isolation violation on table",
-        # Oracle's ORA-01466 (a consistent read met a table whose definition just changed), a Service Bus message
-        # lock that expired while it was processed (MessageLockLost: "The lock supplied is invalid. Either the lock
-        # expired, or the message has already been removed").
-        r"serializable isolation violation|ora-01466|messagelocklost|the lock supplied is invalid|"
-        # A lock that was not granted in the time allowed, in the words of Derby/Hive/JDBC engines ("A lock could
-        # not be obtained within the time requested", HiveException "could not acquire lock"): the holder finishes.
-        r"(could not|couldn't|unable to|failed to) (obtain|acquire|get) (a |the )?lock|"
-        r"lock could not be obtained|"
-        r"conflicting (multi-document )?transaction|"
+        r"not enough resources to process (the |this |your )?request|" + CONTENTION + "|"
         # An execution-context or attached-notebook limit frees up as notebooks detach (KB: maximum execution
         # context); a component that cannot take more work right now is saturated, not misconfigured.
         r"(maximum|max) number of (execution )?contexts|attached notebook limit|"

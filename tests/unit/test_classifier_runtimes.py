@@ -137,6 +137,50 @@ def test_a_documented_transient_code_heals(message: str, service: str, kind: str
     assert result.remediable and result.error_type == kind, result
 
 
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        # Numbers of EF Core's transient list, as ADF's Stored procedure and SQL connectors quote them.
+        (
+            "Operation on target SP_Scale failed: Execution fail against sql server. Sql error number: 45182. "
+            "Error Message: Database 'StagingDB' is busy with another operation. Please try your operation later.",
+            "code:45182",
+        ),
+        (
+            "ErrorCode=SqlOperationFailed,'Type=Microsoft.Data.SqlClient.SqlException,Message=The current "
+            "transaction failed to commit due to a serializable validation failure.,SqlErrorNumber=41325,Class=16,'",
+            "code:41325",
+        ),
+        # The engines' words where no number is quoted.
+        ("Could not continue scan with NOLOCK due to data movement.", "sign:resource-exhausted"),
+        (
+            "Snapshot isolation transaction aborted due to update conflict. Retry the transaction or change the "
+            "isolation level for the update/delete statement.",
+            "sign:resource-exhausted",
+        ),
+        ("ORA-08177: can't serialize access for this transaction", "sign:resource-exhausted"),
+        (
+            "Salesforce operation failed. First error: UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to "
+            "this record or 1 records",
+            "sign:resource-exhausted",
+        ),
+    ],
+)
+def test_contention_the_engines_retry_heals(message: str, rule: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert result.remediable and result.error_type == "ThrottlingError" and result.rule == rule, result
+
+
+def test_a_transport_number_leaves_the_words_to_decide() -> None:
+    """10054 is in EF Core's list, but a firewall closes connections too: the number alone does not act."""
+    result = CLASSIFIER.classify_text(
+        "ErrorCode=SqlFailedToConnect,'Message=A transport-level error has occurred. Client with IP address "
+        "'20.1.2.3' is not allowed to access the server.,SqlErrorNumber=10054,Class=20,'",
+        service="adf",
+    )
+    assert not result.remediable and result.vetoed_by, result
+
+
 def _launch_failure(azure_code: str) -> Facts:
     return Facts(
         target=Target(service="databricks", run_id="7"),
