@@ -89,7 +89,11 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"indentationerror|unboundlocalerror|notimplementederror|assertionerror|valueerror|recursionerror|"
         r"classcastexception|numberformatexception|arithmeticexception|illegalargumentexception|"
         r"illegalstateexception|nosuchelementexception|arrayindexoutofboundsexception|matcherror|"
-        r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception)\b|"
+        r"analysisexception|parseexception|noclassdeffounderror|unsupportedoperationexception)\b"
+        # Not a JVM exception built around another (Throwable(cause) takes the cause's toString() as its message:
+        # "IllegalStateException: com.microsoft.azure.documentdb.DocumentClientException: ..."): a connector's
+        # wrapper, whose cause decides.
+        r"(?!: ?(?:[a-z_][\w$]*\.)+[a-z_][\w$]*(?:exception|error)\b)|"
         # Kusto's per-query memory budget (E_RUNAWAY_QUERY, the same page): the query's own shape exceeds it.
         r"e_runaway_query|"
         r"azure function .{0,120}status-'?badgateway|230-second|"
@@ -361,9 +365,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "InvalidConfiguration",  # a waiter gave up while the run goes on: a rerun would run it twice
         r"(run|pipeline|job) .{0,60}(has|is) (still )?(inprogress|in progress|still running|queued)|"
         # The same in the databricks-sdk's waiter ("timed out after 0:20:00: current status:
-        # RunLifeCycleState.RUNNING") and a command the client stopped waiting for ("Current state of command is
-        # Running").
-        r"current status: runlifecyclestate\.(running|pending|queued)|current state of command is running",
+        # RunLifeCycleState.RUNNING"), the Databricks CLI's ("timed out after 2h0m0s: current status: RUNNING") and
+        # a command the client stopped waiting for ("Current state of command is Running").
+        r"current status: (runlifecyclestate\.)?(running|pending|queued)\b|current state of command is running",
     ),
     # A person stopped it (the Jobs API's USER_CANCELED, knowledge/databricks_run_termination.toml: not a
     # failure needing healing); running it again would undo their decision.

@@ -289,6 +289,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # their words (its troubleshooting page: 615 "Could not find database ID", 4221 "Login to read-secondary
         # failed due to long wait on 'HADR_DATABASE_WAIT_FOR_TRANSITION_TO_VERSIONING'").
         r"unable to handle (the |this )?request|could not find database id|failed due to (a )?long wait|"
+        # Cosmos DB's 410 while a partition splits ("Partition key range is finishing split and is not available for
+        # reads/writes", substatus 1007 CompletingSplit): its status-code page has the client retry.
+        r"(is finishing|completing) split\b|"
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
         # The service's own instruction to send the same thing again, unchanged: "Retry the request after 10
         # seconds", "Rerun the transaction" (SQL Server's deadlock victim, 1205), "Rerun your statement when

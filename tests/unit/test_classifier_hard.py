@@ -355,6 +355,8 @@ def test_engines_words_for_replicas_contention_and_sizes(message: str, heals: bo
             "databricks",
             "Error: Timeout: Command [ac708c17] Context [4657] Cluster [0209-1]: Current state of command is Running",
         ),
+        # the Databricks CLI's waiter, its state written bare
+        ("databricks", "Error: timed out after 2h0m0s: current status: RUNNING\n  run_id=883102277461"),
         # a query too complex to compile, a profile's read limit, a consumer slower than its poll interval
         (
             "adf",
@@ -447,3 +449,19 @@ def test_a_server_that_says_not_to_resubmit_or_a_size_past_its_limit_vetoes(mess
 def test_a_rate_limit_whose_window_is_a_day_or_a_month_is_not_waited_out(message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert result.remediable is heals, result
+
+
+def test_a_jvm_wrapper_built_around_its_cause_does_not_decide() -> None:
+    """Throwable(cause) prints the cause as its message: the wrapper's class is no user-code sign, the cause is."""
+    wrapped = CLASSIFIER.classify_text(
+        "Lost task 7.0 in stage 5.0 (TID 135): java.lang.IllegalStateException: com.microsoft.azure.documentdb."
+        'DocumentClientException: {"Errors":["Partition key range is finishing split and is not available for '
+        'reads/writes."]} StatusCode: Gone',
+        service="databricks",
+    )
+    assert wrapped.remediable and wrapped.error_type == "InternalServerError", wrapped
+    own = CLASSIFIER.classify_text(
+        "java.lang.IllegalStateException: Connection pool shut down. Service unavailable, retrying.",
+        service="databricks",
+    )
+    assert not own.remediable and own.vetoed_by and "illegalstateexception" in own.vetoed_by, own
