@@ -43,6 +43,11 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"(vnet|subnet)s? .{0,60}(does not exist|not found|is full|exhausted|no longer|deleted|misconfig)|"
         r"subnetisfull|invalidresourcereference|route table|user network configuration|due to misconfig|"
         r"network configuration (error|failure|issue)|network_configuration_failure|"
+        # A bootstrap failure that names the workspace's network as its likely cause ("This is likely due to the
+        # network configuration of the workspace (custom DNS, firewall or user-defined routes blocking outbound
+        # traffic)"); the Event Hubs Kafka endpoint on 9092, where it listens only on 9093 (its Kafka overview).
+        r"network configuration of (the|your) workspace|routes? blocking (outbound|egress)|"
+        r"servicebus\.windows\.net:9092\b|"
         # A subnet delegated to a service can hold only that service's resources: Batch pools, cluster
         # nodes and NICs fail to allocate in it until a person removes the delegation ("Allocation failed as
         # subnet has delegation to external resources", SupportArticles-docs azure-batch-pool-resizing-failure;
@@ -94,7 +99,9 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"token refresh(ing)? failed|(failed|unable|could not) (to )?refresh (the |an? )?"
         r"(oauth |access |refresh )?token|"
         r"refresh token (has |is |was )?(expired|invalid|revoked)",
-        unless=r"(continuation|pagination|page|cancellation) token",
+        # azure-identity writes "Authentication failed:" before every Entra answer, the transient ones too
+        # ("Authentication failed: AADSTS90033: A transient error has occurred"): those decide as their codes do.
+        unless=r"(continuation|pagination|page|cancellation) token|authentication failed: aadsts(90033|90024)\b",
     ),
     S(
         "permission",

@@ -280,7 +280,7 @@ class RuleClassifier:
         if hit is not None:
             sign, matched = hit
             evidence.append(f"{sign.sign.name}: '{matched}'")
-            kind = sign.sign.error_type_for(service)
+            kind = class_on(sign.sign.error_type_for(service), service)
             if service == "databricks" and kind in _NETWORK_CLASSES and INSTALLER.search(text):
                 kind = "DatabricksLibraryInstallationError"
             if transient and _precise(transient[0]):

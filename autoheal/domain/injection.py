@@ -50,7 +50,7 @@ def raised_by_the_job(message: str, lowered: str | None = None) -> str | None:
     (`raise RuntimeError("Service temporarily unavailable - please retry later")` in a UDF): those words are
     the job's, about whatever it checked, not a service's about a failure. None when no frame outside the
     libraries raised a literal. ``lowered`` is the message in lower case, where the caller has it."""
-    if "raise " not in message or "File \"" not in message:
+    if "raise " not in message or 'File "' not in message:
         return None
     for found in _RAISE.finditer(message.lower() if lowered is None else lowered):
         if not any(part in found.group(1) for part in _LIBRARY):

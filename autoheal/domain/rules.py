@@ -178,7 +178,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # reconfiguration: its troubleshooting page lists it among the transient faults.
         unless=r"could not find database id|required blob is missing|specified blob does not exist|"
         r"blob .{0,80}does not exist|"
-        r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror",
+        r"usererrorsourceblobnotexist|containerexist: true|retrying \(retry\(|newconnectionerror|readtimeouterror|"
+        # Ivy's unresolved dependency whose download broke off ("download failed: ...jar:
+        # java.net.SocketTimeoutException: Read timed out"): the coordinates resolved, the repository did not answer.
+        r"download failed: [^\n]{0,300}(timed out|timeoutexception|connection reset)",
     ),
     S(
         "configuration",
@@ -329,6 +332,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # subprocess-exited-with-error, metadata-generation-failed, legacy-install-failure): every install
         # builds it the same way.
         r"subprocess-exited-with-error|metadata-generation-failed|legacy-install-failure|failed building wheel|"
+        # A pin the index does not hold: pip lists what the index answered ("Could not find a version that satisfies
+        # the requirement pyodbc==5.9.9 (from versions: 4.0.39, 5.0.1)"); an index it could not reach lists
+        # "(from versions: none)", which the missing-object sign leaves to the retries before it.
+        r"satisfies the requirement [^\n]{1,120}\(from versions: (?!none\))|"
         r"prepare_metadata_for_build_wheel",
     ),
     # The vocabulary of a request's validation: a value, type, format or feature the service refused. The

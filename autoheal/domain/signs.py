@@ -25,6 +25,7 @@ from autoheal.domain.values import Service
 
 # ---- a sign: the words of one cause, as autoheal/domain/rules.py, access.py and transient.py write them ----
 
+
 @dataclass(frozen=True)
 class Sign:
     name: str

@@ -50,6 +50,11 @@ def test_the_same_fault_outside_an_installer_keeps_its_class() -> None:
         # the same maven wrapper over an artifact that is not there
         "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy (default-cli): "
         "Unable to find/resolve artifact.: Could not find artifact com.contoso:etl:jar:2.4.1 in nexus. Timed out.",
+        # a pin the index answered without: its versions are listed, the pinned one is not among them
+        "WARNING: Retrying (Retry(total=4)) after connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool("
+        "host='pypi.org', port=443): Read timed out.\")': /simple/pyodbc/\nERROR: Could not find a version that "
+        "satisfies the requirement pyodbc==5.9.9 (from versions: 4.0.39, 5.0.1, 5.1.0)\nERROR: No matching "
+        "distribution found for pyodbc==5.9.9",
     ],
 )
 def test_a_build_failure_or_a_proxy_setting_vetoes(message: str) -> None:
@@ -92,3 +97,22 @@ def test_the_words_that_a_fault_passes_do_not_beat_a_never_cause() -> None:
     message = "HTTP errors are often intermittent, and a simple retry will get you on your way. 403 Forbidden"
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert not result.remediable and result.vetoed_by is not None, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # an index it could not reach: pip lists no versions at all
+        "WARNING: Retrying (Retry(total=4)) after connection broken by "
+        "'NewConnectionError(\"HTTPSConnectionPool(host='pypi.org', port=443)\")': /simple/pyodbc/\n"
+        "ERROR: Could not find a version that satisfies the requirement pyodbc==5.1.0 (from versions: none)\n"
+        "ERROR: No matching distribution found for pyodbc==5.1.0",
+        # Ivy resolved the coordinates, then the download broke off
+        "Library resolution failed because unresolved dependency: com.azure:azure-eventhubs-spark_2.12:2.3.22: "
+        "download failed: com.azure#azure-messaging-eventhubs;5.15.0!azure-messaging-eventhubs.jar: "
+        "java.net.SocketTimeoutException: Read timed out (https://repo1.maven.org/maven2/com/azure/x.jar)",
+    ],
+)
+def test_an_index_that_did_not_answer_is_a_library_installation(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable and result.error_type == "DatabricksLibraryInstallationError", result

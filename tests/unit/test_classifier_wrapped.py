@@ -155,3 +155,47 @@ def test_no_answer_words_beside_a_stated_answer_abstain(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="adf")
     assert not result.remediable and result.abstained, result
     assert any(e.startswith("the endpoint answered ") for e in result.evidence), result.evidence
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # a bootstrap that names the workspace's network as its cause
+        "Cluster terminated. Reason: Bootstrap Timeout (BOOTSTRAP_TIMEOUT). Instance bootstrap failed command: "
+        "WaitForDaemonReachable. Failure message: Timed out with exception after 9 attempts. This is likely due to "
+        "the network configuration of the workspace (custom DNS, firewall or user-defined routes blocking outbound "
+        "traffic).",
+        # the Event Hubs Kafka endpoint on the port it does not listen on
+        "StreamingQueryException: Timeout expired while fetching topic metadata "
+        "(kafka.bootstrap.servers=evhns-telemetry.servicebus.windows.net:9092)",
+    ],
+)
+def test_a_timeout_that_names_its_network_setting_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and result.vetoed_by and "network-configuration" in result.vetoed_by, result
+
+
+def test_a_transient_entra_answer_behind_the_sdks_authentication_failed_heals() -> None:
+    """azure-identity writes "Authentication failed:" before every Entra answer; AADSTS90033 is a transient one."""
+    transient = CLASSIFIER.classify_text(
+        "azure.core.exceptions.ClientAuthenticationError: Authentication failed: AADSTS90033: A transient error has "
+        "occurred. Please try again.",
+        service="databricks",
+    )
+    assert transient.remediable and transient.rule == "code:AADSTS90033", transient
+    secret = CLASSIFIER.classify_text(
+        "azure.core.exceptions.ClientAuthenticationError: Authentication failed: AADSTS7000222: The provided client "
+        "secret keys are expired. Please try again.",
+        service="databricks",
+    )
+    assert not secret.remediable and secret.vetoed_by, secret
+
+
+def test_a_databricks_sign_in_an_adf_activity_is_the_class_adf_reruns() -> None:
+    """ADF has no driver to restart: a Databricks activity whose driver restarted is an activity to run again."""
+    result = CLASSIFIER.classify_text(
+        "Operation on target Run_Aggregates failed: Run failed with error message com.databricks.WorkflowException: "
+        "Caused by: DriverRestartedException: The spark driver has stopped unexpectedly and is restarting.",
+        service="adf",
+    )
+    assert result.remediable and result.error_type == "InternalServerError", result
