@@ -47,6 +47,9 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         # network configuration of the workspace (custom DNS, firewall or user-defined routes blocking outbound
         # traffic)"); the Event Hubs Kafka endpoint on 9092, where it listens only on 9093 (its Kafka overview).
         r"network configuration of (the|your) workspace|routes? blocking (outbound|egress)|"
+        # botocore's own hint where the endpoint it built from the region does not resolve ("Could not connect to
+        # the endpoint URL ... please verify your region value").
+        r"verify your region|"
         r"servicebus\.windows\.net:9092\b|"
         # A subnet delegated to a service can hold only that service's resources: Batch pools, cluster
         # nodes and NICs fail to allocate in it until a person removes the delegation ("Allocation failed as
@@ -134,7 +137,10 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"(can_[a-z_]+|is_owner)\b",
         # A Google API body whose reason says the 403 was a rate limit (autoheal/domain/knowledge/
         # http_and_api_errors.toml: rateLimitExceeded, userRateLimitExceeded).
-        unless=r"403 (forbidden )?when downloading|proxy|\"reason\": ?\"(user)?ratelimitexceeded\"",
+        # BigQuery answers its rate limits with 403 ("403 Exceeded rate limits: too many concurrent queries for this
+        # project", reason rateLimitExceeded): its troubleshooting page has them retried with backoff.
+        unless=r"403 (forbidden )?when downloading|proxy|\"reason\": ?\"(user)?ratelimitexceeded\"|"
+        r"403 exceeded rate limits",
     ),
     S(
         "certificate-trust",
@@ -147,8 +153,11 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"private key|cryptographic (module|algorithm)|identity check failed|expected dns identity|\bfips\b|"
         r"access .{0,20}to the certificate|error occurred during the pre-login handshake|"
         # Microsoft's JDBC driver when the TLS session is refused ("The driver could not establish a secure
-        # connection to SQL Server by using Secure Sockets Layer (SSL) encryption"): versions or certificates.
-        r"could not establish a secure connection|"
+        # connection to SQL Server by using Secure Sockets Layer (SSL) encryption"): versions or certificates. Not
+        # where its inner error is the connection dropping ('Error: "Connection reset ClientConnectionId:...'):
+        # the handshake met a network that cut it, which the connection words judge.
+        r"could not establish a secure connection(?![^\n]{0,120}error: \"(connection reset|read timed out|"
+        r"connection timed out|socket closed))|"
         # The server refused the TLS parameters (protocol, cipher, certificate): a handshake alert, not a blip.
         r"received fatal alert|handshake_failure|chain building failed|trust chain|certificate chain|"
         # A TLS version one side requires and the other does not offer: the same two meet the same way.

@@ -33,5 +33,9 @@ CEILINGS = (
     r"message larger than max|"
     # Kusto's result-set limit (E_QUERY_RESULT_SET_TOO_LARGE; its query-limits page is a development document of
     # tests/data/corpus): the query or its truncation setting is changed, or the same one stops again.
-    r"e_query_result_set_too_large"
+    r"e_query_result_set_too_large|"
+    # The AWS SDK's client-side pool drained ("Unable to execute HTTP request: Timeout waiting for connection from
+    # pool"): streams the job does not close, or a pool smaller than its parallelism (EMR's and S3A's
+    # fs.s3(a).connection.maximum); the same job drains it again.
+    r"timeout waiting for connection from pool"
 )

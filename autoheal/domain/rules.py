@@ -308,6 +308,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # the requirement pyodbc==5.9.9 (from versions: 4.0.39, 5.0.1)"); an index it could not reach lists
         # "(from versions: none)", which the missing-object sign leaves to the retries before it.
         r"satisfies the requirement [^\n]{1,120}\(from versions: (?!none\))|"
+        # A cluster library whose other version is already installed ("PyPI package confluent-kafka has been
+        # installed already"): the cluster is restarted before another version installs.
+        r"has been installed already|"
         r"prepare_metadata_for_build_wheel",
     ),
     # The vocabulary of a request's validation: a value, type, format or feature the service refused. The

@@ -292,6 +292,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # Cosmos DB's 410 while a partition splits ("Partition key range is finishing split and is not available for
         # reads/writes", substatus 1007 CompletingSplit): its status-code page has the client retry.
         r"(is finishing|completing) split\b|"
+        # BigQuery's backendError in its own words ("The job encountered an error during execution. Retrying the job
+        # may solve the problem."), PostgreSQL's 57P02 while it restarts after another backend crashed.
+        r"retrying the job may solve the problem|terminating connection because of crash of another server process|"
         r"temporarily[ _]unavailable|try again( later)?|retry (later|the operation|your (job|request))|"
         # The service's own instruction to send the same thing again, unchanged: "Retry the request after 10
         # seconds", "Rerun the transaction" (SQL Server's deadlock victim, 1205), "Rerun your statement when

@@ -199,3 +199,60 @@ def test_a_databricks_sign_in_an_adf_activity_is_the_class_adf_reruns() -> None:
         service="adf",
     )
     assert result.remediable and result.error_type == "InternalServerError", result
+
+
+@pytest.mark.parametrize(
+    ("message", "heals"),
+    [
+        # BigQuery's backend error, its words under a 400; its rate limits under a 403
+        (
+            "google.api_core.exceptions.BadRequest: 400 GET https://bigquery.googleapis.com/bigquery/v2/projects/p/"
+            "queries/job_5Qm: The job encountered an error during execution. Retrying the job may solve the problem.",
+            True,
+        ),
+        (
+            "google.api_core.exceptions.Forbidden: 403 Exceeded rate limits: too many concurrent queries for this "
+            "project. For more information, see https://cloud.google.com/bigquery/troubleshooting-errors",
+            True,
+        ),
+        # PostgreSQL restarting after another backend crashed
+        (
+            "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend. FATAL: "
+            "terminating connection because of crash of another server process",
+            True,
+        ),
+        # mssql-jdbc's TLS words around a dropped connection, and around a certificate it does not trust
+        (
+            "com.microsoft.sqlserver.jdbc.SQLServerException: The driver could not establish a secure connection to "
+            'SQL Server by using Secure Sockets Layer (SSL) encryption. Error: "Connection reset '
+            'ClientConnectionId:65eb".',
+            True,
+        ),
+        (
+            "com.microsoft.sqlserver.jdbc.SQLServerException: The driver could not establish a secure connection to "
+            'SQL Server by using Secure Sockets Layer (SSL) encryption. Error: "PKIX path building failed". Connection '
+            "reset.",
+            False,
+        ),
+        # botocore's own hint at the region, the AWS SDK's drained pool, a library installed at another version
+        (
+            'botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: "https://s3.eu-west-1a'
+            '.amazonaws.com/", please verify your region value.',
+            False,
+        ),
+        (
+            "com.amazonaws.SdkClientException: Unable to execute HTTP request: "
+            "Timeout waiting for connection from pool",
+            False,
+        ),
+        (
+            "Library installation attempted on the driver node of cluster 0314-0922 and failed. Error Code: "
+            "DRIVER_LIBRARY_INSTALLATION_FAILURE. Error Message: org.apache.spark.SparkException: PyPI package "
+            "confluent-kafka has been installed already. Connection reset.",
+            False,
+        ),
+    ],
+)
+def test_the_clients_own_words_for_what_passes_and_what_stays(message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable is heals, result
