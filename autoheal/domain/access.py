@@ -6,7 +6,7 @@ in this order: the first that matches names the class. Split from rules.py for i
 
 from __future__ import annotations
 
-from autoheal.domain.signs import S, Sign
+from autoheal.domain.signs import FRAME_LINE, S, Sign
 
 ACCESS_SIGNS: tuple[Sign, ...] = (
     S(
@@ -109,8 +109,9 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
     S(
         "permission",
         "PermissionDenied",
-        # A status, not a quantity ("the current usage for the database is 401", SQL's 10929).
-        r"(?<!is )\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
+        # A status, not a quantity ("the current usage for the database is 401", SQL's 10929) nor a stack frame's line
+        # ("ConflictChecker.scala:401", 'File "x.py", line 403'): signs.py's FRAME_LINE.
+        r"(?<!is )" + FRAME_LINE + r"\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
         r"access to .{0,60} (is |was )?denied|"
         # A Key Vault-backed secret scope the workspace cannot read ("INVALID_STATE: Databricks could not access
         # keyvault: https://kv.vault.azure.net/"): the vault's access policy or firewall.

@@ -47,6 +47,9 @@ class Sign:
 
 
 S = Sign  # the sign lists' short name
+# Not a number that is a stack frame's line ("ConflictChecker.scala:401)", "Reader.java:503", 'File "x.py", line
+# 403', a .NET frame's ":line 500"): put before a status's digits in a sign, so that a frame is not read as an answer.
+FRAME_LINE = r"(?<!\.java:)(?<!\.scala:)(?<!\.kt:)(?<!\.py:)(?<!line )"
 
 
 _PATTERN_TOKEN = re.compile(r"\\.|\(\?P[<=]|.", re.DOTALL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from autoheal.domain.contention import CONTENTION
-from autoheal.domain.signs import S, Sign
+from autoheal.domain.signs import FRAME_LINE, S, Sign
 
 # A package installer's own text: pip, conda, Maven and Ivy, R's install.packages. A transient network or
 # server sign in it is a library installation that met a mirror or index at a bad moment, and on Databricks
@@ -281,7 +281,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
     S(
         "server-error",
         "InternalServerError",
-        r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
+        FRAME_LINE + r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
         # Cloudflare's origin errors as a client reports the status (its 5xx pages: 520 unknown, 521 web server
         # down, 522 connection timed out, 524 a timeout occurred); 523 and 525/526 name an address or a certificate.
         r"status code:? '?(520|521|522|524)\b|"

@@ -256,3 +256,29 @@ def test_a_databricks_sign_in_an_adf_activity_is_the_class_adf_reruns() -> None:
 def test_the_clients_own_words_for_what_passes_and_what_stays(message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable is heals, result
+
+
+@pytest.mark.parametrize(
+    ("message", "heals"),
+    [
+        # a frame's line number is no status: 401 here is a line of ConflictChecker.scala
+        (
+            "io.delta.exceptions.ConcurrentAppendException: [DELTA_CONCURRENT_APPEND] Files were added to partition "
+            "[p=1] by a concurrent update. Please try the operation again.\n\tat com.databricks.sql.transaction.tahoe."
+            "ConflictChecker.checkForAddedFiles(ConflictChecker.scala:401)",
+            True,
+        ),
+        # nor 503 a line of a Python file, under a job's own data error
+        (
+            'Traceback (most recent call last):\n  File "/Workspace/etl/load.py", line 503, in <module>\n'
+            "KeyError: 'customer_id'",
+            False,
+        ),
+        # while a status the server answered still counts
+        ("HTTP/1.1 403 Forbidden: the service principal has no access to the container. Connection reset.", False),
+    ],
+)
+def test_a_frame_line_number_is_no_status(message: str, heals: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable is heals, result
+    assert "'401'" not in " ".join(result.evidence) and "'503'" not in " ".join(result.evidence), result
