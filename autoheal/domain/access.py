@@ -111,7 +111,8 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         "PermissionDenied",
         # A status, not a quantity ("the current usage for the database is 401", SQL's 10929) nor a stack frame's line
         # ("ConflictChecker.scala:401", 'File "x.py", line 403'): signs.py's FRAME_LINE.
-        r"(?<!is )" + FRAME_LINE + r"\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|access (is |was )?denied|accessdenied|"
+        r"(?<!is )" + FRAME_LINE + r"\b(401|403)\b|forbidden|not authori[sz]ed|unauthori[sz]ed|"
+        r"access (is |was )?denied|accessdenied|"
         r"access to .{0,60} (is |was )?denied|"
         # A Key Vault-backed secret scope the workspace cannot read ("INVALID_STATE: Databricks could not access
         # keyvault: https://kv.vault.azure.net/"): the vault's access policy or firewall.
