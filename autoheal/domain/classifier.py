@@ -338,8 +338,10 @@ class RuleClassifier:
         level = _planted(low, level, evidence)
         if level < ACT_AT:
             return level
+        # A job's own raise of transient words; not its raise of other words around a library's report beneath it
+        # ("raise RuntimeError('aborting pipeline') from e" over the SDK's TemporarilyUnavailable).
         raised = raised_by_the_job(s.message, low)
-        if raised is not None:
+        if raised is not None and self._transient.first(raised, s.service, prefilter=self.prefilter) is not None:
             evidence.append(f"the words are the job's own raise: {raised}")
             return WEAK
         told = instruction(low)

@@ -99,6 +99,18 @@ def test_a_jobs_own_raise_of_transient_words_is_a_persons_to_weigh() -> None:
         "ConnectionResetError(104, 'Connection reset by peer'))"
     )
     assert CLASSIFIER.classify_text(library, service="databricks").remediable
+    # The job's raise of its own words around a library's report beneath it ("raise ... from e"): the report decides.
+    wrapped = (
+        "Traceback (most recent call last):\n  File \"/databricks/python/lib/python3.10/site-packages/databricks/sdk/"
+        'core.py", line 262, in _perform\n    raise self._make_nicer_error(response=response, **payload) from None\n'
+        "databricks.sdk.errors.platform.TemporarilyUnavailable: The service at /api/2.1/jobs/run-now is temporarily "
+        "unavailable. Please try again later.\n\nThe above exception was the direct cause of the following exception:"
+        '\n\nTraceback (most recent call last):\n  File "/Workspace/Repos/orchestration/trigger.py", line 31, in '
+        "<module>\n    raise RuntimeError(\"could not trigger job 'refresh_bi' - aborting pipeline\") from e\n"
+        "RuntimeError: could not trigger job 'refresh_bi' - aborting pipeline"
+    )
+    result = CLASSIFIER.classify_text(wrapped, service="databricks")
+    assert result.remediable and result.error_type == "InternalServerError", result
 
 
 @pytest.mark.parametrize(
