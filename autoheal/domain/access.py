@@ -142,7 +142,7 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         # BigQuery answers its rate limits with 403 ("403 Exceeded rate limits: too many concurrent queries for this
         # project", reason rateLimitExceeded): its troubleshooting page has them retried with backoff.
         unless=r"403 (forbidden )?when downloading|proxy|\"reason\": ?\"(user)?ratelimitexceeded\"|"
-        r"403 exceeded rate limits",
+        r"exceeded rate limits",
     ),
     S(
         "certificate-trust",

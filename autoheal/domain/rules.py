@@ -35,7 +35,7 @@ _AT_ONCE = r"concurrent|active|queued|parallel|running|simultaneous"
 _NOT_AT_ONCE = rf"(?!{_AT_ONCE})"
 # What exists only while in use: a limit on how many frees as other clients let go (TRANSIENT_SIGNS), so the
 # count-limit veto below does not take it.
-IN_USE = r"(processes|sessions|connections|threads)"
+IN_USE = r"(processes|sessions|connections|threads|waiters)"
 
 # ---- 1. causes a retry cannot fix ----------------------------------------------------------------
 NEVER_SIGNS: tuple[Sign, ...] = (
@@ -341,6 +341,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         "not-recoverable",
         "InvalidConfiguration",
         r"\b(non-? ?|un|ir)recoverable|\bnot recoverable\b|can never succeed",
+        # Not the ODBC driver's connection resiliency giving up on one connection ("The connection is broken and
+        # recovery is not possible. The connection is marked by the client driver as unrecoverable."): a new
+        # connection is made by the next run.
+        unless=r"connection is marked by the client driver as unrecoverable",
     ),
     S(
         "still-running",

@@ -226,6 +226,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"connection (was |is |has been )?(unexpectedly |abruptly )?"
         r"(closed|reset|refused|aborted|lost|dropped|terminated|interrupted)|"
         r"forcibly closed|no connection could be made|transport-level error|econnreset|econnrefused|"
+        # Microsoft's ODBC driver and SqlClient when their connection resiliency gives up on one connection (IMC06
+        # "The connection is broken and recovery is not possible"): the next run opens another.
+        r"the connection is broken and recovery is not possible|"
         r"broken pipe|socket (closed|exception|hang up)|socketexception|remote (host|server|end|party) "
         r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
         r"an error occurred while sending the request|unexpected eof|response ended prematurely|"

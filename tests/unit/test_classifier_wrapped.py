@@ -282,3 +282,33 @@ def test_a_frame_line_number_is_no_status(message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable is heals, result
     assert "'401'" not in " ".join(result.evidence) and "'503'" not in " ".join(result.evidence), result
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        # BigQuery's rate limit, its 403 apart from its words
+        (
+            "adf",
+            "403 GET https://bigquery.googleapis.com/bigquery/v2/projects/acme/queries/9b1e?location=EU: Exceeded rate "
+            "limits: too many api requests per user per method for this user_method.",
+        ),
+        # Snowflake's limit on statements waiting for one lock: they exist only while they wait
+        (
+            "adf",
+            "000625 (57014): Statement '01b4' has locked table 'MODELS' in transaction 1715 and this lock has not yet "
+            "been released. Your statement '01b5' was aborted because the number of waiters for this lock exceeds the "
+            "20 statements limit.",
+        ),
+        # the ODBC driver giving up on one connection
+        (
+            "adf",
+            "[IMC06] [Microsoft][ODBC Driver 18 for SQL Server]The connection is broken and recovery is not possible. "
+            "The connection is marked by the client driver as unrecoverable. No attempt was made to restore the "
+            "connection.",
+        ),
+    ],
+)
+def test_what_frees_on_its_own_in_the_services_words_heals(service: str, message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert result.remediable, result
