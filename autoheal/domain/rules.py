@@ -127,7 +127,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"constraint violation|violation of (primary|unique) key|duplicate key|unique index|"
         r"cannot insert (the value )?null|null value in column|not null constraint|"
         r"more columns than (expected|defined)|too (many|few) columns|"
-        r"malformed (record|row|csv|json|data|file)|bad record|"
+        # Not TLS's bad_record_mac alert ("[SSL: SSLV3_ALERT_BAD_RECORD_MAC] sslv3 alert bad record mac"): a record of
+        # the connection arrived corrupted, not a row of the data.
+        r"malformed (record|row|csv|json|data|file)|bad record(?![ _]mac)|"
         r"conversion failed when converting|failed to convert value|invalid (date|number|numeric|decimal) "
         r"(format|value)|unparseable|string or binary data would be truncated|divide by zero|"
         r"multiple source rows matched|arithmetic overflow|caused overflow|numeric overflow|value out of range|"

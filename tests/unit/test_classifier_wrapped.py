@@ -312,3 +312,13 @@ def test_a_frame_line_number_is_no_status(message: str, heals: bool) -> None:
 def test_what_frees_on_its_own_in_the_services_words_heals(service: str, message: str) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert result.remediable, result
+
+
+def test_a_tls_record_is_no_data_record() -> None:
+    """TLS's bad_record_mac alert is a record of the connection, not a bad row: no data veto (and no heal alone)."""
+    result = CLASSIFIER.classify_text(
+        "aiohttp.client_exceptions.ClientOSError: [Errno 1] [SSL: SSLV3_ALERT_BAD_RECORD_MAC] sslv3 alert bad record "
+        "mac (_ssl.c:2548)",
+        service="databricks",
+    )
+    assert result.vetoed_by is None and result.error_type != "DataQuality", result
