@@ -104,7 +104,13 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"refresh token (has |is |was )?(expired|invalid|revoked)",
         # azure-identity writes "Authentication failed:" before every Entra answer, the transient ones too
         # ("Authentication failed: AADSTS90033: A transient error has occurred"): those decide as their codes do.
-        unless=r"(continuation|pagination|page|cancellation) token|authentication failed: aadsts(90033|90024)\b",
+        # Nor where the token endpoint itself asked for a wait: the managed-identity endpoint's 429
+        # ("ManagedIdentityCredential authentication failed: Service request failed. Status: 429 (Too Many
+        # Requests)") or 5xx, MSAL's throttling
+        # ("Request was throttled according to instructions from STS. Retry in 93486 ms").
+        unless=r"(continuation|pagination|page|cancellation) token|authentication failed: aadsts(90033|90024)\b|"
+        r"authentication failed: service request failed\.\s+status: (429|50[234])\b|"
+        r"throttled according to instructions from sts",
     ),
     S(
         "permission",

@@ -39,6 +39,9 @@ _LEAD = re.compile(
     r"to (?:fix|resolve|avoid) (?:this|the (?:issue|error|problem)),?)\s+"
 )
 _VERB = re.compile(r"(?:" + _CHANGE + r")(?= )")
+# A query the message quotes ("[SQL: SELECT region, sum(amount) FROM ledger]", SQLAlchemy's and the drivers' form) is
+# no order to select anything.
+_QUERY = re.compile(r"select\b[^;]{0,300}?\bfrom\b")
 # Advice that fits a transient failure: time and load (throttling is fixed by spreading it), or where to
 # read more.
 _ABOUT_TIME = re.compile(
@@ -104,14 +107,14 @@ def instruction(message: str) -> str | None:
 def _verb(sentence: str) -> re.Match[str] | None:
     """The first verb of a change at a sentence's start or after the words that open an instruction."""
     found = _VERB.match(sentence)
-    if found is not None:
+    if found is not None and not _QUERY.match(sentence, found.start()):
         return found
     for lead in _LEAD.finditer(sentence):
         start = lead.start()
         if start and lead.group()[0].isalpha() and (sentence[start - 1].isalnum() or sentence[start - 1] == "_"):
             continue  # "please" inside a word
         found = _VERB.match(sentence, lead.end())
-        if found is not None:
+        if found is not None and not _QUERY.match(sentence, found.start()):
             return found
     return None
 

@@ -114,3 +114,11 @@ def test_an_instruction_to_send_it_again_after_changing_something_does_not() -> 
         service="adf",
     )
     assert not result.remediable, result
+
+
+def test_a_quoted_query_is_no_order_to_select() -> None:
+    """SQLAlchemy's "[SQL: SELECT ...]" after a driver's transient error: a query, not an instruction."""
+    from autoheal.domain.instructions import instruction
+
+    assert instruction("[08s01] tcp provider: error code 0x68 (104)\n[sql: select top 10 * from dbo.events]") is None
+    assert instruction("please select a different region and retry.") == "select a different region and retry."

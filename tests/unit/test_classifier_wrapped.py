@@ -322,3 +322,25 @@ def test_a_tls_record_is_no_data_record() -> None:
         service="databricks",
     )
     assert result.vetoed_by is None and result.error_type != "DataQuality", result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # the managed-identity endpoint's own 429 behind azure-identity's prefix
+        "azure.core.exceptions.ClientAuthenticationError: ManagedIdentityCredential authentication failed: Service "
+        'request failed.\nStatus: 429 (Too Many Requests)\nContent:\n{"error":"too_many_requests","error_description":'
+        '"Temporarily throttled, too many requests"}',
+        # MSAL told by the token service to wait
+        "com.microsoft.sqlserver.jdbc.SQLServerException: Failed to authenticate the user svc@contoso.com in Active "
+        "Directory (Authentication=ActiveDirectoryPassword). Request was throttled according to instructions from "
+        "STS. Retry in 93486 ms.",
+        # a driver's reset with the query it ran quoted after it
+        "sqlalchemy.exc.OperationalError: (pyodbc.OperationalError) ('08S01', '[08S01] [Microsoft][ODBC Driver 17 "
+        "for SQL Server]TCP Provider: Error code 0x68 (104) (SQLExecDirectW)')\n[SQL: SELECT TOP 1000 * FROM "
+        "dbo.customer_events WHERE load_id = ?]",
+    ],
+)
+def test_a_token_endpoint_that_asks_for_a_wait_or_a_quoted_query_still_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable, result
