@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["innermost"]
+__all__ = ["innermost", "without_code"]
 
 _CAUSE = re.compile(
     r"(?i)caused by:|--->|inner (?:error|exception)s?:?|(?<!for )more details:|(?<!for more )details:|"
@@ -40,3 +40,13 @@ def innermost(message: str, lowered: str | None = None) -> str | None:
         return None
     tail = parts[-1].strip(_TRIM)
     return tail if len(tail.split()) >= 2 else None
+
+
+# A Python traceback's frame and the source line printed under it ('  File "/x/transfer.py", line 326, in _update'
+# then '    self._wait(poll, timeout)'): the line is the program's text, whose names ("timeout", "retry") are no event.
+_FRAME_SOURCE = re.compile(r'(file "[^"\n]+", line \d+, in [^\n]*\n)[^\n]*')
+
+
+def without_code(low: str) -> str:
+    """A lower-cased message without the source lines its Python traceback prints under each frame."""
+    return _FRAME_SOURCE.sub(r"\1", low) if 'file "' in low else low

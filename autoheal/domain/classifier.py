@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from autoheal.domain.catalog import Catalog
-from autoheal.domain.causes import innermost
+from autoheal.domain.causes import innermost, without_code
 from autoheal.domain.classification import Classification, built
 from autoheal.domain.codes import ANY_HINT, FIELD_CODE, CodeFinder, code_words, quoted_names, sql_state, stated, unnamed
 from autoheal.domain.injection import addressed, raised_by_the_job
@@ -262,6 +262,8 @@ class RuleClassifier:
         # A quoted compound name ('socketTimeout', `retry_count`, "dbo.throttle_log") names a setting, a column
         # or an object: its words are no event.
         names = quoted_names(inner)
+        # Nor do the source lines of a Python traceback: the program's names ("self._wait(poll, timeout)").
+        text = without_code(text)
         defaults = [e for e in nevers if e.error_type != "Unknown"]
         if defaults:
             # Against a code whose documented default is not transient, only the message's own words
@@ -271,7 +273,7 @@ class RuleClassifier:
                 bare = bare.replace(code, " ") if code else bare
             # No class name in the text, none in the bare words either (class names hold no space).
             bare = self._class_words.sub(" ", bare.lower()) if named_class else bare.lower()
-            bare = unnamed(bare, names) if names else bare
+            bare = without_code(unnamed(bare, names) if names else bare)
             hit = self._transient.first(bare, service, prefilter=self.prefilter)
         elif names:
             hit = self._transient.first(unnamed(text, names), service, prefilter=self.prefilter)

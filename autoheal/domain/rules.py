@@ -329,7 +329,14 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # by the broker", INVALID_TRANSACTION_TIMEOUT "larger than the maximum value allowed").
         r"not within the (range|limits?)\b|(larger|greater|smaller|less|higher|lower) than the (maximum|minimum) "
         r"(value )?(allowed|permitted)|"
-        r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive)\b|"
+        r"must be (a|an|one of|between|greater|less|at least|at most|specified|set|provided|unique|positive|"
+        r"in the form|of the form)\b|"
+        # A call inside an activity that the service refused as malformed (Cosmos DB's .NET client: "Response status
+        # code does not indicate success: BadRequest (400); Substatus: 1001", a partition key the item lacks).
+        r"does not indicate success: badrequest \(400\)|"
+        # An Azure Functions host whose language worker does not start ("Failed to start language worker process
+        # for: java"): its runtime or settings, which the next call meets again until the app is fixed.
+        r"failed to start (a )?language worker process|"
         # A setting the client or service does not know: a name misspelt or meant for another version.
         r"(unrecogni[sz]ed|unknown|unsupported|invalid) (connection string |configuration |config )?"
         r"(option|property|parameter|setting|argument|keyword|key)s?\b",

@@ -101,7 +101,7 @@ def test_a_jobs_own_raise_of_transient_words_is_a_persons_to_weigh() -> None:
     assert CLASSIFIER.classify_text(library, service="databricks").remediable
     # The job's raise of its own words around a library's report beneath it ("raise ... from e"): the report decides.
     wrapped = (
-        "Traceback (most recent call last):\n  File \"/databricks/python/lib/python3.10/site-packages/databricks/sdk/"
+        'Traceback (most recent call last):\n  File "/databricks/python/lib/python3.10/site-packages/databricks/sdk/'
         'core.py", line 262, in _perform\n    raise self._make_nicer_error(response=response, **payload) from None\n'
         "databricks.sdk.errors.platform.TemporarilyUnavailable: The service at /api/2.1/jobs/run-now is temporarily "
         "unavailable. Please try again later.\n\nThe above exception was the direct cause of the following exception:"

@@ -344,3 +344,42 @@ def test_a_tls_record_is_no_data_record() -> None:
 def test_a_token_endpoint_that_asks_for_a_wait_or_a_quoted_query_still_heals(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    ("service", "message", "vetoes"),
+    [
+        # a name in a traceback's source line is no event: "timeout" here is an argument
+        (
+            "databricks",
+            'Traceback (most recent call last):\n  File "/databricks/python/lib/python3.7/site-packages/azure/'
+            'datalake/store/transfer.py", line 370, in monitor\n    self._wait(poll, timeout)\nMemoryError',
+            False,
+        ),
+        # a call the service refused as malformed, inside the Function's 500
+        (
+            "adf",
+            "Call to provided Azure function 'Stage' failed with status-'InternalServerError' and message - "
+            "'Microsoft.Azure.Cosmos.CosmosException : Response status code does not indicate success: BadRequest "
+            "(400); Substatus: 1001'.",
+            True,
+        ),
+        # a Functions host whose worker does not start
+        (
+            "adf",
+            "Call to provided Azure function 'pwt' failed with status-'InternalServerError' and message - 'Failed to "
+            "start language worker process for: java. The operation has timed out.'",
+            True,
+        ),
+        # an argument in a form the library refuses, under a dropped connection
+        (
+            "databricks",
+            "ConnectionResetError: [Errno 104] Connection reset by peer\nHFValidationError: Repo id must be in the "
+            "form 'repo_name' or 'namespace/repo_name': '/dbfs/ckpt/checkpoint-600'.",
+            True,
+        ),
+    ],
+)
+def test_what_the_program_wrote_or_was_refused_for_does_not_heal(service: str, message: str, vetoes: bool) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert not result.remediable and (result.vetoed_by is not None) is vetoes, result
