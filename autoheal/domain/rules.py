@@ -214,7 +214,9 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         # A feature used without the setting it needs (Spark's MISSING_TIMEOUT_CONFIGURATION "The operation has
         # timed out, but no timeout duration is configured"; "Cannot set timeout duration without enabling
         # processing time timeout"): its words may say "timed out", the fix is a setting.
-        r"\bno [\w ]{1,30} (is|was|has been) (configured|specified)\b|without enabling\b|"
+        # Not Reactor's timeout operator ("Did not observe any item or terminal signal within 60000ms in 'flatMap' (and
+        # no fallback has been configured)", the Azure SDKs for Java): a wait that ran out, which the words decide.
+        r"\bno (?!fallback )[\w ]{1,30} (is|was|has been) (configured|specified)\b|without enabling\b|"
         # An app someone stopped stays stopped ("the Azure Function app 'fn-etl' is stopped"): a person starts it.
         r"\b(function app|web app|logic app|app|application|site|workflow)\b['\"\w -]{0,40} "
         r"(is|was|has been) stopped\b|"

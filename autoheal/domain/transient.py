@@ -86,7 +86,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
     S(
         "memory-exhausted",
         "DatabricksResourceExhausted",
-        r"exit code:? ?137|executorlostfailure|executor (heartbeat|lost)",
+        # Kubernetes's words for the same kill ("terminated: reason=OOMKilled, exitCode=137"), as Spark on Kubernetes
+        # and Kyuubi report a driver's or executor's container.
+        r"exit ?code[:=]? ?137|oomkilled|executorlostfailure|executor (heartbeat|lost)",
     ),
     S(
         "resource-exhausted",
@@ -113,6 +115,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"limit of \d[\d,]* (concurrent(ly running)?|active|parallel|simultaneous) [\w ]{0,20}?"
         r"(runs|tasks|jobs|requests|queries|sessions|connections)\b|"
         r"too many [\w ]{0,30}(operations|requests) in progress|stockout|insufficient (\w+ )?(capacity|instances)|"
+        # Livy's refusal while others start ("Rejected, too many sessions are being created!"), HDInsight's and
+        # Synapse's Spark activities in ADF.
+        r"too many sessions are being created|"
         r"(do not|don't|does not|did not) have (sufficient|enough) ([\w.-]+ )?capacity|not enough capacity|"
         # Azure SQL's 49918 "Cannot process request. Not enough resources to process request." (its
         # transient-errors list in knowledge/sql_server_errors.toml; the words where the number is not quoted).

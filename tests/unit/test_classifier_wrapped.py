@@ -383,3 +383,22 @@ def test_a_token_endpoint_that_asks_for_a_wait_or_a_quoted_query_still_heals(mes
 def test_what_the_program_wrote_or_was_refused_for_does_not_heal(service: str, message: str, vetoes: bool) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert not result.remediable and (result.vetoed_by is not None) is vetoes, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Reactor's timeout operator: its "no fallback has been configured" is no missing setting
+        "java.lang.RuntimeException: java.util.concurrent.TimeoutException: Did not observe any item or terminal "
+        "signal within 60000ms in 'flatMap' (and no fallback has been configured)",
+        # Kubernetes's words for a container killed for memory
+        "org.apache.kyuubi.KyuubiException: SPARK batch[0c7e] job failed: ApplicationInfo(spark-0c7e-driver, KILLED, "
+        "container spark-kubernetes-driver terminated: reason=OOMKilled, exitCode=137)",
+        # Livy turning a session away while others start
+        'Operation on target Spark_Load failed: Failed to submit Spark job. Error: {"msg":"Rejected, too many '
+        'sessions are being created!"}',
+    ],
+)
+def test_a_wait_a_kill_or_a_refusal_that_passes_heals(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable, result
