@@ -46,7 +46,7 @@ _QUERY = re.compile(r"select\b[^;]{0,300}?\bfrom\b")
 # read more.
 _ABOUT_TIME = re.compile(
     r"time ?frame|later|\bwait|spread|schedul|\brate\b|frequency|fewer|concurren|\bload\b|back ?off|"
-    r"network connectivity|\blogs?\b|for (?:more )?details|support\b"
+    r"network connectivity|\blog(?:s|ging)?\b|for (?:more )?details|support\b"
 )
 # "Retry the request after reading the latest version ... and updating the eTag": a retry after something
 # else is done first (an HTTP 412 optimistic-concurrency error) is an instruction to change the request.

@@ -354,8 +354,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"\b(non-? ?|un|ir)recoverable|\bnot recoverable\b|can never succeed",
         # Not the ODBC driver's connection resiliency giving up on one connection ("The connection is broken and
         # recovery is not possible. The connection is marked by the client driver as unrecoverable."): a new
-        # connection is made by the next run.
-        unless=r"connection is marked by the client driver as unrecoverable",
+        # connection is made by the next run. Nor Kafka Connect's words for any exception a task did not catch
+        # ("Task threw an uncaught and unrecoverable exception. Task is being killed and will not recover until
+        # manually restarted"): the task's state, whose cause follows.
+        unless=r"connection is marked by the client driver as unrecoverable|uncaught and unrecoverable exception",
     ),
     S(
         "still-running",

@@ -402,3 +402,23 @@ def test_what_the_program_wrote_or_was_refused_for_does_not_heal(service: str, m
 def test_a_wait_a_kill_or_a_refusal_that_passes_heals(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable, result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Kafka Connect's words for any uncaught exception, over a metadata timeout
+        "org.apache.kafka.connect.errors.ConnectException: Task threw an uncaught and unrecoverable exception. Task "
+        "is being killed and will not recover until manually restarted\nCaused by: org.apache.kafka.common.errors."
+        "TimeoutException: Timeout expired while fetching topic metadata",
+        # advice to turn on debug logging is no change to make before a retry
+        "java.sql.SQLException: com.microsoft.sqlserver.jdbc.SQLServerException: Connection reset\nERROR Failing task "
+        "after exhausting retries. For complete details on each exception, please enable DEBUG logging.",
+        # a lease another instance took while partitions were rebalanced
+        "java.lang.RuntimeException: Lease lost while updating checkpoint\n\tat com.microsoft.azure.eventprocessorhost."
+        "AzureStorageCheckpointLeaseManager.updateCheckpoint(AzureStorageCheckpointLeaseManager.java:182)",
+    ],
+)
+def test_a_task_state_or_advice_to_log_leaves_the_cause_to_decide(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert result.remediable, result
