@@ -211,9 +211,20 @@ def stated(code: str, message: str) -> bool:
 _QUOTED_NAME = re.compile(r"""(['"`])(?=[\w.$]*[a-z])([A-Za-z][\w$]*?(?:[a-z][A-Z]|[._])[\w.$]*)\1""")
 
 
+# Unless it is the value of an error's own field: the answer, not a name ({'error': 'temporarily_unavailable'}, OAuth
+# 2.0's error codes as MSAL prints them; "errorLabels": ["TransientTransactionError"], MongoDB's).
+_ANSWER_FIELD = re.compile(r"""(?:error|code|errorcode|error_code|reason|errorlabels)['"]?\s*[:=]\s*\[?\s*$""", re.I)
+
+
 def quoted_names(message: str) -> list[tuple[str, str]]:
     """(quote, name) for each quoted compound name in ``message``."""
-    return _QUOTED_NAME.findall(message) if "'" in message or '"' in message or "`" in message else []
+    if "'" not in message and '"' not in message and "`" not in message:
+        return []
+    return [
+        (found.group(1), found.group(2))
+        for found in _QUOTED_NAME.finditer(message)
+        if not _ANSWER_FIELD.search(message, max(0, found.start() - 24), found.start())
+    ]
 
 
 def unnamed(text: str, names: list[tuple[str, str]]) -> str:

@@ -422,3 +422,15 @@ def test_a_wait_a_kill_or_a_refusal_that_passes_heals(message: str) -> None:
 def test_a_task_state_or_advice_to_log_leaves_the_cause_to_decide(message: str) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable, result
+
+
+def test_an_error_fields_quoted_value_is_the_answer_not_a_name() -> None:
+    """OAuth 2.0's temporarily_unavailable as MSAL prints it; a quoted compound name elsewhere is still a name."""
+    answer = CLASSIFIER.classify_text(
+        "msal.ConfidentialClientApplication.acquire_token_for_client failed: {'error': 'temporarily_unavailable', "
+        "'error_description': '50033 - CCS could not serve the request that was made.'}",
+        service="databricks",
+    )
+    assert answer.remediable and answer.error_type == "InternalServerError", answer
+    name = CLASSIFIER.classify_text("Job failed: the setting 'spark.network.timeout' is 120s.", service="databricks")
+    assert not name.remediable, name
