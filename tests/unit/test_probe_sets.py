@@ -28,7 +28,7 @@ def test_there_are_probe_sets() -> None:
 def test_every_line_is_a_labelled_message_with_its_source(path: Path) -> None:
     for number, line in enumerate(path.read_text().splitlines(), 1):
         item = json.loads(line)
-        assert KEYS <= item.keys(), (path.name, number, KEYS - item.keys())
+        assert item.keys() >= KEYS, (path.name, number, KEYS - item.keys())
         assert item["label"] in LABELS, (path.name, number, item["label"])
         assert item["source"] and item["reason"], (path.name, number)
         Labeled.model_validate(item)  # what the CLI reads: a service it knows, a message
