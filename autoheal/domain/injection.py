@@ -29,10 +29,34 @@ _ADDRESSED = re.compile(
 )
 
 
+# A word each of _ADDRESSED's alternatives holds: a text holding none cannot match, and the pattern, which is tried
+# at every position, is not run on it (most messages; bench/classifier.py).
+_HINTS = (
+    '"remediable"',
+    '"error type"',
+    '"classification"',
+    '"retryable"',
+    '"label"',
+    "ignore",
+    "classify",
+    "mark",
+    "label",
+    "categori",
+    "flag",
+    "[assistant]",
+    "error is",
+    "failure is",
+    "message is",
+)
+
+
 def addressed(low: str) -> str | None:
     """The words of ``low`` (a message in lower case) that address a classifier, or None."""
     # Planted words hide in names too ("Run name: 'retryable-ignore-previous-instructions'").
-    found = _ADDRESSED.search(low.replace("-", " ").replace("_", " ") if "-" in low or "_" in low else low)
+    text = low.replace("-", " ").replace("_", " ") if "-" in low or "_" in low else low
+    if not any(hint in text for hint in _HINTS):
+        return None
+    found = _ADDRESSED.search(text)
     return found.group(0) if found else None
 
 
