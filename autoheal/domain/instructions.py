@@ -59,6 +59,7 @@ _THEN_RETRY = re.compile(
     r"(?:^|[.;!?]\s+|:\s+|\bplease\s+)(?!please\b)(\w+)\b(?:[^.;]|\.(?=\S)){0,200}?"
     r"\bthen (?:retry|rerun|re-run|resubmit|try (?:it )?again)\b"
 )
+_THEN = re.compile(r"\bthen (?:retry|rerun|re-run|resubmit|try)")
 # "To downgrade the table, please try again using `ALTER TABLE ... DROP FEATURE`" (Delta's error conditions):
 # a retry in another form is a change first; a retry with a back-off or a delay is waiting.
 _RETRY_USING = re.compile(
@@ -87,10 +88,11 @@ def instruction(message: str) -> str | None:
         after = _RETRY_AFTER_DOING.search(sentence) if " after " in sentence else None
         if after is not None and after.group(1) not in _WAITING:
             return sentence[after.start() : after.end() + 60].split(",")[0].strip()
-        using = _RETRY_USING.search(sentence) if "using " in sentence or "with " in sentence else None
+        retried = "retry" in sentence or "try again" in sentence or "rerun" in sentence or "re-run" in sentence
+        using = _RETRY_USING.search(sentence) if retried and ("using " in sentence or "with " in sentence) else None
         if using is not None:
             return sentence[using.start() : using.end() + 60].split(",")[0].strip()
-        then = _THEN_RETRY.search(sentence) if "then " in sentence else None
+        then = _THEN_RETRY.search(sentence) if "then " in sentence and _THEN.search(sentence) else None
         if (
             then is not None
             and then.group(1) not in _NO_STEP
