@@ -284,6 +284,52 @@ def test_a_frame_line_number_is_no_status(message: str, heals: bool) -> None:
     assert "'401'" not in " ".join(result.evidence) and "'503'" not in " ".join(result.evidence), result
 
 
+# Token endpoints that ask for a wait, and a query quoted after a driver's reset.
+_TOKEN_WAITS_AND_QUOTED_QUERIES = [
+    # the managed-identity endpoint's own 429 behind azure-identity's prefix
+    "azure.core.exceptions.ClientAuthenticationError: ManagedIdentityCredential authentication failed: Service "
+    'request failed.\nStatus: 429 (Too Many Requests)\nContent:\n{"error":"too_many_requests","error_description":'
+    '"Temporarily throttled, too many requests"}',
+    # MSAL told by the token service to wait
+    "com.microsoft.sqlserver.jdbc.SQLServerException: Failed to authenticate the user svc@contoso.com in Active "
+    "Directory (Authentication=ActiveDirectoryPassword). Request was throttled according to instructions from "
+    "STS. Retry in 93486 ms.",
+    # a driver's reset with the query it ran quoted after it
+    "sqlalchemy.exc.OperationalError: (pyodbc.OperationalError) ('08S01', '[08S01] [Microsoft][ODBC Driver 17 "
+    "for SQL Server]TCP Provider: Error code 0x68 (104) (SQLExecDirectW)')\n[SQL: SELECT TOP 1000 * FROM "
+    "dbo.customer_events WHERE load_id = ?]",
+]
+
+
+# A wait that ran out, a kill for memory, a refusal while others start.
+_WAITS_KILLS_AND_REFUSALS = [
+    # Reactor's timeout operator: its "no fallback has been configured" is no missing setting
+    "java.lang.RuntimeException: java.util.concurrent.TimeoutException: Did not observe any item or terminal "
+    "signal within 60000ms in 'flatMap' (and no fallback has been configured)",
+    # Kubernetes's words for a container killed for memory
+    "org.apache.kyuubi.KyuubiException: SPARK batch[0c7e] job failed: ApplicationInfo(spark-0c7e-driver, KILLED, "
+    "container spark-kubernetes-driver terminated: reason=OOMKilled, exitCode=137)",
+    # Livy turning a session away while others start
+    'Operation on target Spark_Load failed: Failed to submit Spark job. Error: {"msg":"Rejected, too many '
+    'sessions are being created!"}',
+]
+
+
+# A task's state or advice to log, around the cause that decides.
+_TASK_STATES_AND_ADVICE = [
+    # Kafka Connect's words for any uncaught exception, over a metadata timeout
+    "org.apache.kafka.connect.errors.ConnectException: Task threw an uncaught and unrecoverable exception. Task "
+    "is being killed and will not recover until manually restarted\nCaused by: org.apache.kafka.common.errors."
+    "TimeoutException: Timeout expired while fetching topic metadata",
+    # advice to turn on debug logging is no change to make before a retry
+    "java.sql.SQLException: com.microsoft.sqlserver.jdbc.SQLServerException: Connection reset\nERROR Failing task "
+    "after exhausting retries. For complete details on each exception, please enable DEBUG logging.",
+    # a lease another instance took while partitions were rebalanced
+    "java.lang.RuntimeException: Lease lost while updating checkpoint\n\tat com.microsoft.azure.eventprocessorhost."
+    "AzureStorageCheckpointLeaseManager.updateCheckpoint(AzureStorageCheckpointLeaseManager.java:182)",
+]
+
+
 @pytest.mark.parametrize(
     ("service", "message"),
     [
@@ -307,6 +353,10 @@ def test_a_frame_line_number_is_no_status(message: str, heals: bool) -> None:
             "The connection is marked by the client driver as unrecoverable. No attempt was made to restore the "
             "connection.",
         ),
+        *(
+            ("databricks", message)
+            for message in (*_TOKEN_WAITS_AND_QUOTED_QUERIES, *_WAITS_KILLS_AND_REFUSALS, *_TASK_STATES_AND_ADVICE)
+        ),
     ],
 )
 def test_what_frees_on_its_own_in_the_services_words_heals(service: str, message: str) -> None:
@@ -322,28 +372,6 @@ def test_a_tls_record_is_no_data_record() -> None:
         service="databricks",
     )
     assert result.vetoed_by is None and result.error_type != "DataQuality", result
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        # the managed-identity endpoint's own 429 behind azure-identity's prefix
-        "azure.core.exceptions.ClientAuthenticationError: ManagedIdentityCredential authentication failed: Service "
-        'request failed.\nStatus: 429 (Too Many Requests)\nContent:\n{"error":"too_many_requests","error_description":'
-        '"Temporarily throttled, too many requests"}',
-        # MSAL told by the token service to wait
-        "com.microsoft.sqlserver.jdbc.SQLServerException: Failed to authenticate the user svc@contoso.com in Active "
-        "Directory (Authentication=ActiveDirectoryPassword). Request was throttled according to instructions from "
-        "STS. Retry in 93486 ms.",
-        # a driver's reset with the query it ran quoted after it
-        "sqlalchemy.exc.OperationalError: (pyodbc.OperationalError) ('08S01', '[08S01] [Microsoft][ODBC Driver 17 "
-        "for SQL Server]TCP Provider: Error code 0x68 (104) (SQLExecDirectW)')\n[SQL: SELECT TOP 1000 * FROM "
-        "dbo.customer_events WHERE load_id = ?]",
-    ],
-)
-def test_a_token_endpoint_that_asks_for_a_wait_or_a_quoted_query_still_heals(message: str) -> None:
-    result = CLASSIFIER.classify_text(message, service="databricks")
-    assert result.remediable, result
 
 
 @pytest.mark.parametrize(
@@ -383,45 +411,6 @@ def test_a_token_endpoint_that_asks_for_a_wait_or_a_quoted_query_still_heals(mes
 def test_what_the_program_wrote_or_was_refused_for_does_not_heal(service: str, message: str, vetoes: bool) -> None:
     result = CLASSIFIER.classify_text(message, service=service)
     assert not result.remediable and (result.vetoed_by is not None) is vetoes, result
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        # Reactor's timeout operator: its "no fallback has been configured" is no missing setting
-        "java.lang.RuntimeException: java.util.concurrent.TimeoutException: Did not observe any item or terminal "
-        "signal within 60000ms in 'flatMap' (and no fallback has been configured)",
-        # Kubernetes's words for a container killed for memory
-        "org.apache.kyuubi.KyuubiException: SPARK batch[0c7e] job failed: ApplicationInfo(spark-0c7e-driver, KILLED, "
-        "container spark-kubernetes-driver terminated: reason=OOMKilled, exitCode=137)",
-        # Livy turning a session away while others start
-        'Operation on target Spark_Load failed: Failed to submit Spark job. Error: {"msg":"Rejected, too many '
-        'sessions are being created!"}',
-    ],
-)
-def test_a_wait_a_kill_or_a_refusal_that_passes_heals(message: str) -> None:
-    result = CLASSIFIER.classify_text(message, service="databricks")
-    assert result.remediable, result
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        # Kafka Connect's words for any uncaught exception, over a metadata timeout
-        "org.apache.kafka.connect.errors.ConnectException: Task threw an uncaught and unrecoverable exception. Task "
-        "is being killed and will not recover until manually restarted\nCaused by: org.apache.kafka.common.errors."
-        "TimeoutException: Timeout expired while fetching topic metadata",
-        # advice to turn on debug logging is no change to make before a retry
-        "java.sql.SQLException: com.microsoft.sqlserver.jdbc.SQLServerException: Connection reset\nERROR Failing task "
-        "after exhausting retries. For complete details on each exception, please enable DEBUG logging.",
-        # a lease another instance took while partitions were rebalanced
-        "java.lang.RuntimeException: Lease lost while updating checkpoint\n\tat com.microsoft.azure.eventprocessorhost."
-        "AzureStorageCheckpointLeaseManager.updateCheckpoint(AzureStorageCheckpointLeaseManager.java:182)",
-    ],
-)
-def test_a_task_state_or_advice_to_log_leaves_the_cause_to_decide(message: str) -> None:
-    result = CLASSIFIER.classify_text(message, service="databricks")
-    assert result.remediable, result
 
 
 def test_an_error_fields_quoted_value_is_the_answer_not_a_name() -> None:
