@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 
+from autoheal.domain.signs import guarded
+
 __all__ = ["addressed", "raised_by_the_job"]
 
-_ADDRESSED = re.compile(
+# Searched only in a text that holds one of the words every match holds (signs.Guarded): most messages hold none.
+_ADDRESSED = guarded(
     # a verdict written as the classifier's own output fields (a "label" only with a class-like value: data that
     # an error quotes may have a field of that name)
     r"\"(remediable|error type|classification|retryable)\"\s*:|"
@@ -29,34 +32,10 @@ _ADDRESSED = re.compile(
 )
 
 
-# A word each of _ADDRESSED's alternatives holds: a text holding none cannot match, and the pattern, which is tried
-# at every position, is not run on it (most messages; bench/classifier.py).
-_HINTS = (
-    '"remediable"',
-    '"error type"',
-    '"classification"',
-    '"retryable"',
-    '"label"',
-    "ignore",
-    "classify",
-    "mark",
-    "label",
-    "categori",
-    "flag",
-    "[assistant]",
-    "error is",
-    "failure is",
-    "message is",
-)
-
-
 def addressed(low: str) -> str | None:
     """The words of ``low`` (a message in lower case) that address a classifier, or None."""
     # Planted words hide in names too ("Run name: 'retryable-ignore-previous-instructions'").
-    text = low.replace("-", " ").replace("_", " ") if "-" in low or "_" in low else low
-    if not any(hint in text for hint in _HINTS):
-        return None
-    found = _ADDRESSED.search(text)
+    found = _ADDRESSED.search(low.replace("-", " ").replace("_", " ") if "-" in low or "_" in low else low)
     return found.group(0) if found else None
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from autoheal.domain.signs import guarded
+
 __all__ = ["instruction"]
 
 # The verbs of a change a person makes: a setting, a resource, an input, an access.
@@ -50,19 +52,18 @@ _ABOUT_TIME = re.compile(
 )
 # "Retry the request after reading the latest version ... and updating the eTag": a retry after something
 # else is done first (an HTTP 412 optimistic-concurrency error) is an instruction to change the request.
-_RETRY_AFTER_DOING = re.compile(r"\b(?:retry|rerun|re-run|resubmit|resend) (?:the |your |this )?\w+ after (\w+ing)\b")
+_RETRY_AFTER_DOING = guarded(r"\b(?:retry|rerun|re-run|resubmit|resend) (?:the |your |this )?\w+ after (\w+ing)\b")
 # "Please separate the clauses into separate pipe operators and then retry the query again", "Please restart your
 # session with the 'spark-avro' package loaded ... and then retry" (Spark's error conditions): whatever the verb,
 # a step the caller takes before the retry is a change first, unless the step is waiting, looking or a plain
 # restart.
-_THEN_RETRY = re.compile(
+_THEN_RETRY = guarded(
     r"(?:^|[.;!?]\s+|:\s+|\bplease\s+)(?!please\b)(\w+)\b(?:[^.;]|\.(?=\S)){0,200}?"
     r"\bthen (?:retry|rerun|re-run|resubmit|try (?:it )?again)\b"
 )
-_THEN = re.compile(r"\bthen (?:retry|rerun|re-run|resubmit|try)")
 # "To downgrade the table, please try again using `ALTER TABLE ... DROP FEATURE`" (Delta's error conditions):
 # a retry in another form is a change first; a retry with a back-off or a delay is waiting.
-_RETRY_USING = re.compile(
+_RETRY_USING = guarded(
     r"\b(?:retry|try again|rerun|re-run)\b[^.;]{0,20}?\b(?:using|with) (?!(?:an? |the )?(?:exponential )?"
     r"(?:back ?off|delay|wait|pause))"
 )
@@ -73,7 +74,7 @@ _NO_STEP = frozenset(
 )
 _RESTART = re.compile(r"(?:re-?start|reboot|reconnect|refresh|reload)\b(?![^.;]{0,80}\bwith\b)")
 # Advice for when the failure comes back is no statement about this one.
-_IF_PERSISTS = re.compile(r"\bif\b[^.]{0,60}\b(?:persists|continues|keeps|recurs|happens again)")
+_IF_PERSISTS = guarded(r"\bif\b[^.]{0,60}\b(?:persists|continues|keeps|recurs|happens again)")
 # Waiting is no change: "retry after waiting a minute", "rerun the job after backing off".
 _WAITING = frozenset({"waiting", "backing", "pausing", "sleeping"})
 _BREAK = re.compile(r"[.!?]\s+")
@@ -82,17 +83,16 @@ _BREAK = re.compile(r"[.!?]\s+")
 def instruction(message: str) -> str | None:
     """The words of the first instruction to change something first, in a lower-cased message, or None."""
     for sentence in _sentences(message):
-        # The substring tests first: each pattern is tried at every position of a sentence, which costs more.
-        if "if " in sentence and _IF_PERSISTS.search(sentence):
+        # Each pattern is searched only in a sentence that holds the words every match of it holds (signs.Guarded).
+        if _IF_PERSISTS.search(sentence):
             continue
-        after = _RETRY_AFTER_DOING.search(sentence) if " after " in sentence else None
+        after = _RETRY_AFTER_DOING.search(sentence)
         if after is not None and after.group(1) not in _WAITING:
             return sentence[after.start() : after.end() + 60].split(",")[0].strip()
-        retried = "retry" in sentence or "try again" in sentence or "rerun" in sentence or "re-run" in sentence
-        using = _RETRY_USING.search(sentence) if retried and ("using " in sentence or "with " in sentence) else None
+        using = _RETRY_USING.search(sentence)
         if using is not None:
             return sentence[using.start() : using.end() + 60].split(",")[0].strip()
-        then = _THEN_RETRY.search(sentence) if "then " in sentence and _THEN.search(sentence) else None
+        then = _THEN_RETRY.search(sentence)
         if (
             then is not None
             and then.group(1) not in _NO_STEP

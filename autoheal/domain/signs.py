@@ -134,19 +134,36 @@ def top_level_branches(pattern: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Guarded:
+    """A pattern searched only in a text that holds one of the literals every match of it contains
+    (:func:`required_literals`): a substring test costs far less than a search the regex engine tries at every
+    position, and most texts hold none of them."""
+
+    pattern: re.Pattern[str]
+    literals: tuple[str, ...] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "literals", required_literals(self.pattern.pattern))
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self.literals is not None and not any(lit in text for lit in self.literals):
+            return None
+        return self.pattern.search(text)
+
+
+def guarded(pattern: str) -> Guarded:
+    return Guarded(re.compile(pattern))
+
+
+@dataclass(frozen=True)
 class Compiled:
     sign: Sign
     branches: tuple[re.Pattern[str], ...]  # the top-level alternatives, each searched on its own
-    unless: re.Pattern[str] | None
-    unless_literals: tuple[str, ...] | None = None  # what every match of ``unless`` contains one of
+    unless: Guarded | None
 
     def overruled(self, text: str) -> bool:
-        """Whether ``unless`` matches: searched only where the text holds one of its literals."""
-        if self.unless is None:
-            return False
-        if self.unless_literals is not None and not any(lit in text for lit in self.unless_literals):
-            return False
-        return self.unless.search(text) is not None
+        """Whether ``unless`` matches."""
+        return self.unless is not None and self.unless.search(text) is not None
 
 
 @dataclass
@@ -236,14 +253,7 @@ def _compile_signs(signs: tuple[Sign, ...]) -> Signs:
     for sign in signs:
         branches = [_lower_pattern(b) for b in top_level_branches(sign.pattern)]
         unless = _lower_pattern(sign.unless) if sign.unless else None
-        compiled.append(
-            Compiled(
-                sign,
-                tuple(re.compile(b) for b in branches),
-                re.compile(unless) if unless else None,
-                required_literals(unless) if unless else None,
-            )
-        )
+        compiled.append(Compiled(sign, tuple(re.compile(b) for b in branches), guarded(unless) if unless else None))
         literals.append([required_literals(b) for b in branches])
     return Signs(compiled, literals)
 
