@@ -93,7 +93,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
     S(
         "resource-exhausted",
         "ThrottlingError",
-        r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
+        FRAME_LINE + r"\b429\b|too ?many ?requests|throttl|rate limit|request rate is large|too high a rate|"
         # Azure Storage's ServerBusy (503) in its own words: "Ingress is over the account limit", "Operations per
         # second is over the account limit" (the storage error tables); S3's SlowDown "Reduce your request rate".
         r"over the account limit|reduce your request rate|"
@@ -192,7 +192,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "no-answer",
         "GatewayTimeout",
         # A timeout written as a setting (a URL's "&timeout=90", "connectTimeout=30") is a value, not an event.
-        r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out(?!=\d)|timeout(?!=\d)|timing out|task was cancell?ed|"
+        FRAME_LINE + r"\b504\b|gateway[ -]time-?out|timed ?out|times? ?-?out(?!=\d)|timeout(?!=\d)|timing out|"
+        r"task was cancell?ed|"
         r"deadline[ _]exceeded|"
         r"did not (respond|answer|reply|return)|no response (was )?(received|from)|(is |was )?not responding|"
         r"failed to respond|stopped responding|unresponsive|took too long|too long to respond|"

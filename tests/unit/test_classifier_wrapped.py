@@ -274,14 +274,24 @@ def test_the_clients_own_words_for_what_passes_and_what_stays(message: str, heal
             "KeyError: 'customer_id'",
             False,
         ),
+        # nor 429 or 504 the lines of a writer's frames under a job that aborted for no stated cause
+        (
+            "org.apache.spark.SparkException: Job aborted.\n\tat org.apache.spark.sql.execution.datasources."
+            "FileFormatWriter$.write(FileFormatWriter.scala:429)",
+            False,
+        ),
+        ("java.io.IOException: Stream closed\n\tat com.contoso.etl.Loader.read(Loader.java:504)", False),
         # while a status the server answered still counts
         ("HTTP/1.1 403 Forbidden: the service principal has no access to the container. Connection reset.", False),
+        ("HTTP/1.1 429 Too Many Requests", True),
     ],
 )
 def test_a_frame_line_number_is_no_status(message: str, heals: bool) -> None:
     result = CLASSIFIER.classify_text(message, service="databricks")
     assert result.remediable is heals, result
-    assert "'401'" not in " ".join(result.evidence) and "'503'" not in " ".join(result.evidence), result
+    said = " ".join(result.evidence)
+    assert not any(f"'{n}'" in said for n in ("401", "503", "504")), result
+    assert ("'429'" in said) is message.startswith("HTTP/1.1 429"), result
 
 
 # Token endpoints that ask for a wait, and a query quoted after a driver's reset.
