@@ -51,7 +51,8 @@ ACT_AT = 0.6
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # An ADF error code is named by its cause; every code the ADF troubleshooting guides document whose name
 # says Invalid, Missing/Missed or (Un)Supported is a cause a retry cannot fix (knowledge/adf_error_codes.toml:
-# 35 of 35). "NotExist"/"NotFound" are left out: a source file that has not arrived yet is transient.
+# 151 of 151, tests/unit/test_knowledge_tables.py). "NotExist"/"NotFound" are left out: a source file that
+# has not arrived yet is transient.
 _ADF_NEVER_NAME = re.compile(r"(?i)invalid|missed|missing|not_?supported?|unsupported")
 _ESCAPED_BREAK = re.compile(r"\\[nrt]")
 

@@ -49,7 +49,8 @@ _SQL_NUMBER = re.compile(
 _TYPE_AFTER_CODE = re.compile(r"\((?:CLIENT_ERROR|CLOUD_FAILURE|SERVICE_FAULT|INTERNAL_ERROR|SUCCESS)\)")
 # The SQLSTATE a Spark message ends with ("... SQLSTATE: 22003").
 _SQLSTATE = re.compile(r"SQLSTATE:?\s*([0-9A-Z]{5})\b")
-# Numbers from 50000 are the user's own messages (RAISERROR, THROW, sp_addmessage), all one entry.
+# Numbers from 50000 are the user's own messages (RAISERROR, THROW, sp_addmessage), all one entry, unless the table
+# documents the number (Synapse numbers its own from 100000).
 _USER_DEFINED = "50000"
 # Azure platform codes in free text: a Storage or Resource Manager code is one CamelCase word ("Status:
 # 403 (This request is not authorized...) ErrorCode: AuthorizationPermissionMismatch", a JSON body's
@@ -187,7 +188,9 @@ class CodeFinder:
         if "umber" in message or "Msg " in message or "Server, Error" in message:
             for groups in _SQL_NUMBER.findall(message):
                 number = next(g for g in groups if g)
-                found(_USER_DEFINED if int(number) >= 50000 else number, _SQLSERVER, False)
+                # Synapse's own messages are numbered above 100000 too (105208): a documented number is its own.
+                own = int(number) < 50000 or number in _merged(_SQLSERVER)
+                found(number if own else _USER_DEFINED, _SQLSERVER, False)
         if hints & AZURE_HINT:
             azure = _merged(_AZURE)
             for word in _CAMEL.findall(message):

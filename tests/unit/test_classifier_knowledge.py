@@ -127,7 +127,7 @@ def test_never_causes_beat_transient_words(message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["DF-Cosmos-PartitionKeyMissed", "DF-Sink-InvalidTableName", "SomeConnectorUnsupportedAuthType"]
+    "code", ["DF-Kusto-PartitionKeyMissed", "DF-Sink-InvalidTableName", "SomeConnectorUnsupportedAuthType"]
 )
 def test_an_undocumented_adf_code_named_by_a_configuration_fault_vetoes(code: str) -> None:
     kind, remediable, rule = _text("The operation failed. Please retry later.", service="adf", code=code)
@@ -293,3 +293,50 @@ def test_kusto_ingestion_codes_decide_by_their_documented_permanence(
 ) -> None:
     error_type, remediable, rule = _text(message, service="adf", code=code)
     assert (error_type, remediable) == expected and rule.startswith(("code:", "veto:")), (error_type, rule)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "kind", "heals"),
+    [
+        # the data flow guide: an id column not mapped for update or delete, whatever the retry advice says
+        (
+            "DF-Cosmos-IdPropertyMissed",
+            "'id' property should be mapped for delete and update operations. Retry.",
+            "SchemaMismatch",
+            False,
+        ),
+        # the connector guide's numeric codes: 20020 is WildcardPathSinkNotSupported
+        ("20020", "The operation failed. Please retry later.", "InvalidConfiguration", False),
+        # the data flow guide: cluster provisioning over the integration runtime's concurrent request limit
+        (
+            "4506",
+            "Failed to provision cluster for '<activity>' because the request exceeded the limit.",
+            "ThrottlingError",
+            True,
+        ),
+        (
+            "DF-Executor-InternalServerError",
+            "Failed to execute dataflow with internal server error, please retry later.",
+            "InternalServerError",
+            True,
+        ),
+        # the SSIS integration runtime guide: a delete lock the customer placed
+        (
+            "VNetResourceGroupLockedDuringStart",
+            "Failed to provision the IR. Please retry.",
+            "InvalidConfiguration",
+            False,
+        ),
+    ],
+)
+def test_the_guides_codes_decide(code: str, message: str, kind: str, heals: bool) -> None:
+    assert _text(message, service="adf", code=code)[:2] == (kind, heals)
+
+
+def test_a_synapse_message_number_is_its_own_not_a_user_defined_error() -> None:
+    # Synapse numbers its own messages above 100000, where RAISERROR's user numbers are too.
+    message = (
+        "ErrorCode=SqlOperationFailed,'Type=System.Data.SqlClient.SqlException,Message=COPY statement failed,"
+        "SqlErrorNumber=105208,Class=16,State=1,'"
+    )
+    assert _text(message, service="adf") == ("InvalidConfiguration", False, "veto:105208")
