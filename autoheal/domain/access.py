@@ -6,7 +6,12 @@ in this order: the first that matches names the class. Split from rules.py for i
 
 from __future__ import annotations
 
+from autoheal.domain.knowledge import Table, table
 from autoheal.domain.signs import FRAME_LINE, S, Sign
+
+# The Entra sign-in codes the reference calls transient (AADSTS90033 "A transient error has occurred").
+_PASSING = [code.lower() for code, entry in table(Table.AZURE).items() if code[6:].isdigit() and entry.remediable]
+_PASSING_AADSTS = "(" + "|".join(_PASSING) + r")\b"
 
 ACCESS_SIGNS: tuple[Sign, ...] = (
     S(
@@ -89,8 +94,8 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"(incorrect|invalid|wrong|bad) (username|user name|user id|login|password)\b|"
         r"(rejected|refused|did not accept) (the |our |your |my )?(public key|password|credentials|login)|"
         r"permission denied \(publickey|"
-        # Every Entra sign-in code but the two the reference calls transient (knowledge/azure_errors.toml).
-        r"\baadsts(?!90033\b|90024\b)\d{4,}|unauthenticated|signature (did not match|mismatch)|"
+        # Not the Entra sign-in codes: the reference's table decides each (knowledge/azure_errors.toml).
+        r"unauthenticated|signature (did not match|mismatch)|"
         # S3's SignatureDoesNotMatch: "The request signature we calculated does not match the signature you
         # provided. Check your key and signing method."
         r"signaturedoesnotmatch|signature [\w ]{0,30}does not match|invalidaccesskeyid|"
@@ -108,7 +113,7 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         # ("ManagedIdentityCredential authentication failed: Service request failed. Status: 429 (Too Many
         # Requests)") or 5xx, MSAL's throttling
         # ("Request was throttled according to instructions from STS. Retry in 93486 ms").
-        unless=r"(continuation|pagination|page|cancellation) token|authentication failed: aadsts(90033|90024)\b|"
+        unless=r"(continuation|pagination|page|cancellation) token|authentication failed: " + _PASSING_AADSTS + "|"
         r"authentication failed: service request failed\.\s+status: (429|50[234])\b|"
         r"throttled according to instructions from sts",
     ),

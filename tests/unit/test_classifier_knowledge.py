@@ -340,3 +340,49 @@ def test_a_synapse_message_number_is_its_own_not_a_user_defined_error() -> None:
         "SqlErrorNumber=105208,Class=16,State=1,'"
     )
     assert _text(message, service="adf") == ("InvalidConfiguration", False, "veto:105208")
+
+
+@pytest.mark.parametrize(
+    ("service", "message", "kind", "heals"),
+    [
+        # Entra's reference: a resource not in the tenant is a setting, a secret that expired a credential
+        (
+            "adf",
+            "AADSTS500011: The resource principal named https://x.example was not found in the tenant.",
+            "InvalidConfiguration",
+            False,
+        ),
+        (
+            "adf",
+            "AADSTS7000222: The provided client secret keys for app '1f0c' are expired.",
+            "PermissionDenied",
+            False,
+        ),
+        # and its transient service errors pass
+        ("adf", "AADSTS90006: The external service is temporarily unavailable.", "InternalServerError", True),
+        # the VM error messages a cluster launch quotes: the platform's own network allocation failed
+        (
+            "databricks",
+            "Cluster launch failed. azure_error_code: NetworkingInternalOperationError, "
+            "azure_error_message: Unknown network allocation error.",
+            "InternalServerError",
+            True,
+        ),
+        # Resource Manager: the region takes no new resources for this subscription
+        (
+            "databricks",
+            "Cluster launch failed. azure_error_code: RegionDoesNotAllowProvisioning",
+            "InvalidConfiguration",
+            False,
+        ),
+        # Storage: the blob sits in the archive tier until someone rehydrates it
+        (
+            "adf",
+            "Status: 409 ErrorCode: BlobArchived This operation is not permitted on an archived blob.",
+            "InvalidConfiguration",
+            False,
+        ),
+    ],
+)
+def test_the_platform_references_codes_decide(service: str, message: str, kind: str, heals: bool) -> None:
+    assert _text(message, service=service)[:2] == (kind, heals)

@@ -24,7 +24,7 @@ def _written(name: Table, code: str) -> str:
             "ErrorCode=SqlOperationFailed,'Type=System.Data.SqlClient.SqlException,Message=The statement failed.,"
             f"Source=.Net SqlClient Data Provider,SqlErrorNumber={code},Class=16,State=1,'"
         )
-    suffix = "7000215" if code == "AADSTS" else ""
+    suffix = "99999" if code == "AADSTS" else ""  # a number the Entra reference does not list
     return f"Operation failed. Status: 403 ErrorCode: {code}{suffix} RequestId: 6f1c"
 
 

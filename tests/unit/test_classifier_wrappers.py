@@ -44,7 +44,7 @@ CLASSIFIER = RuleClassifier(load_catalog())
             "adf",
             "InternalServerError: the operation failed. Details: code=InvalidParameter, target=diskSizeGB",
             None,
-            "configuration",
+            "InvalidParameter",  # Resource Manager's code for a value the resource rejects
         ),
         # A container killed for going over its memory limit, or a message naming the Spark setting to raise.
         (
