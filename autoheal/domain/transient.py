@@ -236,7 +236,7 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # "The connection is broken and recovery is not possible"): the next run opens another.
         r"the connection is broken and recovery is not possible|"
         r"broken pipe|socket (closed|exception|hang up)|socketexception|remote (host|server|end|party) "
-        r"(closed|dropped|hung up|reset)|network (is )?(unreachable|error|issue|glitch|blip)|"
+        r"(closed|dropped|hung up|reset|terminated)|network (is )?(unreachable|error|issue|glitch|blip)|"
         r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
         r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
         r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"

@@ -251,6 +251,14 @@ def test_a_databricks_sign_in_an_adf_activity_is_the_class_adf_reruns() -> None:
             "confluent-kafka has been installed already. Connection reset.",
             False,
         ),
+        # a handshake the server cut (JDK 11's words; SSLHandshakeException's own entry leaves it to them), and
+        # one the client's trust refused
+        ("javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake", True),
+        (
+            "javax.net.ssl.SSLHandshakeException: PKIX path building failed: unable to find valid certification "
+            "path to requested target",
+            False,
+        ),
     ],
 )
 def test_the_clients_own_words_for_what_passes_and_what_stays(message: str, heals: bool) -> None:
