@@ -375,6 +375,21 @@ def test_a_synapse_message_number_is_its_own_not_a_user_defined_error() -> None:
             "InvalidConfiguration",
             False,
         ),
+        # a SAS made for another service, and a sign-in over a retired TLS version, are settings (the corpus's
+        # decisions, tests/data/corpus/README.md)
+        (
+            "adf",
+            "ErrorCode: AuthorizationServiceMismatch This request isn't authorized to perform this operation "
+            "using this service.",
+            "InvalidConfiguration",
+            False,
+        ),
+        (
+            "adf",
+            "AADSTS1002016: You are using TLS version 1.0, 1.1 and/or 3DES cipher which are deprecated.",
+            "InvalidConfiguration",
+            False,
+        ),
         # Storage: the blob sits in the archive tier until someone rehydrates it
         (
             "adf",
