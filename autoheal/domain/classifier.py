@@ -200,7 +200,8 @@ class RuleClassifier:
             # when the numbers show the request fits once others free up.
             wrapper = entry.error_type == "Unknown" and not entry.decisive  # RUN_EXECUTION_ERROR: see the message
             if _precise(entry) and not wrapper and not (fits and entry.error_type == "DatabricksResourceExhausted"):
-                return self._veto(entry.error_type, f"code {entry.code} ({entry.why})", evidence, rule=entry.code)
+                why = f"code {entry.code} ({entry.why})"
+                return self._veto(class_of(entry, service), why, evidence, rule=entry.code)
         # The termination's own type, where the cluster's termination carries one: CLIENT_ERROR is the Clusters
         # API's "Non-retriable. Client must fix parameters before reattempting the cluster creation"
         # (compute.TerminationReasonType; autoheal/domain/knowledge/databricks_cluster_termination.toml leaves the
@@ -226,7 +227,7 @@ class RuleClassifier:
             # The words veto; a documented never-class code that names one cause, where there is one,
             # names the class.
             precise = next((e for e in nevers if e.error_type != "Unknown" and _precise(e)), None)
-            kind = precise.error_type if precise else sign.sign.error_type_for(service)
+            kind = class_of(precise, service) if precise else sign.sign.error_type_for(service)
             return self._veto(kind, f"{sign.sign.name}: '{matched}'", evidence, rule=sign.sign.name)
         # An undocumented ADF code whose name states a configuration fault (DF-Cosmos-PartitionKeyMissed).
         if service == "adf":

@@ -33,6 +33,9 @@ _SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 # more precisely than the condition alone, whose documented default covers every sub-condition
 # (autoheal/domain/knowledge/spark_errors.toml keys such pairs whole).
 _SUBCONDITION = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\.[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)\]")
+# Synapse's Spark error codes, as a notebook or Spark job activity writes them ("Spark_User_UserApp_ModuleNotFound:
+# ...", "Error code: Spark_Ambiguous_Executor_MaxExecutorFailures"): their names say whose fault it is.
+_SYNAPSE_SPARK = re.compile(r"\bSpark_(?:User|System|Ambiguous|Unknown)_[\w.]*\w")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
@@ -63,7 +66,7 @@ ANY_HINT = SNAKE_HINT | TITLE_HINT | EXCEPTION_HINT | AZURE_HINT
 ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK, Table.AZURE)
 _CLUSTER, _RUN, _SPARK, _API, _ADF = (Table.CLUSTER,), (Table.RUN,), (Table.SPARK,), (Table.API,), (Table.ADF,)
 _EXCEPTIONS = (Table.SPARK, Table.EXCEPTION)
-_SQLSERVER, _AZURE = (Table.SQLSERVER,), (Table.AZURE,)
+_SQLSERVER, _AZURE, _SALESFORCE = (Table.SQLSERVER,), (Table.AZURE,), (Table.SALESFORCE,)
 _SNAKE_TABLES = (Table.CLUSTER, Table.RUN, Table.SPARK, Table.API)
 FIELD_TABLES = {
     "adf": (Table.ADF, Table.API, Table.SPARK, Table.AZURE),
@@ -115,6 +118,7 @@ class CodeFinder:
             _EXCEPTIONS,
             _SQLSERVER,
             _AZURE,
+            _SALESFORCE,
         ):
             _merged(tables)
 
@@ -167,6 +171,13 @@ class CodeFinder:
         if ("rror" in message or "RROR" in message) and "code" in text:
             for code in _NUMERIC_CODE.findall(message):
                 found(code, _ADF, False)
+        if "Spark_" in message:
+            for code in _SYNAPSE_SPARK.findall(message):
+                found(code, _ADF, False)
+        if "alesforce" in message and "_" in message:
+            # Salesforce's codes, in a message that names it: first, as its words mean there (BAD_REQUEST, GONE).
+            for code in _SNAKE.findall(message):
+                found(code, _SALESFORCE, False)
         if "_" in message and hints & SNAKE_HINT:
             # The sub-condition first: found first, it decides before its condition's default does.
             if "." in message and "[" in message:

@@ -6,7 +6,7 @@ cluster table, a job run's termination code in the run table, an activity's erro
 table, an exception or error class in the Spark table, then in the runtimes' exception table (JVM, Python,
 .NET); HTTP statuses, Databricks REST and Azure platform error codes (Storage, Resource Manager, Entra
 ID) wherever an error-code field holds one; a SQL Server error number in its table; a Spark SQLSTATE
-class in the SQLSTATE table.
+class in the SQLSTATE table; a Salesforce code in the Salesforce table, where the message names Salesforce.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Table(StrEnum):
     EXCEPTION = "exceptions"
     SQLSERVER = "sql_server_errors"
     AZURE = "azure_errors"
+    SALESFORCE = "salesforce_errors"
 
 
 @dataclass(frozen=True)

@@ -342,62 +342,120 @@ def test_a_synapse_message_number_is_its_own_not_a_user_defined_error() -> None:
     assert _text(message, service="adf") == ("InvalidConfiguration", False, "veto:105208")
 
 
-@pytest.mark.parametrize(
-    ("service", "message", "kind", "heals"),
-    [
-        # Entra's reference: a resource not in the tenant is a setting, a secret that expired a credential
-        (
-            "adf",
-            "AADSTS500011: The resource principal named https://x.example was not found in the tenant.",
-            "InvalidConfiguration",
-            False,
-        ),
-        (
-            "adf",
-            "AADSTS7000222: The provided client secret keys for app '1f0c' are expired.",
-            "PermissionDenied",
-            False,
-        ),
-        # and its transient service errors pass
-        ("adf", "AADSTS90006: The external service is temporarily unavailable.", "InternalServerError", True),
-        # the VM error messages a cluster launch quotes: the platform's own network allocation failed
-        (
-            "databricks",
-            "Cluster launch failed. azure_error_code: NetworkingInternalOperationError, "
-            "azure_error_message: Unknown network allocation error.",
-            "InternalServerError",
-            True,
-        ),
-        # Resource Manager: the region takes no new resources for this subscription
-        (
-            "databricks",
-            "Cluster launch failed. azure_error_code: RegionDoesNotAllowProvisioning",
-            "InvalidConfiguration",
-            False,
-        ),
-        # a SAS made for another service, and a sign-in over a retired TLS version, are settings (the corpus's
-        # decisions, tests/data/corpus/README.md)
-        (
-            "adf",
-            "ErrorCode: AuthorizationServiceMismatch This request isn't authorized to perform this operation "
-            "using this service.",
-            "InvalidConfiguration",
-            False,
-        ),
-        (
-            "adf",
-            "AADSTS1002016: You are using TLS version 1.0, 1.1 and/or 3DES cipher which are deprecated.",
-            "InvalidConfiguration",
-            False,
-        ),
-        # Storage: the blob sits in the archive tier until someone rehydrates it
-        (
-            "adf",
-            "Status: 409 ErrorCode: BlobArchived This operation is not permitted on an archived blob.",
-            "InvalidConfiguration",
-            False,
-        ),
-    ],
-)
-def test_the_platform_references_codes_decide(service: str, message: str, kind: str, heals: bool) -> None:
+# The Azure platform references' codes (knowledge/azure_errors.toml).
+_PLATFORM_REFERENCES = [
+    # Entra's reference: a resource not in the tenant is a setting, a secret that expired a credential
+    (
+        "adf",
+        "AADSTS500011: The resource principal named https://x.example was not found in the tenant.",
+        "InvalidConfiguration",
+        False,
+    ),
+    (
+        "adf",
+        "AADSTS7000222: The provided client secret keys for app '1f0c' are expired.",
+        "PermissionDenied",
+        False,
+    ),
+    # and its transient service errors pass
+    ("adf", "AADSTS90006: The external service is temporarily unavailable.", "InternalServerError", True),
+    # the VM error messages a cluster launch quotes: the platform's own network allocation failed
+    (
+        "databricks",
+        "Cluster launch failed. azure_error_code: NetworkingInternalOperationError, "
+        "azure_error_message: Unknown network allocation error.",
+        "InternalServerError",
+        True,
+    ),
+    # Resource Manager: the region takes no new resources for this subscription
+    (
+        "databricks",
+        "Cluster launch failed. azure_error_code: RegionDoesNotAllowProvisioning",
+        "InvalidConfiguration",
+        False,
+    ),
+    # a SAS made for another service, and a sign-in over a retired TLS version, are settings (the corpus's
+    # decisions, tests/data/corpus/README.md)
+    (
+        "adf",
+        "ErrorCode: AuthorizationServiceMismatch This request isn't authorized to perform this operation "
+        "using this service.",
+        "InvalidConfiguration",
+        False,
+    ),
+    (
+        "adf",
+        "AADSTS1002016: You are using TLS version 1.0, 1.1 and/or 3DES cipher which are deprecated.",
+        "InvalidConfiguration",
+        False,
+    ),
+    # Storage: the blob sits in the archive tier until someone rehydrates it
+    (
+        "adf",
+        "Status: 409 ErrorCode: BlobArchived This operation is not permitted on an archived blob.",
+        "InvalidConfiguration",
+        False,
+    ),
+]
+
+# The vendors' and messaging services' codes (salesforce_errors.toml, Synapse's in adf_error_codes.toml,
+# Service Bus in azure_errors.toml and exceptions.toml).
+_VENDOR_CODES = [
+    # Salesforce's codes where the message names Salesforce: a field the query names that the object lacks,
+    # whatever a field's name says
+    (
+        "adf",
+        "ErrorCode=UserErrorOdbcOperationFailed,Message=ERROR [HY000] [Microsoft][Salesforce] (30) Error "
+        "occurred while trying to execute a query: [SOAP error] INVALID_FIELD: SELECT Id, Retry_Throttled__c FROM "
+        "Opportunity. No such column 'Retry_Throttled__c' on entity 'Opportunity'.",
+        "SchemaMismatch",
+        False,
+    ),
+    (
+        "databricks",
+        "simple_salesforce.exceptions.SalesforceExpiredSession: Expired session for https://x.my."
+        "salesforce.com/services/data/v59.0/query/. Response content: [{'message': 'Session expired or invalid', "
+        "'errorCode': 'INVALID_SESSION_ID'}]",
+        "PermissionDenied",
+        False,
+    ),
+    # Synapse's Spark codes by their prefix: the user's, and a system wait that ran out
+    (
+        "adf",
+        "Spark job failed. Error code: Spark_User_ABFS_DirectoryNotFound. Please retry.",
+        "InvalidConfiguration",
+        False,
+    ),
+    (
+        "adf",
+        "Spark_System_MetaStore_ConnectionTimeOut: The connection to the metastore timed out.",
+        "GatewayTimeout",
+        True,
+    ),
+    # Service Bus: an entity that does not exist, and a quota that does not free, named as Databricks names it
+    (
+        "databricks",
+        "Microsoft.Azure.ServiceBus.MessagingEntityNotFoundException: Put token failed. status-code: "
+        "404, status-description: The messaging entity 'sb://x/orders' could not be found. Please retry.",
+        "InvalidConfiguration",
+        False,
+    ),
+    (
+        "databricks",
+        "Microsoft.ServiceBus.Messaging.StorageQuotaExceededException: the namespace is over its 1 TB quota",
+        "DatabricksResourceExhausted",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("service", "message", "kind", "heals"), [*_PLATFORM_REFERENCES, *_VENDOR_CODES])
+def test_the_references_codes_decide(service: str, message: str, kind: str, heals: bool) -> None:
     assert _text(message, service=service)[:2] == (kind, heals)
+
+
+def test_a_salesforce_word_is_read_as_salesforce_only_where_salesforce_is_named() -> None:
+    said = CLASSIFIER.classify_text("{'error_code': 'BAD_REQUEST', 'message': 'bad'}", service="databricks").evidence
+    assert not any("salesforce_errors" in line for line in said)
+    said = CLASSIFIER.classify_text("Salesforce answered BAD_REQUEST: bad", service="adf").evidence
+    assert any("salesforce_errors code BAD_REQUEST" in line for line in said)

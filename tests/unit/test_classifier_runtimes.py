@@ -162,6 +162,10 @@ def test_a_documented_transient_code_heals(message: str, service: str, kind: str
         (
             "Salesforce operation failed. First error: UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to "
             "this record or 1 records",
+            "code:UNABLE_TO_LOCK_ROW",  # knowledge/salesforce_errors.toml; without the code, the words
+        ),
+        (
+            "First error: UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to this record or 1 records",
             "sign:resource-exhausted",
         ),
     ],

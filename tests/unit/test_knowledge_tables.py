@@ -31,6 +31,7 @@ EXCEPTION_FILE = "exceptions.toml"
 SQLSERVER_FILE = "sql_server_errors.toml"
 AZURE_FILE = "azure_errors.toml"
 API_FILE = "http_and_api_errors.toml"
+SALESFORCE_FILE = "salesforce_errors.toml"
 ALL_FILES = (
     CLUSTER_FILE,
     RUN_FILE,
@@ -41,6 +42,7 @@ ALL_FILES = (
     SQLSERVER_FILE,
     AZURE_FILE,
     API_FILE,
+    SALESFORCE_FILE,
 )
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
@@ -57,6 +59,7 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     SQLSERVER_FILE: None,
     AZURE_FILE: None,
     API_FILE: None,
+    SALESFORCE_FILE: None,
 }
 
 
