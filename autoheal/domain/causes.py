@@ -44,7 +44,10 @@ def innermost(message: str, lowered: str | None = None) -> str | None:
 
 # A Python traceback's frame and the source line printed under it ('  File "/x/transfer.py", line 326, in _update'
 # then '    self._wait(poll, timeout)'): the line is the program's text, whose names ("timeout", "retry") are no event.
-_FRAME_SOURCE = re.compile(r'(file "[^"\n]+", line \d+, in [^\n]*\n)[^\n]*')
+# PY_FRAME is that frame line (lower-cased), its file's path a group; autoheal/domain/injection.py reads the raise
+# printed under a frame of the job's own code with it.
+PY_FRAME = r'file "([^"\n]+)", line \d+, in [^\n]*\n'
+_FRAME_SOURCE = re.compile("(" + PY_FRAME + r")[^\n]*")
 
 
 def without_code(low: str) -> str:

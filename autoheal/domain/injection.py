@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from autoheal.domain.causes import PY_FRAME
 from autoheal.domain.signs import guarded
 
 __all__ = ["addressed", "raised_by_the_job"]
@@ -42,7 +43,7 @@ def addressed(low: str) -> str | None:
 # A Python traceback's frame and the line it ran: `File "/Workspace/etl/udf.py", line 31, in score` and below it
 # `raise RuntimeError("Service temporarily unavailable")` (or `if x is None: raise ...`), the exception built from
 # a literal string.
-_RAISE = re.compile(r"file \"([^\"]+)\", line \d+, in [^\n]*\n[^\n]*?\braise \w+\((f?[\"'][^\n]{0,80})")
+_RAISE = re.compile(PY_FRAME + r"[^\n]*?\braise \w+\((f?[\"'][^\n]{0,80})")
 # Where a library's code lives, not the job's: its raise of a literal (urllib3's ProtocolError("Connection
 # aborted.")) is the library's report of what happened.
 _LIBRARY = ("site-packages", "dist-packages", "/lib/python", "/databricks/spark/python", "/usr/lib/")
