@@ -36,6 +36,8 @@ _SUBCONDITION = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\.[A-Z][A-Z0-9]*(?:
 # Synapse's Spark error codes, as a notebook or Spark job activity writes them ("Spark_User_UserApp_ModuleNotFound:
 # ...", "Error code: Spark_Ambiguous_Executor_MaxExecutorFailures"): their names say whose fault it is.
 _SYNAPSE_SPARK = re.compile(r"\bSpark_(?:User|System|Ambiguous|Unknown)_[\w.]*\w")
+_COSMOS_PAIR = re.compile(r"(?i)\b(\d{3})\)?[;,]?\s*\"?sub-?status(?:code)?\"?\s*[:=]\s*(\d+)")
+_SNOWFLAKE_CODE = re.compile(r"\b(\d{6})(?: \([0-9A-Z]{5}\))?:")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
@@ -67,6 +69,7 @@ ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK, Table
 _CLUSTER, _RUN, _SPARK, _API, _ADF = (Table.CLUSTER,), (Table.RUN,), (Table.SPARK,), (Table.API,), (Table.ADF,)
 _EXCEPTIONS = (Table.SPARK, Table.EXCEPTION)
 _SQLSERVER, _AZURE, _SALESFORCE = (Table.SQLSERVER,), (Table.AZURE,), (Table.SALESFORCE,)
+_COSMOS, _SNOWFLAKE = (Table.COSMOS,), (Table.SNOWFLAKE,)
 _SNAKE_TABLES = (Table.CLUSTER, Table.RUN, Table.SPARK, Table.API)
 FIELD_TABLES = {
     "adf": (Table.ADF, Table.API, Table.SPARK, Table.AZURE),
@@ -119,6 +122,8 @@ class CodeFinder:
             _SQLSERVER,
             _AZURE,
             _SALESFORCE,
+            _COSMOS,
+            _SNOWFLAKE,
         ):
             _merged(tables)
 
@@ -174,6 +179,18 @@ class CodeFinder:
         if "Spark_" in message:
             for code in _SYNAPSE_SPARK.findall(message):
                 found(code, _ADF, False)
+        if "substatus" in text or "sub-status" in text:
+            # Cosmos DB's answer with its sub-status ("NotFound (404); Substatus: 1002", '"statusCode":404,
+            # "subStatusCode":1013'): the pair says why (a session not yet replicated, a partition split).
+            for status, sub in _COSMOS_PAIR.findall(message):
+                found(f"{status}/{sub}", _COSMOS, True)
+        if "nowflake" in text:
+            # Snowflake's numbers, with their SQLSTATE or not ("250001 (08001): Failed to connect to DB", "250003:
+            # Failed to get the response"), or in the error's code field.
+            if error_code:
+                found(error_code, _SNOWFLAKE, True)
+            for number in _SNOWFLAKE_CODE.findall(message):
+                found(number, _SNOWFLAKE, False)
         if "alesforce" in message and "_" in message:
             # Salesforce's codes, in a message that names it: first, as its words mean there (BAD_REQUEST, GONE).
             for code in _SNAKE.findall(message):

@@ -6,7 +6,8 @@ cluster table, a job run's termination code in the run table, an activity's erro
 table, an exception or error class in the Spark table, then in the runtimes' exception table (JVM, Python,
 .NET); HTTP statuses, Databricks REST and Azure platform error codes (Storage, Resource Manager, Entra
 ID) wherever an error-code field holds one; a SQL Server error number in its table; a Spark SQLSTATE
-class in the SQLSTATE table; a Salesforce code in the Salesforce table, where the message names Salesforce.
+class in the SQLSTATE table; a Salesforce or Snowflake code in that vendor's table, where the message
+names the vendor; a Cosmos DB status with its sub-status in the Cosmos DB table.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Table(StrEnum):
     SQLSERVER = "sql_server_errors"
     AZURE = "azure_errors"
     SALESFORCE = "salesforce_errors"
+    COSMOS = "cosmos_db_errors"
+    SNOWFLAKE = "snowflake_errors"
 
 
 @dataclass(frozen=True)

@@ -399,8 +399,38 @@ _PLATFORM_REFERENCES = [
 ]
 
 # The vendors' and messaging services' codes (salesforce_errors.toml, Synapse's in adf_error_codes.toml,
-# Service Bus in azure_errors.toml and exceptions.toml).
+# Service Bus in azure_errors.toml and exceptions.toml, cosmos_db_errors.toml, snowflake_errors.toml).
 _VENDOR_CODES = [
+    # Cosmos DB's sub-status says why: a partition that split passes, an identity without a data-plane role stays
+    (
+        "adf",
+        "ErrorCode=CosmosDbSqlApiOperationFailed,Message=Response status code does not indicate success: Gone (410); "
+        "Substatus: 1002; ActivityId: 3f4e; Reason: (The requested resource is no longer available at the server.)",
+        "InternalServerError",
+        True,
+    ),
+    (
+        "databricks",
+        'com.azure.cosmos.CosmosException: {"innerErrorMessage":"Request blocked by Auth","statusCode":403,'
+        '"subStatusCode":5300}',
+        "InvalidConfiguration",
+        False,
+    ),
+    # Snowflake's numbers where the message names Snowflake: a wrong password, and a request the driver retried
+    # until its time ran out
+    (
+        "databricks",
+        "snowflake.connector.errors.OperationalError: 290503: 290503: HTTP 503: Service Unavailable",
+        "InternalServerError",
+        True,
+    ),
+    (
+        "adf",
+        "net.snowflake.client.jdbc.SnowflakeSQLException: 390100 (08004): Incorrect username or password was "
+        "specified.",
+        "PermissionDenied",
+        False,
+    ),
     # Salesforce's codes where the message names Salesforce: a field the query names that the object lacks,
     # whatever a field's name says
     (
@@ -452,6 +482,13 @@ _VENDOR_CODES = [
 @pytest.mark.parametrize(("service", "message", "kind", "heals"), [*_PLATFORM_REFERENCES, *_VENDOR_CODES])
 def test_the_references_codes_decide(service: str, message: str, kind: str, heals: bool) -> None:
     assert _text(message, service=service)[:2] == (kind, heals)
+
+
+def test_a_six_digit_number_is_snowflake_s_only_where_snowflake_is_named() -> None:
+    said = CLASSIFIER.classify_text("Job 390100: failed after 3 attempts", service="databricks").evidence
+    assert not any("snowflake_errors" in line for line in said)
+    said = CLASSIFIER.classify_text("Snowflake: 390100 (08004): Incorrect username", service="adf").evidence
+    assert any("snowflake_errors code 390100" in line for line in said)
 
 
 def test_a_salesforce_word_is_read_as_salesforce_only_where_salesforce_is_named() -> None:

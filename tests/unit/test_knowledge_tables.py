@@ -32,6 +32,8 @@ SQLSERVER_FILE = "sql_server_errors.toml"
 AZURE_FILE = "azure_errors.toml"
 API_FILE = "http_and_api_errors.toml"
 SALESFORCE_FILE = "salesforce_errors.toml"
+COSMOS_FILE = "cosmos_db_errors.toml"
+SNOWFLAKE_FILE = "snowflake_errors.toml"
 ALL_FILES = (
     CLUSTER_FILE,
     RUN_FILE,
@@ -43,6 +45,8 @@ ALL_FILES = (
     AZURE_FILE,
     API_FILE,
     SALESFORCE_FILE,
+    COSMOS_FILE,
+    SNOWFLAKE_FILE,
 )
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
@@ -60,6 +64,8 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     AZURE_FILE: None,
     API_FILE: None,
     SALESFORCE_FILE: None,
+    COSMOS_FILE: None,
+    SNOWFLAKE_FILE: None,
 }
 
 
