@@ -38,6 +38,7 @@ _SUBCONDITION = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\.[A-Z][A-Z0-9]*(?:
 _SYNAPSE_SPARK = re.compile(r"\bSpark_(?:User|System|Ambiguous|Unknown)_[\w.]*\w")
 _COSMOS_PAIR = re.compile(r"(?i)\b(\d{3})\)?[;,]?\s*\"?sub-?status(?:code)?\"?\s*[:=]\s*(\d+)")
 _SNOWFLAKE_CODE = re.compile(r"\b(\d{6})(?: \([0-9A-Z]{5}\))?:")
+_BRACKETED = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+)(?:\.[A-Z][A-Z0-9_]*)?\]")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
@@ -65,15 +66,15 @@ _CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b|\bAADSTS\d+")
 SNAKE_HINT, TITLE_HINT, EXCEPTION_HINT, AZURE_HINT = 1, 2, 4, 16  # 8 is the classifier's (a class name)
 ANY_HINT = SNAKE_HINT | TITLE_HINT | EXCEPTION_HINT | AZURE_HINT
 
-ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK, Table.AZURE)
+ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK, Table.AZURE, Table.CONDITION)
 _CLUSTER, _RUN, _SPARK, _API, _ADF = (Table.CLUSTER,), (Table.RUN,), (Table.SPARK,), (Table.API,), (Table.ADF,)
 _EXCEPTIONS = (Table.SPARK, Table.EXCEPTION)
 _SQLSERVER, _AZURE, _SALESFORCE = (Table.SQLSERVER,), (Table.AZURE,), (Table.SALESFORCE,)
-_COSMOS, _SNOWFLAKE = (Table.COSMOS,), (Table.SNOWFLAKE,)
+_COSMOS, _SNOWFLAKE, _CONDITIONS = (Table.COSMOS,), (Table.SNOWFLAKE,), (Table.CONDITION,)
 _SNAKE_TABLES = (Table.CLUSTER, Table.RUN, Table.SPARK, Table.API)
 FIELD_TABLES = {
     "adf": (Table.ADF, Table.API, Table.SPARK, Table.AZURE),
-    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK, Table.AZURE),
+    "databricks": (Table.RUN, Table.API, Table.CLUSTER, Table.SPARK, Table.AZURE, Table.CONDITION),
 }
 
 
@@ -124,6 +125,7 @@ class CodeFinder:
             _SALESFORCE,
             _COSMOS,
             _SNOWFLAKE,
+            _CONDITIONS,
         ):
             _merged(tables)
 
@@ -203,6 +205,11 @@ class CodeFinder:
             snake = _TYPE_AFTER_CODE.sub(" ", message) if "(" in message else message
             for code in _SNAKE.findall(snake):
                 found(code, _SNAKE_TABLES, False)
+        if "[" in message:
+            # Every other condition Spark and Delta Lake define, where the message brackets it as they do
+            # ("[DELTA_MISSING_DELTA_TABLE] ..."): after the Spark table's own, which say more.
+            for code in _BRACKETED.findall(message):
+                found(code, _CONDITIONS, False)
         if hints & TITLE_HINT:
             for run in _TITLE_RUN.findall(message):
                 words = run.split(" ")
@@ -268,7 +275,7 @@ def unnamed(text: str, names: list[tuple[str, str]]) -> str:
 def sql_state(message: str, codes: list[CodeEntry]) -> CodeEntry | None:
     """The SQLSTATE table's entry for the state a Spark message ends with, unless a documented Spark
     error condition in the message already says more (DELTA_CONCURRENT_APPEND is class 2D, and healable)."""
-    if any(entry.table is Table.SPARK for entry in codes):
+    if any(entry.table in (Table.SPARK, Table.CONDITION) for entry in codes):
         return None
     found = _SQLSTATE.search(message)
     if found is None:

@@ -3,7 +3,8 @@ means (its class, whether a retry can fix it, whether the code alone decides), w
 
 A code is looked up in the tables of the place it came from: a cluster's termination reason in the
 cluster table, a job run's termination code in the run table, an activity's errorCode in the ADF
-table, an exception or error class in the Spark table, then in the runtimes' exception table (JVM, Python,
+table, an exception or error class in the Spark table (every other condition Spark and Delta Lake define in the
+conditions table, read where a message brackets it), then in the runtimes' exception table (JVM, Python,
 .NET); HTTP statuses, Databricks REST and Azure platform error codes (Storage, Resource Manager, Entra
 ID) wherever an error-code field holds one; a SQL Server error number in its table; a Spark SQLSTATE
 class in the SQLSTATE table; a Salesforce or Snowflake code in that vendor's table, where the message
@@ -32,6 +33,7 @@ class Table(StrEnum):
     SALESFORCE = "salesforce_errors"
     COSMOS = "cosmos_db_errors"
     SNOWFLAKE = "snowflake_errors"
+    CONDITION = "spark_conditions"
 
 
 @dataclass(frozen=True)

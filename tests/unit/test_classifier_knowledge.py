@@ -496,3 +496,34 @@ def test_a_salesforce_word_is_read_as_salesforce_only_where_salesforce_is_named(
     assert not any("salesforce_errors" in line for line in said)
     said = CLASSIFIER.classify_text("Salesforce answered BAD_REQUEST: bad", service="adf").evidence
     assert any("salesforce_errors code BAD_REQUEST" in line for line in said)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "heals"),
+    [
+        # every Spark and Delta condition where a message brackets it (knowledge/spark_conditions.toml): a path
+        # that holds no Delta table is a setting, whatever the message adds
+        (
+            "[DELTA_NOT_A_DELTA_TABLE] abfss://x/orders is not a Delta table. Please retry.",
+            "InvalidConfiguration",
+            False,
+        ),
+        # a commit that lost to continuous concurrent commits passes
+        (
+            "[DELTA_MAX_COMMIT_RETRIES_EXCEEDED] This commit has failed as it has been tried 10000000 times but did "
+            "not succeed. This can be caused by the Delta table being committed continuously by many concurrent "
+            "commits.",
+            "DatabricksResourceExhausted",
+            True,
+        ),
+    ],
+)
+def test_every_spark_and_delta_condition_decides_where_a_message_brackets_it(
+    message: str, kind: str, heals: bool
+) -> None:
+    assert _text(message)[:2] == (kind, heals)
+
+
+def test_a_condition_name_in_free_text_is_not_read_from_the_conditions_table() -> None:
+    said = CLASSIFIER.classify_text("the DELTA_NOT_A_DELTA_TABLE check passed; connection reset").evidence
+    assert not any("spark_conditions" in line for line in said)

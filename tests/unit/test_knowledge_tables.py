@@ -34,6 +34,7 @@ API_FILE = "http_and_api_errors.toml"
 SALESFORCE_FILE = "salesforce_errors.toml"
 COSMOS_FILE = "cosmos_db_errors.toml"
 SNOWFLAKE_FILE = "snowflake_errors.toml"
+CONDITIONS_FILE = "spark_conditions.toml"
 ALL_FILES = (
     CLUSTER_FILE,
     RUN_FILE,
@@ -47,6 +48,7 @@ ALL_FILES = (
     SALESFORCE_FILE,
     COSMOS_FILE,
     SNOWFLAKE_FILE,
+    CONDITIONS_FILE,
 )
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
@@ -66,6 +68,7 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     SALESFORCE_FILE: None,
     COSMOS_FILE: None,
     SNOWFLAKE_FILE: None,
+    CONDITIONS_FILE: None,
 }
 
 
