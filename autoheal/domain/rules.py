@@ -119,7 +119,8 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"number of columns .{0,60}(does not match|mismatch)|failed to merge (fields|incompatible)|"
         r"has \d+ columns?,? (but|while|whereas) .{0,80}(has|have|expects?) \d+|column count (does not match|mismatch)|"
         r"expected \d+ columns?,? (but )?(got|found|received) \d+|"
-        r"type mismatch|cannot (be )?cast|is (a )?legacy \w+ type which is not supported|schema ?mapping",
+        r"type mismatch|cannot (be )?cast|is (a )?legacy \w+ type which is not supported|schema ?mapping|"
+        r"can be fixed by an automatic retry: false",  # Auto Loader's UNKNOWN_FIELD_EXCEPTION says so itself
     ),
     S(
         "data",

@@ -291,6 +291,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         "server-error",
         "InternalServerError",
         FRAME_LINE + r"\b(500|502|503|507)\b|internal (server )?error|internal_error|service ?unavailable|"
+        # A condition that says a retry fixes it (Auto Loader's UNKNOWN_FIELD_EXCEPTION: "... which can be fixed by
+        # an automatic retry: true": the restarted stream reads the evolved schema).
+        r"can be fixed by an automatic retry: true|"
         # Cloudflare's origin errors as a client reports the status (its 5xx pages: 520 unknown, 521 web server
         # down, 522 connection timed out, 524 a timeout occurred); 523 and 525/526 name an address or a certificate.
         r"status code:? '?(520|521|522|524)\b|"

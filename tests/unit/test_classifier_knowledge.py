@@ -527,3 +527,13 @@ def test_every_spark_and_delta_condition_decides_where_a_message_brackets_it(
 def test_a_condition_name_in_free_text_is_not_read_from_the_conditions_table() -> None:
     said = CLASSIFIER.classify_text("the DELTA_NOT_A_DELTA_TABLE check passed; connection reset").evidence
     assert not any("spark_conditions" in line for line in said)
+
+
+@pytest.mark.parametrize("retryable", [True, False])
+def test_auto_loader_s_unknown_fields_say_themselves_whether_a_retry_fixes_them(retryable: bool) -> None:
+    # UNKNOWN_FIELD_EXCEPTION's template ends "which can be fixed by an automatic retry: <isRetryable>".
+    message = (
+        "[UNKNOWN_FIELD_EXCEPTION.NEW_FIELDS_IN_RECORD_WITH_FILE_PATH] Encountered unknown fields during parsing: "
+        f'{{"loyalty_tier":"gold"}}, which can be fixed by an automatic retry: {str(retryable).lower()}'
+    )
+    assert _text(message)[:2] == (("InternalServerError", True) if retryable else ("SchemaMismatch", False))
