@@ -15,6 +15,8 @@ import re
 from functools import cache
 
 from autoheal.domain.knowledge import CodeEntry, Table, lookup, table
+from autoheal.domain.vendors import SNAKE as _SNAKE
+from autoheal.domain.vendors import vendor_codes
 
 FIELD_CODE = re.compile(r"""(?:ErrorCode|error_code|errorCode)["']?\s*[=:]\s*["']?([A-Za-z0-9][\w.-]*)""")
 _NUMERIC_CODE = re.compile(r"(?i)error ?code[\s:=\"']+(\d{3,4})\b")
@@ -27,7 +29,6 @@ JSON_CODE = re.compile(r'"code"\s*:\s*"([A-Za-z]+)"')
 # why the status was given, and one status stands for several reasons (autoheal/domain/knowledge/
 # http_and_api_errors.toml), so a documented reason puts the bare HTTP status aside.
 _REASON = re.compile(r'"reason"\s*:\s*"([A-Za-z]+)"')
-_SNAKE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 # An error condition with its sub-condition, as Databricks and Spark render it in brackets
 # ("[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Error while reading file ..."): the pair names the cause
 # more precisely than the condition alone, whose documented default covers every sub-condition
@@ -36,8 +37,6 @@ _SUBCONDITION = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\.[A-Z][A-Z0-9]*(?:
 # Synapse's Spark error codes, as a notebook or Spark job activity writes them ("Spark_User_UserApp_ModuleNotFound:
 # ...", "Error code: Spark_Ambiguous_Executor_MaxExecutorFailures"): their names say whose fault it is.
 _SYNAPSE_SPARK = re.compile(r"\bSpark_(?:User|System|Ambiguous|Unknown)_[\w.]*\w")
-_COSMOS_PAIR = re.compile(r"(?i)\b(\d{3})\)?[;,]?\s*\"?sub-?status(?:code)?\"?\s*[:=]\s*(\d+)")
-_SNOWFLAKE_CODE = re.compile(r"\b(\d{6})(?: \([0-9A-Z]{5}\))?:")
 _BRACKETED = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+)(?:\.[A-Z][A-Z0-9_]*)?\]")
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
@@ -69,8 +68,8 @@ ANY_HINT = SNAKE_HINT | TITLE_HINT | EXCEPTION_HINT | AZURE_HINT
 ALL_TABLES = (Table.ADF, Table.RUN, Table.CLUSTER, Table.API, Table.SPARK, Table.AZURE, Table.CONDITION)
 _CLUSTER, _RUN, _SPARK, _API, _ADF = (Table.CLUSTER,), (Table.RUN,), (Table.SPARK,), (Table.API,), (Table.ADF,)
 _EXCEPTIONS = (Table.SPARK, Table.EXCEPTION)
-_SQLSERVER, _AZURE, _SALESFORCE = (Table.SQLSERVER,), (Table.AZURE,), (Table.SALESFORCE,)
-_COSMOS, _SNOWFLAKE, _CONDITIONS = (Table.COSMOS,), (Table.SNOWFLAKE,), (Table.CONDITION,)
+_SQLSERVER, _AZURE, _CONDITIONS = (Table.SQLSERVER,), (Table.AZURE,), (Table.CONDITION,)
+_VENDORS = (Table.SALESFORCE, Table.COSMOS, Table.SNOWFLAKE, Table.ORACLE, Table.POSTGRES, Table.MYSQL)
 _SNAKE_TABLES = (Table.CLUSTER, Table.RUN, Table.SPARK, Table.API)
 FIELD_TABLES = {
     "adf": (Table.ADF, Table.API, Table.SPARK, Table.AZURE),
@@ -122,10 +121,8 @@ class CodeFinder:
             _EXCEPTIONS,
             _SQLSERVER,
             _AZURE,
-            _SALESFORCE,
-            _COSMOS,
-            _SNOWFLAKE,
             _CONDITIONS,
+            *((vendor,) for vendor in _VENDORS),
         ):
             _merged(tables)
 
@@ -181,22 +178,10 @@ class CodeFinder:
         if "Spark_" in message:
             for code in _SYNAPSE_SPARK.findall(message):
                 found(code, _ADF, False)
-        if "substatus" in text or "sub-status" in text:
-            # Cosmos DB's answer with its sub-status ("NotFound (404); Substatus: 1002", '"statusCode":404,
-            # "subStatusCode":1013'): the pair says why (a session not yet replicated, a partition split).
-            for status, sub in _COSMOS_PAIR.findall(message):
-                found(f"{status}/{sub}", _COSMOS, True)
-        if "nowflake" in text:
-            # Snowflake's numbers, with their SQLSTATE or not ("250001 (08001): Failed to connect to DB", "250003:
-            # Failed to get the response"), or in the error's code field.
-            if error_code:
-                found(error_code, _SNOWFLAKE, True)
-            for number in _SNOWFLAKE_CODE.findall(message):
-                found(number, _SNOWFLAKE, False)
-        if "alesforce" in message and "_" in message:
-            # Salesforce's codes, in a message that names it: first, as its words mean there (BAD_REQUEST, GONE).
-            for code in _SNAKE.findall(message):
-                found(code, _SALESFORCE, False)
+        # The services' and engines' own codes where the message names them: before the generic forms, as their
+        # words mean there (Salesforce's BAD_REQUEST, GONE).
+        for code, vendor, structured in vendor_codes(message, text, error_code):
+            found(code, (vendor,), structured)
         if "_" in message and hints & SNAKE_HINT:
             # The sub-condition first: found first, it decides before its condition's default does.
             if "." in message and "[" in message:

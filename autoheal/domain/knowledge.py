@@ -7,8 +7,8 @@ table, an exception or error class in the Spark table (every other condition Spa
 conditions table, read where a message brackets it), then in the runtimes' exception table (JVM, Python,
 .NET); HTTP statuses, Databricks REST and Azure platform error codes (Storage, Resource Manager, Entra
 ID) wherever an error-code field holds one; a SQL Server error number in its table; a Spark SQLSTATE
-class in the SQLSTATE table; a Salesforce or Snowflake code in that vendor's table, where the message
-names the vendor; a Cosmos DB status with its sub-status in the Cosmos DB table.
+class in the SQLSTATE table; a code of a service or engine beneath (Salesforce, Snowflake, Cosmos DB's
+sub-statuses, Oracle, PostgreSQL, MySQL) in its own table, where the message names it (autoheal/domain/vendors.py).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class Table(StrEnum):
     COSMOS = "cosmos_db_errors"
     SNOWFLAKE = "snowflake_errors"
     CONDITION = "spark_conditions"
+    ORACLE = "oracle_errors"
+    POSTGRES = "postgres_errors"
+    MYSQL = "mysql_errors"
 
 
 @dataclass(frozen=True)

@@ -399,8 +399,37 @@ _PLATFORM_REFERENCES = [
 ]
 
 # The vendors' and messaging services' codes (salesforce_errors.toml, Synapse's in adf_error_codes.toml,
-# Service Bus in azure_errors.toml and exceptions.toml, cosmos_db_errors.toml, snowflake_errors.toml).
+# Service Bus in azure_errors.toml and exceptions.toml, cosmos_db_errors.toml, snowflake_errors.toml, and the
+# engines': oracle_errors.toml, postgres_errors.toml, mysql_errors.toml; autoheal/domain/vendors.py).
 _VENDOR_CODES = [
+    # the engines' own numbers: a deadlock passes, a wrong password stays, in each engine's form
+    ("adf", "ORA-00060: deadlock detected while waiting for resource", "ThrottlingError", True),
+    ("adf", "ORA-01017: invalid username/password; logon denied", "PermissionDenied", False),
+    (
+        "databricks",
+        "org.postgresql.util.PSQLException: ERROR: deadlock detected. SQL state: 40P01",
+        "DatabricksResourceExhausted",
+        True,
+    ),
+    (
+        "databricks",
+        "psycopg2.errors.InvalidPassword: password authentication failed for user etl",
+        "PermissionDenied",
+        False,
+    ),
+    (
+        "adf",
+        "ERROR [HY000] [MySQL][ODBC 8.0(w) Driver][mysqld-8.0.32]Deadlock found when trying to get lock; try "
+        "restarting transaction. ERROR 1213 (40001)",
+        "ThrottlingError",
+        True,
+    ),
+    (
+        "databricks",
+        "pymysql.err.OperationalError: (1045, \"Access denied for user 'etl'@'10.0.0.4'\")",
+        "PermissionDenied",
+        False,
+    ),
     # Cosmos DB's sub-status says why: a partition that split passes, an identity without a data-plane role stays
     (
         "adf",
@@ -537,3 +566,21 @@ def test_auto_loader_s_unknown_fields_say_themselves_whether_a_retry_fixes_them(
         f'{{"loyalty_tier":"gold"}}, which can be fixed by an automatic retry: {str(retryable).lower()}'
     )
     assert _text(message)[:2] == (("InternalServerError", True) if retryable else ("SchemaMismatch", False))
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        ("ORA-00060: deadlock detected while waiting for resource", "oracle_errors code ORA-00060"),
+        ("org.postgresql.util.PSQLException: ERROR: deadlock detected. SQL state: 40P01", "postgres_errors code 40P01"),
+        ("psycopg2.errors.InvalidPassword: password authentication failed", "postgres_errors code InvalidPassword"),
+        ("[MySQL][ODBC 8.0(w) Driver] ERROR 1213 (40001): Deadlock found", "mysql_errors code 1213"),
+    ],
+)
+def test_an_engine_s_code_is_read_in_its_own_form(message: str, said: str) -> None:
+    assert said in CLASSIFIER.classify_text(message, service="adf").evidence[0]
+
+
+def test_an_engine_s_number_is_not_read_where_the_engine_is_not_named() -> None:
+    said = CLASSIFIER.classify_text("ERROR 1213 (40001): the batch failed", service="adf").evidence
+    assert not any("mysql_errors" in line for line in said)

@@ -158,7 +158,8 @@ def test_a_documented_transient_code_heals(message: str, service: str, kind: str
             "isolation level for the update/delete statement.",
             "sign:resource-exhausted",
         ),
-        ("ORA-08177: can't serialize access for this transaction", "sign:resource-exhausted"),
+        ("ORA-08177: can't serialize access for this transaction", "code:ORA-08177"),  # knowledge/oracle_errors.toml
+        ("Oracle: can't serialize access for this transaction", "sign:resource-exhausted"),
         (
             "Salesforce operation failed. First error: UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to "
             "this record or 1 records",

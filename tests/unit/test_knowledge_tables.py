@@ -35,6 +35,9 @@ SALESFORCE_FILE = "salesforce_errors.toml"
 COSMOS_FILE = "cosmos_db_errors.toml"
 SNOWFLAKE_FILE = "snowflake_errors.toml"
 CONDITIONS_FILE = "spark_conditions.toml"
+ORACLE_FILE = "oracle_errors.toml"
+POSTGRES_FILE = "postgres_errors.toml"
+MYSQL_FILE = "mysql_errors.toml"
 ALL_FILES = (
     CLUSTER_FILE,
     RUN_FILE,
@@ -49,6 +52,9 @@ ALL_FILES = (
     COSMOS_FILE,
     SNOWFLAKE_FILE,
     CONDITIONS_FILE,
+    ORACLE_FILE,
+    POSTGRES_FILE,
+    MYSQL_FILE,
 )
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
@@ -69,6 +75,9 @@ TYPE_ENUMS: dict[str, type[Enum] | None] = {
     COSMOS_FILE: None,
     SNOWFLAKE_FILE: None,
     CONDITIONS_FILE: None,
+    ORACLE_FILE: None,
+    POSTGRES_FILE: None,
+    MYSQL_FILE: None,
 }
 
 
