@@ -10,7 +10,8 @@ from autoheal.domain.knowledge import Table, table
 from autoheal.domain.signs import FRAME_LINE, S, Sign
 
 # The Entra sign-in codes the reference calls transient (AADSTS90033 "A transient error has occurred").
-_PASSING = [code.lower() for code, entry in table(Table.AZURE).items() if code[6:].isdigit() and entry.remediable]
+_ENTRA = [(code, entry) for code, entry in table(Table.AZURE).items() if code[:6] == "AADSTS" and code[6:].isdigit()]
+_PASSING = [code.lower() for code, entry in _ENTRA if entry.remediable]
 _PASSING_AADSTS = "(" + "|".join(_PASSING) + r")\b"
 
 ACCESS_SIGNS: tuple[Sign, ...] = (

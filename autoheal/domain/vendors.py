@@ -27,9 +27,9 @@ _ORACLE = re.compile(r"\b(?:ORA|TNS)-\d{5}\b")
 _POSTGRES = re.compile(
     r"(?i:sql ?state)[:=]?\s*\[?([0-9][0-9A-Z]{4})\b|\b([0-9][0-9A-Z]{4}): |\bpsycopg2?\.errors\.([A-Za-z]+)"
 )
-# MySQL's and MariaDB's numbers ("ERROR 1045 (28000): Access denied", pymysql's "(1213, 'Deadlock found ...')",
-# "Error Code: 1205").
-_MYSQL = re.compile(r"(?:\bERROR |\(|[Ee]rror ?[Cc]ode:? ?)(\d{4})\b")
+# MySQL's and MariaDB's numbers ("ERROR 1045 (28000): Access denied", pymysql's "(1213, 'Deadlock found ...')", the
+# ODBC driver's "[MySQL] (1206) The total number of locks ...", "Error Code: 1205").
+_MYSQL = re.compile(r"\bERROR (\d{4}) \(|\((\d{4})(?:, [\"']|\) )|[Ee]rror ?[Cc]ode:? ?(\d{4})\b")
 
 
 def vendor_codes(message: str, text: str, error_code: str | None) -> Iterator[tuple[str, Table, bool]]:
@@ -55,5 +55,5 @@ def vendor_codes(message: str, text: str, error_code: str | None) -> Iterator[tu
     if "mysql" in text or "mariadb" in text:
         if error_code and error_code.isdigit():
             yield error_code, Table.MYSQL, True
-        for number in _MYSQL.findall(message):
-            yield number, Table.MYSQL, False
+        for groups in _MYSQL.findall(message):
+            yield next(g for g in groups if g), Table.MYSQL, False

@@ -575,12 +575,15 @@ def test_auto_loader_s_unknown_fields_say_themselves_whether_a_retry_fixes_them(
         ("org.postgresql.util.PSQLException: ERROR: deadlock detected. SQL state: 40P01", "postgres_errors code 40P01"),
         ("psycopg2.errors.InvalidPassword: password authentication failed", "postgres_errors code InvalidPassword"),
         ("[MySQL][ODBC 8.0(w) Driver] ERROR 1213 (40001): Deadlock found", "mysql_errors code 1213"),
+        ("ERROR [HY000] [Microsoft][MySQL] (1205) Lock wait timeout exceeded", "mysql_errors code 1205"),
     ],
 )
 def test_an_engine_s_code_is_read_in_its_own_form(message: str, said: str) -> None:
     assert said in CLASSIFIER.classify_text(message, service="adf").evidence[0]
 
 
-def test_an_engine_s_number_is_not_read_where_the_engine_is_not_named() -> None:
+def test_an_engine_s_number_is_not_read_where_the_engine_is_not_named_or_not_in_its_form() -> None:
     said = CLASSIFIER.classify_text("ERROR 1213 (40001): the batch failed", service="adf").evidence
+    assert not any("mysql_errors" in line for line in said)
+    said = CLASSIFIER.classify_text("MySQL load (2024-03-11) failed", service="adf").evidence
     assert not any("mysql_errors" in line for line in said)
