@@ -587,3 +587,18 @@ def test_an_engine_s_number_is_not_read_where_the_engine_is_not_named_or_not_in_
     assert not any("mysql_errors" in line for line in said)
     said = CLASSIFIER.classify_text("MySQL load (2024-03-11) failed", service="adf").evidence
     assert not any("mysql_errors" in line for line in said)
+
+
+@pytest.mark.parametrize(
+    ("number", "kind", "heals"),
+    [
+        ("4104", "CodeError", False),  # a multi-part identifier the statement names could not be bound
+        ("40892", "InternalServerError", True),  # a serverless database that is paused resumes on demand
+    ],
+)
+def test_more_of_the_engine_s_numbers_decide(number: str, kind: str, heals: bool) -> None:
+    message = (
+        "ErrorCode=SqlOperationFailed,'Type=System.Data.SqlClient.SqlException,Message=The statement failed.,"
+        f"Source=.Net SqlClient Data Provider,SqlErrorNumber={number},Class=16,State=1,'"
+    )
+    assert _text(message, service="adf")[:2] == (kind, heals)
