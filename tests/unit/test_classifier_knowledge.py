@@ -537,6 +537,12 @@ def test_a_salesforce_word_is_read_as_salesforce_only_where_salesforce_is_named(
             "InvalidConfiguration",
             False,
         ),
+        # a condition only Databricks defines: a pipeline's expectation that the data failed
+        (
+            "[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 'orders_clean' failed to meet the expectation. Please retry.",
+            "DataQuality",
+            False,
+        ),
         # a commit that lost to continuous concurrent commits passes
         (
             "[DELTA_MAX_COMMIT_RETRIES_EXCEEDED] This commit has failed as it has been tried 10000000 times but did "
