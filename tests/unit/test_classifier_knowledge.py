@@ -608,3 +608,11 @@ def test_more_of_the_engine_s_numbers_decide(number: str, kind: str, heals: bool
         f"Source=.Net SqlClient Data Provider,SqlErrorNumber={number},Class=16,State=1,'"
     )
     assert _text(message, service="adf")[:2] == (kind, heals)
+
+
+def test_a_generic_exception_class_does_not_name_the_class_over_more_specific_words() -> None:
+    # UnsupportedOperationException is the job's code by default, but a library's raise of it for a permission is
+    # a permission (knowledge/exceptions.toml); either way nothing heals.
+    message = "java.lang.UnsupportedOperationException: Permission denied: user does not have access"
+    assert _text(message)[:2] == ("PermissionDenied", False)
+    assert _text("java.lang.UnsupportedOperationException: the read timed out")[:2] == ("CodeError", False)
