@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from databricks.sdk.service import compute, jobs
 
+from autoheal.domain.knowledge import Table
+
 REPO = Path(__file__).parents[2]
 KNOWLEDGE = REPO / "autoheal" / "domain" / "knowledge"
 # The remediation catalog defines the label set ([types.*] remediable, [never] not).
@@ -26,59 +28,15 @@ CLUSTER_FILE = "databricks_cluster_termination.toml"
 RUN_FILE = "databricks_run_termination.toml"
 SPARK_FILE = "spark_errors.toml"
 ADF_FILE = "adf_error_codes.toml"
-SQLSTATE_FILE = "sql_states.toml"
-EXCEPTION_FILE = "exceptions.toml"
-SQLSERVER_FILE = "sql_server_errors.toml"
-AZURE_FILE = "azure_errors.toml"
 API_FILE = "http_and_api_errors.toml"
-SALESFORCE_FILE = "salesforce_errors.toml"
-COSMOS_FILE = "cosmos_db_errors.toml"
-SNOWFLAKE_FILE = "snowflake_errors.toml"
-CONDITIONS_FILE = "spark_conditions.toml"
-ORACLE_FILE = "oracle_errors.toml"
-POSTGRES_FILE = "postgres_errors.toml"
-MYSQL_FILE = "mysql_errors.toml"
-ALL_FILES = (
-    CLUSTER_FILE,
-    RUN_FILE,
-    SPARK_FILE,
-    ADF_FILE,
-    SQLSTATE_FILE,
-    EXCEPTION_FILE,
-    SQLSERVER_FILE,
-    AZURE_FILE,
-    API_FILE,
-    SALESFORCE_FILE,
-    COSMOS_FILE,
-    SNOWFLAKE_FILE,
-    CONDITIONS_FILE,
-    ORACLE_FILE,
-    POSTGRES_FILE,
-    MYSQL_FILE,
-)
+# Every table in the folder, so that a new one is checked without being listed here.
+ALL_FILES = tuple(sorted(path.name for path in KNOWLEDGE.glob("*.toml")))
 
 REQUIRED_KEYS = frozenset({"class", "remediable", "decisive", "why", "source"})
 ALLOWED_KEYS = REQUIRED_KEYS | {"type"}
 
 # The SDK type enum each Databricks table's `type` must belong to; the other tables have no type.
-TYPE_ENUMS: dict[str, type[Enum] | None] = {
-    CLUSTER_FILE: compute.TerminationReasonType,
-    RUN_FILE: jobs.TerminationTypeType,
-    SPARK_FILE: None,
-    ADF_FILE: None,
-    SQLSTATE_FILE: None,
-    EXCEPTION_FILE: None,
-    SQLSERVER_FILE: None,
-    AZURE_FILE: None,
-    API_FILE: None,
-    SALESFORCE_FILE: None,
-    COSMOS_FILE: None,
-    SNOWFLAKE_FILE: None,
-    CONDITIONS_FILE: None,
-    ORACLE_FILE: None,
-    POSTGRES_FILE: None,
-    MYSQL_FILE: None,
-}
+TYPE_ENUMS: dict[str, type[Enum]] = {CLUSTER_FILE: compute.TerminationReasonType, RUN_FILE: jobs.TerminationTypeType}
 
 
 def _load(name: str) -> dict[str, dict[str, Any]]:
@@ -134,10 +92,14 @@ def test_every_sdk_api_error_code_and_status_has_an_entry() -> None:
     assert not missing, f"{API_FILE} lacks entries for databricks-sdk error codes: {', '.join(missing)}"
 
 
+def test_every_table_in_the_folder_is_one_the_classifier_loads() -> None:
+    assert set(ALL_FILES) == {f"{name.value}.toml" for name in Table}
+
+
 @pytest.mark.parametrize("name", ALL_FILES)
 def test_entries_are_well_formed(name: str) -> None:
     labels, never = _labels()
-    type_enum = TYPE_ENUMS[name]
+    type_enum = TYPE_ENUMS.get(name)
     allowed_types = _enum_values(type_enum) if type_enum is not None else set()
     problems: list[str] = []
     for code, entry in _load(name).items():
