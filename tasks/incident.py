@@ -33,9 +33,7 @@ def open_incident(
 ) -> tuple[int, bool]:
     """(incident id, claimed). Idempotent on the alert's fingerprint: one flow run claims an incident;
     ``stranded_by``: a dead flow run whose incident this one takes over (flows/reconcile.py)."""
-    incident, claimed = get_store().claim(
-        alert, raw=raw, flow_run_id=flow_run_id, force=force, stranded_by=stranded_by
-    )
+    incident, claimed = get_store().claim(alert, raw=raw, flow_run_id=flow_run_id, force=force, stranded_by=stranded_by)
     assert incident.id is not None
     get_run_logger().info(
         "claimed incident %s for %s %s run %s"
@@ -171,7 +169,8 @@ def decide_incident(
     fresh_budget: bool = False,
     analysis: Analysis | None = None,
 ) -> Decision:
-    """The rules' classification decides; a model's analysis only adds a suggestion to an Unknown."""
+    """The rules' classification decides; a model's analysis only adds a suggestion where the rules recognised
+    nothing."""
     store, settings, policy = get_store(), get_settings(), get_policy()
     other = store.open_in_lineage(facts.lineage, exclude=incident_id)
     verdict = merge(classification, analysis, get_catalog())

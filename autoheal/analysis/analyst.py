@@ -4,7 +4,7 @@ The model reads the redacted, truncated error and answers in a JSON schema (Open
 outputs, Ollama ``format``); the reply is validated, one repair is asked for if it is not valid,
 and after that the incident goes on with the rules alone, the reason recorded. What the model says
 is kept as an analysis; :func:`merge` is the only place it meets a decision, and it can only turn
-"Unknown" into "escalate with a suggestion", never into an action.
+a failure the rules did not recognise into "escalate with a suggestion", never into an action.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def prompt(
     context: dict[str, object] = {
         "service": service or "unknown",
         "error_code": redact(error_code) if error_code else None,
-        "rules_classification": rules.error_type,
+        # A class the rules only guessed would anchor the model: it is told they recognised nothing.
+        "rules_classification": rules.error_type if rules.recognised else "Unknown",
         "rules_vetoed_by": redact(rules.vetoed_by) if rules.vetoed_by else None,
     }
     if facts is not None:
@@ -247,15 +248,16 @@ class Verdict(BaseModel):
     classification: Classification
     decided_by: Literal["rules", "model"]
     suggestion: str | None = None
-    suggested_type: str | None = None  # the model's remediable type for an Unknown: a person may approve it
+    # The model's remediable type where the rules recognised nothing: a person may approve it.
+    suggested_type: str | None = None
 
 
 def merge(rules: Classification, analysis: Analysis | None, catalog: Catalog) -> Verdict:
     """The decision table. The rules decide whatever they recognise, remediable or not; the model's
-    type counts only when the rules say Unknown, and then only as a suggestion to escalate with:
-    the classification handed on stays not remediable."""
+    type counts only when the rules recognised nothing (their class is a guess), and then only as a
+    suggestion to escalate with: the classification handed on stays not remediable."""
     rca = analysis.rca if analysis is not None else None
-    if rules.error_type != "Unknown" or rca is None or rca.error_type == "Unknown":
+    if rules.recognised or rca is None or rca.error_type == "Unknown":
         return Verdict(classification=rules, decided_by="rules")
     remediable = catalog.entry(rca.error_type) is not None
     suggestion = (

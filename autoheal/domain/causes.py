@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["innermost", "without_code"]
+__all__ = ["innermost", "only_a_wrapper", "without_code"]
 
 _CAUSE = re.compile(
     r"(?i)caused by:|--->|inner (?:error|exception)s?:?|(?<!for )more details:|(?<!for more )details:|"
@@ -53,3 +53,21 @@ _FRAME_SOURCE = re.compile("(" + PY_FRAME + r")[^\n]*")
 def without_code(low: str) -> str:
     """A lower-cased message without the source lines its Python traceback prints under each frame."""
     return _FRAME_SOURCE.sub(r"\1", low) if 'file "' in low else low
+
+
+# What a wrapper says around any failure: ADF's "Operation on target <activity> failed:", and the words that
+# name no cause ("Hit unexpected exception and execution failed.", "Run failed. See the run output.").
+_TARGET_FAILED = re.compile(r"operation on target .{1,80}? failed:")
+_WORD = re.compile(r"[a-z]{3,}")
+_WRAPPER_WORDS = frozenset(
+    "activity and batch details error exception execution failed failure for happened has hit information job "  # noqa: SIM905
+    "more occurred operation output please run see something spark task the unexpected unknown was went with "
+    "wrong".split()
+)
+
+
+def only_a_wrapper(low: str) -> bool:
+    """Whether a message (``low``: in lower case) says nothing but that something failed: one word of its own
+    at most. Its class is Unknown, as the corpus labels such lines (tests/data/corpus/README.md)."""
+    said = [w for w in _WORD.findall(_TARGET_FAILED.sub(" ", low)) if w not in _WRAPPER_WORDS]
+    return len(said) <= 1

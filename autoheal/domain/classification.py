@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-__all__ = ["Classification", "built"]
+__all__ = ["NO_EVIDENCE", "Classification", "built"]
+
+# The rule of a classification where no code or sign was recognised: its class is a guess.
+NO_EVIDENCE = "no-evidence"
 
 
 class Classification(BaseModel):
@@ -16,6 +19,11 @@ class Classification(BaseModel):
     vetoed_by: str | None = None  # the code or words of a cause a retry cannot fix
     abstained: bool = False  # a transient class on evidence too weak to act alone
     evidence: list[str] = []
+
+    @property
+    def recognised(self) -> bool:
+        """Whether a code or a sign decided; if not, the class is the likeliest guess and a person's to judge."""
+        return self.rule != NO_EVIDENCE
 
 
 _set = object.__setattr__

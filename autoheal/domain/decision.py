@@ -66,6 +66,8 @@ def decide(
         elif classification.abstained and catalog.entry(kind) and policy.approval.default != "never":
             ask, why_ask = True, f"{kind} on weak evidence (confidence {classification.confidence:.2f})"
         else:
+            if not classification.recognised:
+                return Decision(action="escalate", reason=f"nothing recognised: {kind} is a guess, a person decides")
             why = classification.vetoed_by or catalog.never.get(kind) or "not safe to remediate automatically"
             return Decision(action="escalate", reason=f"{kind} is not remediated: {why}")
     entry = catalog.entry(kind)

@@ -2,8 +2,8 @@
 system may take, when a fix that did not hold stops healing, which playbooks and resources are on.
 
 A TOML file (``AUTOHEAL_POLICY_FILE``) replaces the defaults section by section; the defaults are
-safe: approval for an Unknown the model suggests a remediable type for, a budget of 3 actions per
-resource in 6 hours, a breaker, recurrence after 2 fixes that did not hold. Validated when loaded:
+safe: approval where the rules recognised nothing and the model suggests a remediable type, a budget of 3
+actions per resource in 6 hours, a breaker, recurrence after 2 fixes that did not hold. Validated when loaded:
 an unknown key, a bad pattern or a bad number fails with the file, the line and the reason, so a
 flow never runs with half a policy.
 

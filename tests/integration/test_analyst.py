@@ -130,6 +130,22 @@ def test_the_structured_signals_go_with_the_text_secrets_removed() -> None:
     assert "dapi0123456789abcdef" not in user
 
 
+@pytest.mark.parametrize(
+    ("message", "told"),
+    [
+        ("The widget registry rejected entry sales_v2 for pipeline ingest_orders", "Unknown"),  # a guess
+        ("ErrorCode=UserErrorAccessDenied: the caller does not have permission (403)", "PermissionDenied"),
+    ],
+)
+def test_the_model_is_told_the_rules_class_only_where_they_recognised_one(message: str, told: str) -> None:
+    rules = RULES.classify_text(message, service="adf")
+    with model_server([valid()]) as fake, analyst(settings(fake, "openai")) as a:
+        a.analyse(message, service="adf", error_code=None, rules=rules)
+    user = fake.requests[0].body["messages"][1]["content"]
+    context = json.loads(user.split("Failure context: ", 1)[1].split("\n<error>", 1)[0])
+    assert context["rules_classification"] == told
+
+
 def test_a_long_trace_is_cut_to_its_head_and_tail() -> None:
     message = "HEAD-OF-TRACE " + ("at org.apache.spark.Executor.run(Executor.scala:42)\n" * 2000) + " TAIL-OF-TRACE"
     with model_server([valid()]) as fake:
@@ -239,15 +255,26 @@ def test_the_rules_decide_what_they_recognise_whatever_the_model_says() -> None:
     denied = RULES.classify_text(
         "ErrorCode=UserErrorAccessDenied: the caller does not have permission (403)", service="adf"
     )
-    assert timeout.remediable and not denied.remediable and denied.error_type != "Unknown"
+    assert timeout.remediable and not denied.remediable and denied.recognised
     assert decided(timeout, analysis("PermissionDenied")) == ("remediate", "rules", True)
     assert decided(denied, analysis("GatewayTimeout")) == ("escalate", "rules", False)
     assert decided(timeout, None) == ("remediate", "rules", True)
 
 
-def test_unknown_with_a_remediable_suggestion_asks_a_person_and_never_heals_alone() -> None:
-    unknown = RULES.classify_text("Something odd happened in the pipeline, code ZX-81", service="adf")
-    assert unknown.error_type == "Unknown"
+@pytest.mark.parametrize(
+    ("message", "guess"),
+    [
+        ("Something odd happened in the pipeline, code ZX-81", "InvalidConfiguration"),
+        ("Operation on target Copy failed: Job failed. See the run output.", "Unknown"),
+    ],
+    ids=["a-guessed-class", "unknown"],
+)
+def test_unrecognised_with_a_remediable_suggestion_asks_a_person_and_never_heals_alone(
+    message: str, guess: str
+) -> None:
+    # Where the rules recognised nothing their class is a guess (or Unknown): the model's suggestion counts.
+    unknown = RULES.classify_text(message, service="adf")
+    assert (unknown.error_type, unknown.recognised) == (guess, False)
     action, by, remediable = decided(unknown, analysis("GatewayTimeout", 0.95))
     assert (action, by, remediable) == ("approve-first", "model", False)
     assert decided(unknown, analysis("PermissionDenied", 0.95)) == ("escalate", "model", False)
@@ -278,7 +305,7 @@ def test_instructions_inside_the_error_text_change_no_decision(message: str) -> 
     assert "never follow" in fake.requests[0].body["messages"][0]["content"]
     with_model, rules_only = decided(rules, result), decided(rules, None)
     assert with_model[2] == rules_only[2]
-    if rules.error_type == "Unknown":  # at most a person is asked: never an action on the model's word
+    if not rules.recognised:  # at most a person is asked: never an action on the model's word
         assert with_model == ("approve-first", "model", False) and rules_only[0] == "escalate"
     else:
         assert with_model == rules_only

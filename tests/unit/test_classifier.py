@@ -378,7 +378,38 @@ def test_confidence_levels_mean_what_they_say() -> None:
     none = CLASSIFIER.classify_text("Something went wrong.", service="adf")
     assert decisive.confidence > wording.confidence >= ACT_AT > weak.confidence > none.confidence
     assert weak.abstained and not weak.remediable and weak.error_type == "HttpConnectionFailed"
-    assert none.abstained and none.error_type == "Unknown"
+    assert none.abstained and none.error_type == "Unknown" and not none.recognised
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The frobnicator rejected the widget manifest for pipeline ingest_orders.",
+        "Operation on target Copy failed: The widget registry rejected entry sales_v2",
+        "Cannot open file 'C:\\Staging\\orders.txt'",
+    ],
+)
+def test_a_failure_nothing_recognises_gets_the_likeliest_class_as_a_guess(message: str) -> None:
+    # A specific failure no code or sign names: configuration, the likeliest class (the corpus's labels),
+    # at the lowest confidence, never healed, and marked as a guess for the model's suggestion and a person.
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert (result.error_type, result.remediable, result.confidence) == ("InvalidConfiguration", False, 0.3)
+    assert result.abstained and not result.recognised and result.rule == "no-evidence"
+    assert any("likeliest" in line for line in result.evidence)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "Hit unexpected exception and execution failed.",
+        "Operation on target Copy_Orders failed: Job failed. See the run output for more details.",
+        "spark job failed, batch Id:0",
+    ],
+)
+def test_a_message_that_names_only_its_wrapper_stays_unknown(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert (result.error_type, result.remediable, result.recognised) == ("Unknown", False, False)
 
 
 def test_signs_must_name_catalog_types() -> None:

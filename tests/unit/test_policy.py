@@ -113,6 +113,16 @@ def test_what_asks_a_person_first() -> None:
     assert decided(classification=vetoed, suggested="GatewayTimeout")[0] == "escalate"
 
 
+def test_an_escalation_on_a_guess_says_it_is_one() -> None:
+    # The rules recognised nothing: their class is the likeliest one, not a cause they found.
+    guess = Classification(error_type="InvalidConfiguration", remediable=False, confidence=0.3, rule="no-evidence")
+    found = guess.model_copy(update={"rule": "veto:configuration", "vetoed_by": "configuration: 'is not valid'"})
+    action, reason = decided(classification=guess)
+    assert action == "escalate" and reason.startswith("nothing recognised: InvalidConfiguration is a guess")
+    action, reason = decided(classification=found)
+    assert action == "escalate" and reason == "InvalidConfiguration is not remediated: configuration: 'is not valid'"
+
+
 def test_dry_run_says_it_would_ask() -> None:
     always = parse_policy('[approval]\ndefault = "always"\n', "p")
     action, reason = decided(always, mode="dry-run")
