@@ -129,7 +129,8 @@ async def _remediate(
         else None
     )
     decision = decide_incident(incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis)
-    _note(f"service:{alert.service}", f"error-type:{classification.error_type}", f"decision:{decision.action}")
+    kind = classification.error_type if classification.recognised else "unrecognised"  # a guess is no finding
+    _note(f"service:{alert.service}", f"error-type:{kind}", f"decision:{decision.action}")
     answer: Answer | None = None
     if decision.action == "approve-first":
         await _tag()  # a run waiting for a person is found by its tags in the UI before it ends

@@ -56,13 +56,14 @@ def without_code(low: str) -> str:
 
 
 # What a wrapper says around any failure: ADF's "Operation on target <activity> failed:", and the words that
-# name no cause ("Hit unexpected exception and execution failed.", "Run failed. See the run output.").
+# name no cause ("Hit unexpected exception and execution failed.", "Run failed. See the run output.", "Activity
+# failed because an inner activity failed", "Reason: unknown").
 _TARGET_FAILED = re.compile(r"operation on target .{1,80}? failed:")
 _WORD = re.compile(r"[a-z]{3,}")
 _WRAPPER_WORDS = frozenset(
-    "activity and batch details error exception execution failed failure for happened has hit information job "  # noqa: SIM905
-    "more occurred operation output please run see something spark task the unexpected unknown was went with "
-    "wrong".split()
+    "activity and batch because command details error exception execution failed failure for happened has hit "  # noqa: SIM905
+    "information inner job more notebook occurred operation output pipeline please reason run see something spark "
+    "task the unexpected unknown was went with workload wrong".split()
 )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from autoheal.domain.classification import NO_EVIDENCE
 from autoheal.domain.redaction import redact
 from autoheal.store.tables import Incident, RemediationAttempt
 
@@ -24,8 +25,15 @@ def fingerprint_label(fingerprint: str) -> str:
     return "autoheal-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
 
 
+def guessed(incident: Incident) -> bool:
+    """Whether the incident's class is the rules' guess: they recognised nothing in the failure."""
+    return incident.rule == NO_EVIDENCE and incident.error_type is not None
+
+
 def headline(incident: Incident) -> str:
     what = incident.error_type or incident.error_code or "unclassified"
+    if guessed(incident):  # a guess is not told to people as a finding
+        what = f"not recognised (likeliest {incident.error_type})"
     return f"{incident.service} {incident.resource} run {incident.run_id or '-'}: {what}"
 
 

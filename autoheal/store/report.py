@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from autoheal.settings import Settings
+from autoheal.store.messages import guessed
 from autoheal.store.tables import Incident, Notification, RemediationAttempt
 
 
@@ -125,7 +126,8 @@ def incident_markdown(
         "",
         f"**{_cell(incident.error_type)}** (remediable: {_cell(incident.remediable)}), by the "
         f"{_cell(incident.classifier)} classifier, rule `{_cell(incident.rule)}`, "
-        f"confidence {_cell(incident.confidence)}.",
+        f"confidence {_cell(incident.confidence)}."
+        + (" A guess, the likeliest class: nothing in the message was recognised." if guessed(incident) else ""),
         "",
         "## Decision",
         "",

@@ -143,6 +143,29 @@ def test_permission_error_is_escalated_and_nothing_is_done(load: Any, flow_env: 
     assert sb.state.counts()["recovery_runs"] == 0
 
 
+def test_a_failure_nothing_recognises_is_escalated_as_a_guess_and_tagged_unrecognised(
+    load: Any, flow_env: Any, run: Any, runner: asyncio.Runner
+) -> None:
+    from sandbox.scenario import ActivityError, load_scenario
+
+    scenario = load_scenario("gateway-timeout")
+    scenario.adf.factories[0].pipelines[0].activities[1].error = ActivityError(
+        errorCode="9999",
+        failureType="UserError",
+        message="The widget registry rejected entry sales_v2 for this pipeline.",
+    )
+    sb: Sandbox = load(scenario)
+    store = flow_env()
+    result = run(adf_alert(adf_failed_run(sb)))
+    assert (result.status, result.error_type, result.decision) == ("escalated", "InvalidConfiguration", "escalate")
+    incident = store.get(result.incident_id)
+    assert incident.rule == "no-evidence" and incident.outcome.startswith("nothing recognised")
+    view = prefect_view(runner, store, result.incident_id)
+    assert "error-type:unrecognised" in view["tags"] and "error-type:InvalidConfiguration" not in view["tags"]
+    assert "A guess, the likeliest class" in view["artifacts"][f"incident-{result.incident_id}"].data
+    assert sb.state.counts()["recovery_runs"] == 0
+
+
 def test_a_duplicate_joins_its_incident(load: Any, flow_env: Any, run: Any) -> None:
     sb: Sandbox = load("gateway-timeout")
     store = flow_env()

@@ -53,7 +53,7 @@ def settings_for(jira: JiraFake, **extra: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def escalated(store: Store) -> int:
+def escalated(store: Store, **change: object) -> int:
     alert = Alert(source="databricks", service="databricks", job_id="101", run_id="42", error_message="KeyError: 'x'")
     incident, _ = store.open_incident(alert)
     assert incident.id is not None
@@ -67,7 +67,7 @@ def escalated(store: Store) -> int:
             rule="python-exception",
             confidence=0.9,
             outcome="CodeError is never remediated: a bug in a notebook, script or expression",
-        ),
+        ).model_copy(update=change),
     )
     return incident.id
 
@@ -95,6 +95,15 @@ def test_an_escalation_opens_one_ticket_with_the_incident_in_it(store: Store, ji
     assert incident.ticket_key == "OPS-1" and incident.ticket_error is None
     assert ensure_ticket(store, incident_id, settings).key == "OPS-1"  # a retry or re-run: the same ticket
     assert len(jira.issues) == 1
+
+
+def test_a_class_the_rules_only_guessed_is_not_told_as_a_finding(store: Store, jira: JiraFake) -> None:
+    incident_id = escalated(store, error_type="InvalidConfiguration", rule="no-evidence", confidence=0.3)
+    ensure_ticket(store, incident_id, settings_for(jira))
+    (create,) = [r for r in jira.requests if r.method == "POST"]
+    fields = create.body["fields"]
+    assert fields["summary"] == "[autoheal] databricks jobs/101 run 42: not recognised (likeliest InvalidConfiguration)"
+    assert fields["labels"][-1] == "autoheal-unrecognised"
 
 
 def test_a_create_whose_answer_was_lost_is_found_by_the_fingerprint_label(store: Store, jira: JiraFake) -> None:

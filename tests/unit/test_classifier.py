@@ -405,6 +405,8 @@ def test_a_failure_nothing_recognises_gets_the_likeliest_class_as_a_guess(messag
         "Hit unexpected exception and execution failed.",
         "Operation on target Copy_Orders failed: Job failed. See the run output for more details.",
         "spark job failed, batch Id:0",
+        "Operation on target ForEach_Days failed: Activity failed because an inner activity failed",
+        "The pipeline run failed. Reason: unknown",
     ],
 )
 def test_a_message_that_names_only_its_wrapper_stays_unknown(message: str) -> None:
