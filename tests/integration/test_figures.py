@@ -78,6 +78,11 @@ def test_figures_of_a_week(store: Store) -> None:
         1,
     )
     assert figures.escalations_by_class == {"PermissionDenied": 2, "CodeError": 1}
+    # A class the rules only guessed is counted as what it is: nothing recognised.
+    incident(store, "odd", IncidentStatus.ESCALATED, hours_ago=1, error_type="InvalidConfiguration", rule="no-evidence")
+    incident(store, "conf", IncidentStatus.ESCALATED, hours_ago=1, error_type="InvalidConfiguration", rule="veto:x")
+    again = compute(store, since=timedelta(days=7), minutes_per_heal=30, now=NOW).escalations_by_class
+    assert again == {"PermissionDenied": 2, "CodeError": 1, "unrecognised": 1, "InvalidConfiguration": 1}
     assert figures.top_resources[0] == ("adf f/P9", 3)
     assert figures.hours_saved == pytest.approx(2.5)
     assert sum(d.resolved for d in figures.days) == 5 and len(figures.days) == 7

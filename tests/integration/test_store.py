@@ -211,6 +211,9 @@ def test_stats_by_error_type(store: Store) -> None:
     stats = {row["error_type"]: row for row in store.stats()}
     assert stats["GatewayTimeout"]["success_rate"] == 0.5 and stats["GatewayTimeout"]["mttr_mean_seconds"] == 30.0
     assert stats["PermissionDenied"]["success_rate"] == 0.0
+    guess = IncidentChange(error_type="InvalidConfiguration", rule="no-evidence", status=IncidentStatus.ESCALATED)
+    store.update(c.id, guess)
+    assert {row["error_type"] for row in store.stats()} == {"GatewayTimeout", "unrecognised"}
 
 
 def test_received_alerts_are_claimed_by_exactly_one_flow_run(store: Store) -> None:
