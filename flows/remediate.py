@@ -13,6 +13,7 @@ from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
 from autoheal.domain.alerts import Alert
+from autoheal.domain.classification import UNRECOGNISED
 from autoheal.domain.decision import Decision
 from autoheal.domain.outcome import Outcome
 from autoheal.domain.values import Answer, IncidentStatus, Remediation
@@ -129,7 +130,7 @@ async def _remediate(
         else None
     )
     decision = decide_incident(incident_id, classification, facts, alert.service, fresh_budget=rerun, analysis=analysis)
-    kind = classification.error_type if classification.recognised else "unrecognised"  # a guess is no finding
+    kind = classification.error_type if classification.recognised else UNRECOGNISED  # a guess is no finding
     _note(f"service:{alert.service}", f"error-type:{kind}", f"decision:{decision.action}")
     answer: Answer | None = None
     if decision.action == "approve-first":

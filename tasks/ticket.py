@@ -17,7 +17,7 @@ from autoheal.domain.values import IncidentStatus
 from autoheal.outside.jira import JiraClient, JiraError
 from autoheal.services import get_store
 from autoheal.settings import Settings, get_settings
-from autoheal.store.messages import fingerprint_label, guessed, headline, ticket_description
+from autoheal.store.messages import class_named, fingerprint_label, headline, ticket_description
 from autoheal.store.report import links
 from autoheal.store.store import Store
 from autoheal.store.tables import Incident, IncidentChange
@@ -36,7 +36,7 @@ class Ticket(BaseModel):
 def ticket_fields(incident: Incident, description: str, settings: Settings) -> dict[str, Any]:
     labels = [*settings.jira_labels, fingerprint_label(incident.fingerprint)]
     if incident.error_type:  # a team's filter by class must not catch the rules' guesses
-        labels.append("autoheal-unrecognised" if guessed(incident) else f"autoheal-{incident.error_type}")
+        labels.append(f"autoheal-{class_named(incident)}")
     return {
         "project": {"key": settings.jira_project},
         "issuetype": {"name": settings.jira_issue_type},

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-__all__ = ["NO_EVIDENCE", "Classification", "built"]
+__all__ = ["NO_EVIDENCE", "UNRECOGNISED", "Classification", "built"]
 
 # The rule of a classification where no code or sign was recognised: its class is a guess.
 NO_EVIDENCE = "no-evidence"
+# What people are told for such a class, in tags, labels and figures: a guess is no finding.
+UNRECOGNISED = "unrecognised"
 
 
 class Classification(BaseModel):

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from autoheal.domain.values import IncidentStatus
 from autoheal.store.database import aware
-from autoheal.store.messages import guessed
+from autoheal.store.messages import class_named
 from autoheal.store.store import Store
 from autoheal.store.tables import Incident
 
@@ -121,7 +121,7 @@ def compute(store: Store, *, since: timedelta, minutes_per_heal: float = 30, now
             if a.outcome in ("healed", "transient", "permanent", "unverified"):
                 setattr(entry, a.outcome, getattr(entry, a.outcome) + 1)
     figures.playbooks = sorted(actions.values(), key=lambda p: (-p.attempts, p.playbook))
-    classes = Counter("unrecognised" if guessed(i) else i.error_type or "(unclassified)" for i in escalated)
+    classes = Counter(class_named(i) or "(unclassified)" for i in escalated)
     figures.escalations_by_class = dict(classes.most_common())
     figures.top_resources = Counter(f"{i.service} {i.resource}" for i in window).most_common(5)
     waits = [w for i in window if (w := _approval_wait(store, i)) is not None]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from autoheal.domain.classification import NO_EVIDENCE
+from autoheal.domain.classification import NO_EVIDENCE, UNRECOGNISED
 from autoheal.domain.redaction import redact
 from autoheal.store.tables import Incident, RemediationAttempt
 
@@ -28,6 +28,11 @@ def fingerprint_label(fingerprint: str) -> str:
 def guessed(incident: Incident) -> bool:
     """Whether the incident's class is the rules' guess: they recognised nothing in the failure."""
     return incident.rule == NO_EVIDENCE and incident.error_type is not None
+
+
+def class_named(incident: Incident) -> str | None:
+    """The incident's class as people are told it (a tag, a label, a figure): unrecognised for a guess."""
+    return UNRECOGNISED if guessed(incident) else incident.error_type
 
 
 def headline(incident: Incident) -> str:

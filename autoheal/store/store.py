@@ -18,7 +18,7 @@ from autoheal.domain.alerts import Alert
 from autoheal.domain.redaction import redact, redacted_dump
 from autoheal.domain.values import IN_PROGRESS, IncidentStatus
 from autoheal.store.database import StoreError, aware, normalize_url
-from autoheal.store.messages import guessed
+from autoheal.store.messages import class_named
 from autoheal.store.rails import RailsStore
 from autoheal.store.tables import IgnoredAlert, Incident, IncidentChange, RejectedPayload, RemediationAttempt, utcnow
 
@@ -381,8 +381,7 @@ class Store(RailsStore):
         failed the same way within the recurrence window). Dry runs are never successes."""
         rows: dict[str, dict[str, Any]] = {}
         for incident in self.incidents(limit=1_000_000):
-            kind = "unrecognised" if guessed(incident) else incident.error_type  # a guess is no class found
-            key = (incident.resource if by == "resource" else kind) or "(unclassified)"
+            key = (incident.resource if by == "resource" else class_named(incident)) or "(unclassified)"
             entry = rows.setdefault(
                 key, {"key": key, "incidents": 0, "resolved": 0, "escalated": 0, "refired": 0, "mttrs": []}
             )
