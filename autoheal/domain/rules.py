@@ -172,6 +172,10 @@ NEVER_SIGNS: tuple[Sign, ...] = (
         r"filenotfound|notfoundexception|nosuchfile|missingtableexception|required table missing|"
         r"credential .{0,60}(is )?(deleted|missing)|"
         r"no matching distribution|unresolved dependency|notfound\b|could not be found|deleted or unpinned|"
+        # Kafka's producer waited max.block.ms for the topic in the cluster's metadata (KafkaProducer.waitOnMetadata):
+        # a topic that exists on a cluster the client reaches is there in milliseconds.
+        r"topic \S+ not present in metadata|"
+        r"partition \d+ of topic \S+ with partition count \d+ is not present in metadata|"
         r"terminated or unpinned|has been deleted|no longer exists|(isn't|wasn't) found\b|"
         # On its way out: a workspace, account or resource being deleted is not coming back for a retry.
         r"pending deletion|is being deleted|scheduled for deletion|"

@@ -48,7 +48,10 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # 43b7ab9: "Exit as unable to send heartbeats to driver more than N times", exit code 56): the driver
         # was busy or away, and a rerun on a healthy driver passes (tests/data/corpus/README.md, tenth pass).
         r"(unable|failed|could not|cannot) (to )?send heartbeats? to (the )?driver|"
-        r"heartbeats? to (the )?driver (failed|timed out)",
+        r"heartbeats? to (the )?driver (failed|timed out)|"
+        # PySpark's bridge to the driver's JVM finds the other end dead or gone (py4j/py4j's
+        # py4j-python/src/py4j/clientserver.py at db1404d: an empty answer "happens when the other end is dead").
+        r"answer from java side is empty|error occurred while trying to connect to the java server",
         unless=r"exit code:? ?137",
     ),
     S(

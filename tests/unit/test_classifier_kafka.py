@@ -59,6 +59,13 @@ _CONFIG = "/clients/src/main/java/org/apache/kafka/common/config/"  # ConfigExce
             "LeaderNotAvailableException",
             "InternalServerError",
         ),
+        (
+            "databricks",
+            "StreamingQueryException: Query offsets_reader terminated with exception: org.apache.kafka.common.errors."
+            "UnstableOffsetCommitException: There are unstable offsets for the requested topic partitions.",
+            "UnstableOffsetCommitException",
+            "InternalServerError",
+        ),
     ],
 )
 def test_a_retriable_kafka_exception_heals_with_its_class(
@@ -166,3 +173,19 @@ def test_kafka_entries_cite_their_own_class_file() -> None:
         assert len(commit) == 40 and f"/{path}".startswith((_ERRORS, _CONFIG)), entry.source
         assert path.endswith(f"/{code}.java"), entry.source
         assert entry.decisive or not entry.remediable, code
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "org.apache.kafka.common.errors.TimeoutException: Topic audit-events not present in metadata after 60000 ms.",
+        "KafkaException: org.apache.kafka.common.errors.TimeoutException: Partition 6 of topic orders with partition "
+        "count 6 is not present in metadata after 60000 ms.",
+    ],
+)
+def test_a_topic_missing_from_the_metadata_is_not_waited_for(message: str) -> None:
+    """KafkaProducer.waitOnMetadata's TimeoutException: the topic or partition was not in the cluster's metadata for the
+    whole of max.block.ms, which a topic that exists on a cluster the client reaches is within milliseconds."""
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and result.rule == "veto:missing-object", result
+    assert result.error_type == "InvalidConfiguration", result

@@ -239,6 +239,18 @@ def test_a_spark_pool_request_heals_only_when_the_numbers_show_it_fits(message: 
             "DatabricksDriverNotResponding",
             "driver-not-responding",
         ),
+        # PySpark's bridge to the driver's JVM finds the other end dead (py4j's clientserver.py).
+        (
+            "py4j.protocol.Py4JNetworkError: Answer from Java side is empty",
+            "DatabricksDriverNotResponding",
+            "driver-not-responding",
+        ),
+        (
+            "py4j.protocol.Py4JNetworkError: An error occurred while trying to connect to the Java server "
+            "(127.0.0.1:38211)",
+            "DatabricksDriverNotResponding",
+            "driver-not-responding",
+        ),
         ("The statement was cancelled due to a topology change in the pool.", "InternalServerError", "server-error"),
         # A control plane not ready yet (the Databricks SDKs retry these).
         (
