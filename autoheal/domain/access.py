@@ -79,11 +79,20 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
     S(
         "credentials",
         "PermissionDenied",
-        r"login failed|failed to (log ?in|sign ?in|authenticate)|authentication (has )?failed|"
+        # Not SQL Server's 18401 and 18461 ("Login failed for user 'etl'. Reason: Server is in script upgrade mode.
+        # Only administrator can connect at this time."): refused for the server's state, not for the login
+        # (knowledge/sql_server_errors.toml decides the two).
+        r"login failed(?! for user .{0,130}?reason: server is in (script upgrade|single user) mode)|"
+        r"failed to (log ?in|sign ?in|authenticate)|authentication (has )?failed|"
         r"authenticationfailed|invalid (access |bearer |auth )?token|"
         r"token (has |is )?(expired|invalid|revoked)|expired (access )?token|access token (failure|is invalid)|"
         r"invalid[_ ](client|grant|credentials?)|credentials? (are|is|were|was) (invalid|incorrect|missing|expired)|"
-        r"oauth2?/(v2\.0/)?token|"
+        # The token endpoint's URL, unless its answer follows, as Hadoop's ABFS driver quotes it ("HTTP Error 503;
+        # url='https://login.microsoftonline.com/<tenant>/oauth2/token' ... response '{"error":
+        # "temporarily_unavailable","error_description":"AADSTS90033: ..."}'), and is OAuth's error for a server
+        # overloaded or in maintenance (RFC 6749, 4.1.2.1) or an Entra code the reference calls transient.
+        r"oauth2?/(v2\.0/)?token(?!.{0,400}?(\"error\": ?\"temporarily_unavailable\"|"
+        r"\"error_description\": ?\"" + _PASSING_AADSTS + r"))|"
         r"(password|username or password|user name or password) (is |was |has )?(incorrect|invalid|expired|wrong)|"
         r"password (for|of) .{0,60}(has |have )?expired|"
         # The database engines' wording: Oracle's ORA-01017 "invalid username/password; logon denied", MySQL's

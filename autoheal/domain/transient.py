@@ -304,6 +304,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         # their words (its troubleshooting page: 615 "Could not find database ID", 4221 "Login to read-secondary
         # failed due to long wait on 'HADR_DATABASE_WAIT_FOR_TRANSITION_TO_VERSIONING'").
         r"unable to handle (the |this )?request|could not find database id|failed due to (a )?long wait|"
+        # SQL Server's 18401 in its words: the upgrade scripts after an update still run (sql_server_errors.toml).
+        r"server is in script upgrade mode|"
         # Cosmos DB's 410 while a partition splits ("Partition key range is finishing split and is not available for
         # reads/writes", substatus 1007 CompletingSplit): its status-code page has the client retry.
         r"(is finishing|completing) split\b|"

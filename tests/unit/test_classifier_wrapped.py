@@ -191,6 +191,76 @@ def test_a_transient_entra_answer_behind_the_sdks_authentication_failed_heals() 
     assert not secret.remediable and secret.vetoed_by, secret
 
 
+_ABFS_TOKEN = (
+    "shaded.databricks.azurebfs.org.apache.hadoop.fs.azurebfs.contracts.exceptions.AbfsRestOperationException: "
+    "HTTP Error {status}; url='https://login.microsoftonline.com/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9/oauth2/token' "
+    "AADToken: HTTP connection to https://login.microsoftonline.com/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9/oauth2/token "
+    'failed for getting token from AzureAD.; response \'{{"error":"{error}","error_description":"{code}: '
+    "{text}\"}}'"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code", "text"),
+    [
+        ("503", "temporarily_unavailable", "AADSTS90033", "A transient error has occurred. Please try again."),
+        ("400", "invalid_request", "AADSTS90024", "RequestBudgetExceededError - A transient error has occurred."),
+    ],
+)
+def test_a_transient_answer_of_the_token_endpoint_in_hadoops_words_heals(
+    status: str, error: str, code: str, text: str
+) -> None:
+    """Hadoop's ABFS driver names the token endpoint's URL before its answer: the URL is no credential fault."""
+    result = CLASSIFIER.classify_text(
+        _ABFS_TOKEN.format(status=status, error=error, code=code, text=text), service="databricks"
+    )
+    assert result.remediable and result.rule == f"code:{code}", result
+
+
+def test_a_rejected_secret_at_the_token_endpoint_in_hadoops_words_is_still_vetoed() -> None:
+    message = _ABFS_TOKEN.format(
+        status="401", error="invalid_client", code="AADSTS7000215", text="Invalid client secret provided."
+    )
+    result = CLASSIFIER.classify_text(message, service="databricks")
+    assert not result.remediable and result.vetoed_by, result
+    # The URL alone, with no answer to weigh, still names a login that failed.
+    bare = CLASSIFIER.classify_text(
+        "java.io.IOException: Server returned HTTP response code: 401 for URL: "
+        "https://login.microsoftonline.com/b9b831a9-6c10-40bf-86f3-489ed83c81e8/oauth2/token",
+        service="databricks",
+    )
+    assert not bare.remediable and bare.vetoed_by, bare
+    # The transient answer spares the URL only: a login failure beside it still vetoes.
+    beside = CLASSIFIER.classify_text(
+        "Login failed for user 'etl'. "
+        + _ABFS_TOKEN.format(status="503", error="temporarily_unavailable", code="AADSTS90033", text="Try again."),
+        service="databricks",
+    )
+    assert not beside.remediable and beside.vetoed_by == "credentials: 'login failed'", beside
+
+
+def test_a_login_refused_for_the_servers_state_is_not_a_credential_fault() -> None:
+    """SQL Server's 18401 and 18461: the login is refused because the server is upgrading or in single-user mode."""
+    upgrading = CLASSIFIER.classify_text(
+        "com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user 'dbx_etl'. Reason: Server is in "
+        "script upgrade mode. Only administrator can connect at this time.",
+        service="databricks",
+    )
+    assert upgrading.remediable and upgrading.error_type == "InternalServerError", upgrading
+    single = CLASSIFIER.classify_text(
+        "Msg 18461, Level 14, State 1. Login failed for user 'svc_loader'. Reason: Server is in single user mode. "
+        "Only one administrator can connect at this time.",
+        service="adf",
+    )
+    # An administrator's maintenance ends when they end it: the class, and a person decides.
+    assert single.error_type == "InternalServerError" and not single.remediable and single.vetoed_by is None, single
+    wrong = CLASSIFIER.classify_text(
+        "Msg 18456, Level 14, State 1. Login failed for user 'svc_loader'. Reason: Password did not match.",
+        service="adf",
+    )
+    assert not wrong.remediable and wrong.vetoed_by, wrong
+
+
 def test_a_databricks_sign_in_an_adf_activity_is_the_class_adf_reruns() -> None:
     """ADF has no driver to restart: a Databricks activity whose driver restarted is an activity to run again."""
     result = CLASSIFIER.classify_text(
