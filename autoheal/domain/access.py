@@ -22,7 +22,8 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         # A proxy the client is set up to go through: its credentials (407), its scheme, its tunnel. requests'
         # ProxyError and .NET's proxy tunnel failure name it; the same settings meet the same proxy again.
         r"proxyerror|unable to connect to proxy|proxy authentication required|proxy tunnel request|"
-        r"nodename nor servname|getaddrinfo|unknown host|dns (resolution|lookup) (failed|error)|"
+        # Not getaddrinfo's EAI_AGAIN, a name server's temporary failure (transient.py).
+        r"nodename nor servname|getaddrinfo(?! eai_again)|unknown host|dns (resolution|lookup) (failed|error)|"
         r"blocked by (the |a |your )?firewall|firewall (rules? |settings? )?(blocks|blocked|denie[sd]|prevent)|"
         # A service's firewall named after the words that block: "blocked by your Cosmos DB account firewall".
         r"blocked by [\w ]{0,40}firewall|not accessible from (the |your )?(current |this )?network|"
@@ -45,7 +46,10 @@ ACCESS_SIGNS: tuple[Sign, ...] = (
         r"not allowed .{0,30}firewall|client with ip address|ip address .{0,60}(not allowed|is not authorized)|"
         r"client address .{0,40}is not authorized|not a trusted service|"
         r"not reachable via ssh|login timeout expired|check (your|the) network configuration|"
-        r"public network access|private endpoint|network security group|\bnsg\b|"
+        # Not a managed private endpoint still being made ("... is in provisioning state 'Provisioning'. Private
+        # endpoint provisioning in progress, please retry after the provisioning completes"): that wait ends.
+        r"public network access|private endpoint(?![^.]{0,120}provisioning state '?provisioning|"
+        r"\s+provisioning (is )?in progress)|network security group|\bnsg\b|"
         r"(vnet|subnet)s? .{0,60}(does not exist|not found|is full|exhausted|no longer|deleted|misconfig)|"
         r"subnetisfull|invalidresourcereference|route table|user network configuration|due to misconfig|"
         r"network configuration (error|failure|issue)|network_configuration_failure|"

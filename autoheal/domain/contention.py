@@ -54,5 +54,11 @@ CONTENTION = (
     r"conflicting (multi-document )?transaction|"
     # A lease another instance took while partitions were rebalanced (the Event Processor Host's "Lease lost while
     # updating checkpoint"): ownership settles, and the next run takes a lease of its own.
-    r"lease lost while"
+    r"lease lost while|"
+    # An operation another caller started on the same resource, which ends: Resource Manager's
+    # AnotherOperationInProgress in words ("Another conflicting operation is in progress",
+    # knowledge/azure_errors.toml: retry when it ends), a refresh, an indexer run or a scale operation already
+    # running that allows no second one at once.
+    r"another [\w ]{0,40}?(is )?(already|currently) (executing|running|in progress)|"
+    r"another [\w ]{0,30}operation (is )?in progress|concurrent invocations are not allowed"
 )

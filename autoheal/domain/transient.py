@@ -243,6 +243,9 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"an error occurred while sending the request|unexpected eof|response ended prematurely|"
         r"failed to establish a new connection|max retries exceeded with url|underlying connection was closed|"
         r"connectionerror|connectionreseterror|read error|i/o error on|service bus|temporary failure in name|"
+        # The same failure by its code, as Node prints it ("getaddrinfo EAI_AGAIN host"): getaddrinfo(3), "the name
+        # server returned a temporary failure indication. Try again later."
+        r"\beai_again\b|"
         r"network instab|networkinstable|network (is )?unstable|intermittent (network|connectivity)|"
         r"connection broken|incompleteread|abort(ing|ed)? (the )?connection|"
         # ODBC's SQLSTATE 08S01, "Communication link failure": the connection to the data source failed

@@ -271,6 +271,62 @@ def test_transient_wording_names_its_class(message: str, kind: str, sign: str) -
     assert (result.error_type, result.remediable, result.rule) == (kind, True, f"sign:{sign}"), result
 
 
+@pytest.mark.parametrize(
+    ("service", "message", "kind", "sign"),
+    [
+        # getaddrinfo(3)'s EAI_AGAIN, the name server's temporary failure, as Node prints it; ENOTFOUND stays a veto.
+        (
+            "databricks",
+            "FetchError: request to https://adb-1204.13.azuredatabricks.net/sql/1.0/warehouses/6e12 failed, reason: "
+            "getaddrinfo EAI_AGAIN adb-1204.13.azuredatabricks.net",
+            "HttpConnectionFailed",
+            "connection-dropped",
+        ),
+        # An operation another caller started on the same resource: it ends.
+        (
+            "adf",
+            "Error calling the endpoint 'https://api.powerbi.com/v1.0/myorg/groups/b14e/datasets/7a9c/refreshes'. "
+            "Response status code: 'ClientErrorCode'. More details: Exception message: '{\"error\":{\"code\":"
+            "\"InvalidRequest\",\"message\":\"Invalid dataset refresh request. Another refresh request is already "
+            "executing\"}}'.",
+            "ThrottlingError",
+            "resource-exhausted",
+        ),
+        (
+            "adf",
+            "Response status code: 'ClientError - 409 Conflict'. More details: Exception message: 'Another indexer "
+            "invocation is currently in progress; concurrent invocations are not allowed.'",
+            "ThrottlingError",
+            "resource-exhausted",
+        ),
+        # A managed private endpoint still being made is a wait, not a network to change.
+        (
+            "adf",
+            "The managed private endpoint 'mpe-sqlmi' of managed virtual network 'default' is in provisioning state "
+            "'Provisioning'. Private endpoint provisioning in progress, please retry after the provisioning completes.",
+            "InternalServerError",
+            "server-error",
+        ),
+    ],
+)
+def test_a_state_that_ends_is_not_a_setting_to_change(service: str, message: str, kind: str, sign: str) -> None:
+    result = CLASSIFIER.classify_text(message, service=service)
+    assert (result.error_type, result.remediable, result.rule) == (kind, True, f"sign:{sign}"), result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Error: getaddrinfo ENOTFOUND adb-1204.13.azuredatabricks.net",
+        "The private endpoint 'pe-sql' is not properly configured; please retry.",
+        "Connection refused: public network access is disabled and the private endpoint is not approved.",
+    ],
+)
+def test_a_name_that_does_not_resolve_or_a_private_endpoint_to_set_up_still_vetoes(message: str) -> None:
+    result = CLASSIFIER.classify_text(message, service="adf")
+    assert not result.remediable and result.rule == "veto:network-configuration", result
+
+
 def test_an_expired_session_beside_a_rejected_login_is_the_login() -> None:
     result = CLASSIFIER.classify_text(
         "Invalid SessionHandle after re-login: login failed for user 'etl'", service="databricks"

@@ -22,6 +22,7 @@ PASSING_4XX = {
     ("blob", "SnaphotOperationRateExceeded"),
     ("blob", "BlobNotFound"),
     ("s3", "OperationAborted"),
+    ("file", "ShareSnapshotInProgress"),  # "Another Share Snapshot operation is in progress": it ends
     ("s3", "RequestTimeout"),
 }
 CANNOT_SERVE = {501, 505}
