@@ -41,6 +41,10 @@ _BRACKETED = re.compile(r"\[([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+)(?:\.[A-Z][A-Z0-9_]*)
 # The UI writes termination codes as title words, acronyms kept ("Azure VM Extension Failure").
 _TITLE_RUN = re.compile(r"\b[A-Z](?:[a-z]+|[A-Z]+)(?: [A-Z](?:[a-z]+|[A-Z]+))+\b")
 _EXCEPTION = re.compile(r"\b((?:[a-z]\w*\.)*[A-Z]\w*(?:Exception|Error|Failure))\b")
+# Spark's ExecutorLostFailure renders its exitCausedByApp ("ExecutorLostFailure (executor 9 exited unrelated to the
+# running tasks)"); autoheal/domain/knowledge/spark_errors.toml keys that form on its own.
+_LOST_UNRELATED = "exited unrelated to the running tasks"
+_LOST_UNRELATED_KEY = "ExecutorLostFailure.UNRELATED_TO_THE_RUNNING_TASKS"
 # SQL Server error numbers as ADF's SQL connectors quote them ("SqlErrorNumber=40613", "Errors=[{Class=14,
 # Number=18456,...}]"), as the engine prints them ("Msg 8152, Level 16") and as tools do ("Microsoft SQL
 # Server, Error: 18456", "Error Number: 40613").
@@ -202,6 +206,10 @@ class CodeFinder:
                     for start in range(len(words) - size + 1):
                         found("_".join(words[start : start + size]), _CLUSTER, False)
         if ("Exception" in message or "Error" in message or "Failure" in message) and hints & EXCEPTION_HINT:
+            # Spark writes whether a lost executor's exit was the application's doing: the exit's form first, as a
+            # sub-condition is read before its condition.
+            if _LOST_UNRELATED in message:
+                found(_LOST_UNRELATED_KEY, _SPARK, False)
             for name in _EXCEPTION.findall(message):
                 found(name, _EXCEPTIONS, False)
                 found(name.rsplit(".", 1)[-1], _EXCEPTIONS, False)

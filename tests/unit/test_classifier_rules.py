@@ -327,6 +327,21 @@ def test_a_name_that_does_not_resolve_or_a_private_endpoint_to_set_up_still_veto
     assert not result.remediable and result.rule == "veto:network-configuration", result
 
 
+def test_an_executor_lost_for_reasons_spark_says_are_not_the_tasks_is_a_cluster_fault() -> None:
+    """Spark's ExecutorLostFailure renders exitCausedByApp (TaskEndReason.scala): an exit "unrelated to the running
+    tasks" is a node lost, not the job's memory, which "caused by one of the running tasks" still is."""
+    lost = (
+        "org.apache.spark.SparkException: Job aborted due to stage failure: Task 31 in stage 4.0 failed 4 times, most "
+        "recent failure: Lost task 31.3 in stage 4.0 (TID 212) (10.139.64.8 executor 5): ExecutorLostFailure "
+        "(executor 5 exited {how}) Reason: Remote RPC client disassociated."
+    )
+    unrelated = CLASSIFIER.classify_text(lost.format(how="unrelated to the running tasks"), service="databricks")
+    assert (unrelated.error_type, unrelated.remediable) == ("ClusterUnexpectedTermination", True), unrelated
+    assert unrelated.rule == "code:ExecutorLostFailure.UNRELATED_TO_THE_RUNNING_TASKS", unrelated
+    caused = CLASSIFIER.classify_text(lost.format(how="caused by one of the running tasks"), service="databricks")
+    assert (caused.error_type, caused.rule) == ("DatabricksResourceExhausted", "code:ExecutorLostFailure"), caused
+
+
 def test_an_expired_session_beside_a_rejected_login_is_the_login() -> None:
     result = CLASSIFIER.classify_text(
         "Invalid SessionHandle after re-login: login failed for user 'etl'", service="databricks"
