@@ -195,6 +195,26 @@ def test_a_row_with_too_many_columns_is_data_under_an_unexpected_error() -> None
 
 
 @pytest.mark.parametrize(
+    "message",
+    [
+        # A check the job runs on its own rows, under transient words.
+        "Validation failed for batch 2025-03-11: 412 rows with null customer_id; the service is temporarily "
+        "unavailable",
+        "Activity failed because an inner activity failed; Error: Row count mismatch for dbo.FactSales, try again "
+        "later",
+        # Conversions the engines could not make.
+        'Data Flow Task:Error: Data conversion failed. The data conversion for column "Name" returned status value 4.',
+        "DataFormat.Error: We couldn't convert to Number. Details: abc. Service unavailable, please retry.",
+        "snowflake.connector.errors.ProgrammingError: 100038 (22018): Numeric value 'abc' is not recognized",
+        'java.sql.SQLException: Error #1204 while loading data into Redshift: "String length exceeds DDL length".',
+    ],
+)
+def test_rows_that_fail_a_check_or_a_conversion_are_data(message: str) -> None:
+    result = CLASSIFIER.classify_text(message)
+    assert (result.error_type, result.remediable, result.rule) == ("DataQuality", False, "veto:data"), result
+
+
+@pytest.mark.parametrize(
     ("message", "remediable"),
     [
         # A noun is no instruction: the service asks for a later try (eighth corpus pass).
