@@ -20,7 +20,16 @@ RECORD_SIGNS: tuple[Sign, ...] = (
         r"has \d+ columns?,? (but|while|whereas) .{0,80}(has|have|expects?) \d+|column count (does not match|mismatch)|"
         r"expected \d+ columns?,? (but )?(got|found|received) \d+|"
         r"type mismatch|cannot (be )?cast|is (a )?legacy \w+ type which is not supported|schema ?mapping|"
-        r"can be fixed by an automatic retry: false",  # Auto Loader's UNKNOWN_FIELD_EXCEPTION says so itself
+        r"can be fixed by an automatic retry: false|"  # Auto Loader's UNKNOWN_FIELD_EXCEPTION says so itself
+        # The engines' words for a column the statement names and the table does not hold, or a type the two disagree
+        # on, where their numbers are not quoted: SQL Server's 207 "Invalid column name 'x'", MySQL's 1054 "Unknown
+        # column 'x' in 'where clause'", PostgreSQL's 42804 "column \"ts\" is of type timestamp ... but expression is
+        # of type text", Spark's STATE_SCHEMA_NOT_COMPATIBLE "Provided schema doesn't match to the schema for existing
+        # state", BigQuery's "Provided Schema does not match Table".
+        r"invalid column name ['\"`]|unknown column ['\"`][^'\"`]{1,128}['\"`] in ['\"`]|"
+        r"failed to resolve column\b|is of type [\w ]{1,40} but expression is of type|"
+        r"schema (does not|doesn't) match|(does not|doesn't) match (to )?the schema|"
+        r"does not match (the )?(schema|column data) type",
     ),
     S(
         "data",

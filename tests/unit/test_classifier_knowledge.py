@@ -215,6 +215,23 @@ def test_rows_that_fail_a_check_or_a_conversion_are_data(message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "message",
+    [
+        "pyodbc.ProgrammingError: ('42S22', \"[42S22] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Invalid "
+        "column name 'region_code'. (207) (SQLExecDirectW)\"); the connection was reset, retrying",
+        "ErrorCode=UserErrorOdbcOperationFailed,Message=Unknown column 'updated_at' in 'where clause'",
+        'ERROR: column "event_ts" is of type timestamp without time zone but expression is of type text',
+        "StreamingQueryException: Provided schema doesn't match to the schema for existing state! Service unavailable.",
+        "google.api_core.exceptions.BadRequest: 400 Provided Schema does not match Table market.delistings.",
+        "Semantic error: 'where' operator: Failed to resolve column or scalar expression named 'EventTimestamp'",
+    ],
+)
+def test_a_column_or_type_the_table_does_not_hold_is_schema(message: str) -> None:
+    result = CLASSIFIER.classify_text(message)
+    assert (result.error_type, result.remediable, result.rule) == ("SchemaMismatch", False, "veto:schema"), result
+
+
+@pytest.mark.parametrize(
     ("message", "remediable"),
     [
         # A noun is no instruction: the service asks for a later try (eighth corpus pass).
