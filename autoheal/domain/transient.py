@@ -62,6 +62,8 @@ TRANSIENT_SIGNS: tuple[Sign, ...] = (
         r"cluster (was |has been )?terminated (unexpectedly|during|while|in the middle)|"
         r"terminated unexpectedly|cluster is in terminated state|(instance|node|vm)s? (was |were )?"
         r"(lost|preempted|evicted|reclaimed|retired|decommissioned)|lost (the )?(worker|node|instance)|"
+        # YARN's diagnostics for a container whose node manager was lost ("Container released on a *lost* node").
+        r"released on a \*?lost\*? node|"
         # Low-priority capacity taken back under a task (Azure Batch, as ADF's Custom activity reports it).
         r"(task|job)s? (was |were |got )?preempted|"
         r"instance (was )?terminated by the cloud|lost (at least )?(one|a|some|\d+) (worker )?nodes?|"

@@ -299,6 +299,14 @@ def test_transient_wording_names_its_class(message: str, kind: str, sign: str) -
             "ThrottlingError",
             "resource-exhausted",
         ),
+        # YARN's word for a node it lost under a container.
+        (
+            "adf",
+            "Hadoop job failed with exit code '1'. Application application_17_2231 failed 2 times due to AM Container "
+            "exited with exitCode: -100. Diagnostics: Container released on a *lost* node.",
+            "ClusterUnexpectedTermination",
+            "cluster-terminated",
+        ),
         # A managed private endpoint still being made is a wait, not a network to change.
         (
             "adf",
